@@ -1,0 +1,29 @@
+//! idflow finds where device identifiers and phone numbers flow into network sinks in Rust code.
+//!
+//! The pipeline, one module per stage, in order:
+//!
+//! 1. [`discover`]: walk the tree, find crates, their module trees and the `.rs` files to read.
+//! 2. [`parse`]: parse every file with `syn`, in parallel; bad files become [`findings::Skipped`].
+//! 3. [`ir`]: lower each function to a small expression IR (macro bodies such as `format!` and
+//!    `json!` lowered as expressions).
+//! 4. [`graph`]: index the program (functions, impls, `use` maps, consts) and build its call graph.
+//! 5. [`taint`]: propagate identifier labels through the program, context-sensitively, with
+//!    per-context summaries so each function and calling context is analysed once.
+//! 6. [`classify`]: turn each source → sink hit into a [`findings::Finding`] with its attributes.
+//! 7. [`report`]: render findings as SARIF, JSON or text.
+//!
+//! [`rules`] holds the rule pack (YAML, embedded), [`findings`] the serializable model every
+//! output renders from, and [`cli`] the command-line front end.
+
+pub mod classify;
+pub mod cli;
+pub mod diag;
+pub mod discover;
+pub mod findings;
+pub mod graph;
+pub mod ir;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod taint;
