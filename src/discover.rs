@@ -1,1 +1,182 @@
-//! TODO
+//! Discovery: walks the tree and finds the Rust files to analyse, the crate each belongs to and
+//! its module path inside that crate.
+//!
+//! Skips `target/`, `.git/` and other hidden directories, and `--exclude` globs. Symlinks are not
+//! followed, so a symlink loop cannot trap the walk.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::findings::{SkipReason, Skipped};
+
+/// A Rust file to analyse.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceFile {
+    /// Absolute (or root-joined) path to read.
+    pub path: PathBuf,
+    /// Path relative to the scan root, `/`-separated.
+    pub rel: String,
+    /// Crate the file belongs to: its directory relative to the root (and `#bin/<name>` for
+    /// `src/bin` targets).
+    pub crate_key: String,
+    /// The crate's name from its `Cargo.toml` (`-` turned into `_`), if any.
+    pub crate_name: Option<String>,
+    /// Module path inside the crate (`["telemetry", "ids"]` for `src/telemetry/ids.rs`).
+    pub module: Vec<String>,
+}
+
+/// Directory names never descended into.
+const SKIP_DIRS: &[&str] = &["target", "node_modules"];
+
+/// Builds the exclude matcher.
+///
+/// # Errors
+/// The first glob that does not compile, with its message.
+pub fn exclude_set(globs: &[String]) -> Result<GlobSet, (String, String)> {
+    let mut builder = GlobSetBuilder::new();
+    for g in globs {
+        let glob = Glob::new(g).map_err(|e| (g.clone(), e.to_string()))?;
+        builder.add(glob);
+        // `--exclude vendor` should also exclude everything below it.
+        if let Ok(below) = Glob::new(&format!("{}/**", g.trim_end_matches('/'))) {
+            builder.add(below);
+        }
+    }
+    builder.build().map_err(|e| (globs.join(","), e.to_string()))
+}
+
+/// Finds every `.rs` file under `root`, sorted by relative path; unreadable directories become
+/// skipped entries.
+#[must_use]
+pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skipped>) {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
+    let walker = walker.filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_dir() && (name.starts_with('.') || SKIP_DIRS.contains(&name.as_ref())) {
+            return false;
+        }
+        let rel = relative(root, e.path());
+        !excludes.is_match(&rel)
+    });
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs") => {
+                let path = e.path().to_path_buf();
+                let rel = relative(root, &path);
+                files.push(SourceFile { path, rel, crate_key: String::new(), crate_name: None, module: Vec::new() });
+            }
+            Ok(_) => {}
+            Err(err) => {
+                let file = err.path().map_or_else(String::new, |p| relative(root, p));
+                skipped.push(Skipped {
+                    file,
+                    line: None,
+                    column: None,
+                    reason: SkipReason::Unreadable,
+                    message: err.to_string(),
+                });
+            }
+        }
+    }
+    assign_crates(root, &mut files);
+    files.sort();
+    (files, skipped)
+}
+
+/// `path` relative to `root`, `/`-separated.
+#[must_use]
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+fn assign_crates(root: &Path, files: &mut [SourceFile]) {
+    let mut manifests: std::collections::BTreeMap<PathBuf, Option<String>> = std::collections::BTreeMap::new();
+    for file in files.iter_mut() {
+        let mut dir = file.path.parent().map(Path::to_path_buf);
+        let mut crate_dir = None;
+        while let Some(d) = dir {
+            let manifest = d.join("Cargo.toml");
+            let known = manifests.get(&d).cloned();
+            let name = match known {
+                Some(n) => Some(n),
+                None if manifest.is_file() && package_section(&manifest) => {
+                    let n = crate_name(&manifest);
+                    manifests.insert(d.clone(), n.clone());
+                    Some(n)
+                }
+                None => None,
+            };
+            if let Some(name) = name {
+                crate_dir = Some((d.clone(), name));
+                break;
+            }
+            if d == root || !d.starts_with(root) {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        let (dir, name) = crate_dir.unwrap_or_else(|| (root.to_path_buf(), None));
+        let inside = file.path.strip_prefix(&dir).unwrap_or(&file.path);
+        let mut parts: Vec<String> = inside.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let mut key = relative(root, &dir);
+        if parts.first().is_some_and(|p| p == "src") {
+            parts.remove(0);
+            if parts.first().is_some_and(|p| p == "bin") && parts.len() >= 2 {
+                key = format!("{key}#bin/{}", parts[1].trim_end_matches(".rs"));
+                parts.drain(..2);
+                parts.insert(0, "main.rs".into());
+            }
+        } else if let Some(first) = parts.first().cloned() {
+            // tests/, examples/, benches/: every file is a crate root of its own.
+            if parts.len() >= 2 {
+                key = format!("{key}#{first}/{}", parts[1].trim_end_matches(".rs"));
+                parts.drain(..1);
+            }
+        }
+        file.crate_key = key;
+        file.crate_name = name;
+        file.module = module_path(&parts);
+    }
+}
+
+fn module_path(parts: &[String]) -> Vec<String> {
+    let mut module: Vec<String> = parts.iter().map(|p| p.trim_end_matches(".rs").to_string()).collect();
+    if let Some(last) = module.last() {
+        if matches!(last.as_str(), "mod" | "main" | "lib") {
+            module.pop();
+        }
+    }
+    if module.len() == 1 && parts.len() == 1 {
+        // A file directly in src/ other than main/lib: a top-level module.
+        return module;
+    }
+    module
+}
+
+fn package_section(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest).is_ok_and(|t| t.lines().any(|l| l.trim() == "[package]"))
+}
+
+fn crate_name(manifest: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let mut in_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            if let Some(rest) = line.strip_prefix("name") {
+                let value = rest.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+                return Some(value.replace('-', "_"));
+            }
+        }
+    }
+    None
+}

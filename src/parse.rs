@@ -1,1 +1,73 @@
-//! TODO
+//! Parsing: reads every discovered file and parses it with `syn`, in parallel, then lowers it to
+//! the IR right away so syntax trees do not outlive their file.
+//!
+//! A file that cannot be read, is not UTF-8, is too large or does not parse becomes a
+//! [`Skipped`] entry with its reason and, for syntax errors, line and column; the scan goes on.
+
+use rayon::prelude::*;
+
+use crate::discover::SourceFile;
+use crate::findings::{SkipReason, Skipped};
+use crate::ir::{lower, FileIr};
+
+/// Files above this size are skipped (generated blobs, vendored data).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// A parsed and lowered file.
+#[derive(Debug)]
+pub struct ParsedFile {
+    /// Where it came from.
+    pub source: SourceFile,
+    /// Its IR.
+    pub ir: FileIr,
+    /// Number of lines.
+    pub lines: usize,
+}
+
+/// Parses and lowers `files` on all cores; results keep the input order.
+#[must_use]
+pub fn parse_all(files: &[SourceFile], max_bytes: u64) -> (Vec<ParsedFile>, Vec<Skipped>) {
+    let results: Vec<Result<ParsedFile, Skipped>> = files.par_iter().map(|f| parse_one(f, max_bytes)).collect();
+    let mut parsed = Vec::new();
+    let mut skipped = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) => parsed.push(p),
+            Err(s) => skipped.push(s),
+        }
+    }
+    (parsed, skipped)
+}
+
+fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32, u32)>) -> Skipped {
+    Skipped { file: file.rel.clone(), line: at.map(|a| a.0), column: at.map(|a| a.1), reason, message }
+}
+
+/// Reads, parses and lowers one file.
+///
+/// # Errors
+/// The reason the file cannot be analysed.
+pub fn parse_one(file: &SourceFile, max_bytes: u64) -> Result<ParsedFile, Skipped> {
+    let meta = std::fs::metadata(&file.path).map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    if meta.len() > max_bytes {
+        let msg = format!("{} bytes is over the {max_bytes}-byte limit", meta.len());
+        return Err(skip(file, SkipReason::TooLarge, msg, None));
+    }
+    let bytes = std::fs::read(&file.path).map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = u32::try_from(e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1).unwrap_or(u32::MAX);
+        skip(file, SkipReason::NotUtf8, format!("invalid UTF-8 at byte {offset}"), Some((line, 1)))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if text.lines().take(5).any(|l| l.contains("@generated")) {
+        return Err(skip(file, SkipReason::Generated, "marked @generated".into(), None));
+    }
+    let syntax = syn::parse_file(text).map_err(|e| {
+        let start = e.span().start();
+        let at = (u32::try_from(start.line).unwrap_or(0), u32::try_from(start.column + 1).unwrap_or(0));
+        skip(file, SkipReason::ParseError, e.to_string(), Some(at))
+    })?;
+    let ir = lower::lower_file(&syntax);
+    Ok(ParsedFile { source: file.clone(), ir, lines: text.lines().count() })
+}

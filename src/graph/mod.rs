@@ -1,1 +1,437 @@
-//! TODO
+//! The program: every lowered file indexed by crate, module, type and name, `use` resolution,
+//! and the call graph (petgraph) used to pick analysis roots.
+//!
+//! Takes the parsed files; gives [`Program`]. Knows nothing of taint.
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, Stmt, StructIr};
+use crate::parse::ParsedFile;
+
+/// A function's global index.
+pub type FnId = usize;
+
+/// Where a function lives.
+#[derive(Debug, Clone)]
+pub struct FnInfo {
+    /// File index.
+    pub file: usize,
+    /// Index in the file's `fns`.
+    pub idx: usize,
+    /// Crate index.
+    pub krate: usize,
+    /// Full module path inside the crate.
+    pub module: Vec<Name>,
+}
+
+/// The indexed program.
+#[derive(Debug)]
+pub struct Program {
+    /// Parsed files in path order.
+    pub files: Vec<ParsedFile>,
+    /// Every function.
+    pub fns: Vec<FnInfo>,
+    crate_of_file: Vec<usize>,
+    crate_names: HashMap<String, usize>,
+    free_fns: HashMap<(usize, Vec<Name>, Name), Vec<FnId>>,
+    fns_by_name: HashMap<(usize, Name), Vec<FnId>>,
+    methods: HashMap<(usize, Name, Name), Vec<FnId>>,
+    methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
+    structs: HashMap<(usize, Name), (usize, usize)>,
+    consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
+    module_scopes: HashMap<(usize, Vec<Name>), Vec<(usize, u32)>>,
+    /// Call graph: one node per function, an edge per resolved call.
+    pub calls: DiGraph<FnId, ()>,
+}
+
+/// A file and scope: the context names are resolved in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ctx {
+    /// File index.
+    pub file: usize,
+    /// Scope index in the file.
+    pub scope: u32,
+}
+
+impl Program {
+    /// Indexes `files` and builds the call graph.
+    #[must_use]
+    pub fn build(files: Vec<ParsedFile>) -> Program {
+        let mut crate_keys: BTreeMap<String, usize> = BTreeMap::new();
+        let mut crate_names = HashMap::new();
+        let mut crate_of_file = Vec::new();
+        for f in &files {
+            let n = crate_keys.len();
+            let k = *crate_keys.entry(f.source.crate_key.clone()).or_insert(n);
+            if let Some(name) = &f.source.crate_name {
+                crate_names.entry(name.clone()).or_insert(k);
+            }
+            crate_of_file.push(k);
+        }
+        let mut p = Program {
+            files,
+            fns: Vec::new(),
+            crate_of_file,
+            crate_names,
+            free_fns: HashMap::new(),
+            fns_by_name: HashMap::new(),
+            methods: HashMap::new(),
+            methods_by_name: HashMap::new(),
+            structs: HashMap::new(),
+            consts: HashMap::new(),
+            module_scopes: HashMap::new(),
+            calls: DiGraph::new(),
+        };
+        p.index();
+        p.build_call_graph();
+        p
+    }
+
+    fn index(&mut self) {
+        for (fi, file) in self.files.iter().enumerate() {
+            let krate = self.crate_of_file[fi];
+            for (si, scope) in file.ir.scopes.iter().enumerate() {
+                let module = module_of(&file.source.module, scope);
+                self.module_scopes.entry((krate, module)).or_default().push((fi, u32::try_from(si).unwrap_or(0)));
+            }
+            for (idx, f) in file.ir.fns.iter().enumerate() {
+                let id = self.fns.len();
+                let module = module_of(&file.source.module, &file.ir.scopes[f.scope as usize]);
+                let is_method = f.params.first().is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
+                if let Some(ty) = &f.self_ty {
+                    self.methods.entry((krate, ty.clone(), f.name.clone())).or_default().push(id);
+                } else if f.trait_name.is_none() {
+                    self.free_fns.entry((krate, module.clone(), f.name.clone())).or_default().push(id);
+                    self.fns_by_name.entry((krate, f.name.clone())).or_default().push(id);
+                }
+                if is_method {
+                    self.methods_by_name.entry((krate, f.name.clone())).or_default().push(id);
+                }
+                self.fns.push(FnInfo { file: fi, idx, krate, module });
+            }
+            for (idx, s) in file.ir.structs.iter().enumerate() {
+                self.structs.entry((krate, s.name.clone())).or_insert((fi, idx));
+            }
+            for (idx, c) in file.ir.consts.iter().enumerate() {
+                let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
+                self.consts.entry((krate, module, c.name.clone())).or_insert((fi, idx));
+            }
+        }
+    }
+
+    /// The IR of function `id`.
+    #[must_use]
+    pub fn func(&self, id: FnId) -> &FnIr {
+        let info = &self.fns[id];
+        &self.files[info.file].ir.fns[info.idx]
+    }
+
+    /// The resolution context of function `id`.
+    #[must_use]
+    pub fn ctx_of(&self, id: FnId) -> Ctx {
+        Ctx { file: self.fns[id].file, scope: self.func(id).scope }
+    }
+
+    /// The crate of a context.
+    #[must_use]
+    pub fn crate_of(&self, ctx: Ctx) -> usize {
+        self.crate_of_file[ctx.file]
+    }
+
+    fn scope(&self, ctx: Ctx) -> &Scope {
+        &self.files[ctx.file].ir.scopes[ctx.scope as usize]
+    }
+
+    fn module(&self, ctx: Ctx) -> Vec<Name> {
+        module_of(&self.files[ctx.file].source.module, self.scope(ctx))
+    }
+
+    /// Expands a path through `use` items, `crate::`, `self::` and `super::`. Paths into this
+    /// crate come back as `["crate", ...]`; others (external crates, std) as written after
+    /// expansion.
+    #[must_use]
+    pub fn expand(&self, ctx: Ctx, segs: &[Name]) -> Vec<Name> {
+        self.expand_depth(ctx, segs, 0)
+    }
+
+    fn expand_depth(&self, ctx: Ctx, segs: &[Name], depth: usize) -> Vec<Name> {
+        let Some(first) = segs.first() else { return Vec::new() };
+        let rest = &segs[1..];
+        let mut out: Vec<Name> = match first.as_str() {
+            "crate" => std::iter::once("crate".to_string()).chain(rest.iter().cloned()).collect(),
+            "self" => crate_path(&self.module(ctx), rest),
+            "super" => {
+                let mut module = self.module(ctx);
+                let mut rest = rest;
+                module.pop();
+                while rest.first().is_some_and(|s| s == "super") {
+                    module.pop();
+                    rest = &rest[1..];
+                }
+                crate_path(&module, rest)
+            }
+            _ => {
+                if let Some(u) = self.scope(ctx).uses.iter().find(|u| &u.alias == first) {
+                    if depth < 6 && u.path.first() != Some(first) {
+                        let mut p = self.expand_depth(ctx, &u.path, depth + 1);
+                        p.extend(rest.iter().cloned());
+                        return p;
+                    }
+                    let mut p = u.path.clone();
+                    p.extend(rest.iter().cloned());
+                    return p;
+                }
+                let krate = self.crate_of(ctx);
+                let module = self.module(ctx);
+                let mut local = module.clone();
+                local.push(first.clone());
+                let is_local_module = self.module_scopes.contains_key(&(krate, local.clone()));
+                let is_local_item = self.free_fns.contains_key(&(krate, module.clone(), first.clone()))
+                    || self.consts.contains_key(&(krate, module.clone(), first.clone()));
+                if is_local_module || is_local_item {
+                    crate_path(&module, segs)
+                } else {
+                    segs.to_vec()
+                }
+            }
+        };
+        if out.is_empty() {
+            out = segs.to_vec();
+        }
+        out
+    }
+
+    /// Functions a path call may reach, given the context it is written in and the `Self` type.
+    #[must_use]
+    pub fn resolve_fn(&self, ctx: Ctx, segs: &[Name], self_ty: Option<&str>) -> Vec<FnId> {
+        let krate = self.crate_of(ctx);
+        if segs.len() == 2 && segs[0] == "Self" {
+            if let Some(ty) = self_ty {
+                return self.methods.get(&(krate, ty.to_string(), segs[1].clone())).cloned().unwrap_or_default();
+            }
+        }
+        let full = self.expand(ctx, segs);
+        if let Some(found) = self.lookup_fn(&full, krate, 0) {
+            return found;
+        }
+        if segs.len() == 1 {
+            return self.fns_by_name.get(&(krate, segs[0].clone())).cloned().unwrap_or_default();
+        }
+        Vec::new()
+    }
+
+    fn lookup_fn(&self, full: &[Name], home: usize, depth: usize) -> Option<Vec<FnId>> {
+        let (krate, inner) = match full.first().map(String::as_str) {
+            Some("crate") => (home, &full[1..]),
+            Some(name) => match self.crate_names.get(name) {
+                Some(&k) => (k, &full[1..]),
+                None => (home, full),
+            },
+            None => return None,
+        };
+        let (name, module) = inner.split_last()?;
+        if let Some(ids) = self.free_fns.get(&(krate, module.to_vec(), name.clone())) {
+            return Some(ids.clone());
+        }
+        if let Some(ty) = module.last() {
+            if let Some(ids) = self.methods.get(&(krate, ty.clone(), name.clone())) {
+                return Some(ids.clone());
+            }
+        }
+        // A re-export: `pub use ids::advertising_id;` in the module the path names.
+        if depth < 4 {
+            for &(file, scope) in self.module_scopes.get(&(krate, module.to_vec()))? {
+                let ctx = Ctx { file, scope };
+                if self.scope(ctx).uses.iter().any(|u| &u.alias == name) {
+                    let again = self.expand(ctx, std::slice::from_ref(name));
+                    if again.as_slice() != full {
+                        if let Some(found) = self.lookup_fn(&again, krate, depth + 1) {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Methods named `name` on type `ty` (or, with no type, every method so named in the crate).
+    #[must_use]
+    pub fn resolve_method(&self, krate: usize, ty: Option<&str>, name: &str) -> Vec<FnId> {
+        if let Some(ty) = ty {
+            if let Some(ids) = self.methods.get(&(krate, ty.to_string(), name.to_string())) {
+                return ids.clone();
+            }
+            // Trait default methods are reachable from any implementing type.
+            return self
+                .methods_by_name
+                .get(&(krate, name.to_string()))
+                .map(|ids| ids.iter().copied().filter(|&i| self.func(i).self_ty.is_none()).collect())
+                .unwrap_or_default();
+        }
+        self.methods_by_name.get(&(krate, name.to_string())).cloned().unwrap_or_default()
+    }
+
+    /// The struct named `name` in crate `krate`.
+    #[must_use]
+    pub fn struct_def(&self, krate: usize, name: &str) -> Option<&StructIr> {
+        let &(f, i) = self.structs.get(&(krate, name.to_string()))?;
+        Some(&self.files[f].ir.structs[i])
+    }
+
+    /// The const a path names, with the context its initializer is evaluated in.
+    #[must_use]
+    pub fn resolve_const(&self, ctx: Ctx, segs: &[Name]) -> Option<(Ctx, &ConstIr)> {
+        let krate = self.crate_of(ctx);
+        let full = self.expand(ctx, segs);
+        let inner = if full.first().is_some_and(|s| s == "crate") { &full[1..] } else { &full[..] };
+        let (name, module) = inner.split_last()?;
+        let key = (krate, module.to_vec(), name.clone());
+        let &(f, i) = self.consts.get(&key).or_else(|| {
+            // An unqualified const from an enclosing module or a glob import.
+            self.consts.iter().find(|((k, _, n), _)| *k == krate && n == name).map(|(_, v)| v)
+        })?;
+        let c = &self.files[f].ir.consts[i];
+        Some((Ctx { file: f, scope: c.scope }, c))
+    }
+
+    fn build_call_graph(&mut self) {
+        let nodes: Vec<NodeIndex> = (0..self.fns.len()).map(|i| self.calls.add_node(i)).collect();
+        let mut edges = Vec::new();
+        for id in 0..self.fns.len() {
+            let ctx = self.ctx_of(id);
+            let krate = self.crate_of(ctx);
+            let f = self.func(id);
+            let mut callees = Vec::new();
+            let mut visit = |e: &Expr| match e {
+                Expr::Call { func, .. } => {
+                    if let Expr::Path { segs, .. } = &**func {
+                        callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
+                    }
+                }
+                Expr::Method { name, .. } => callees.extend(self.resolve_method(krate, None, name)),
+                Expr::Path { segs, .. } => callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref())),
+                _ => {}
+            };
+            for s in &f.body.stmts {
+                walk_stmt(s, &mut visit);
+            }
+            for c in &f.closures {
+                walk_expr(&c.body, &mut visit);
+            }
+            callees.sort_unstable();
+            callees.dedup();
+            for c in callees {
+                if c != id {
+                    edges.push((nodes[id], nodes[c]));
+                }
+            }
+        }
+        for (a, b) in edges {
+            self.calls.add_edge(a, b, ());
+        }
+    }
+
+    /// Functions nobody calls (entry points, exports, dead code), in program order.
+    #[must_use]
+    pub fn roots(&self) -> Vec<FnId> {
+        self.calls
+            .node_indices()
+            .filter(|&n| self.calls.neighbors_directed(n, petgraph::Direction::Incoming).next().is_none())
+            .map(|n| self.calls[n])
+            .collect()
+    }
+}
+
+fn module_of(file_module: &[Name], scope: &Scope) -> Vec<Name> {
+    let mut m = file_module.to_vec();
+    m.extend(scope.inline_path.iter().cloned());
+    m
+}
+
+fn crate_path(module: &[Name], rest: &[Name]) -> Vec<Name> {
+    std::iter::once("crate".to_string()).chain(module.iter().cloned()).chain(rest.iter().cloned()).collect()
+}
+
+/// Calls `f` on every expression under `stmt`.
+pub fn walk_stmt(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
+    match stmt {
+        Stmt::Let { init, els, .. } => {
+            if let Some(e) = init {
+                walk_expr(e, f);
+            }
+            if let Some(b) = els {
+                b.stmts.iter().for_each(|s| walk_stmt(s, f));
+            }
+        }
+        Stmt::Expr { expr, .. } => walk_expr(expr, f),
+    }
+}
+
+/// Calls `f` on `e` and every expression under it.
+pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    let block = |b: &crate::ir::Block, f: &mut dyn FnMut(&Expr)| b.stmts.iter().for_each(|s| walk_stmt(s, f));
+    match e {
+        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::Not(base) => walk_expr(base, f),
+        Expr::Index { base, index } => {
+            walk_expr(base, f);
+            walk_expr(index, f);
+        }
+        Expr::Call { func, args, .. } => {
+            walk_expr(func, f);
+            args.iter().for_each(|a| walk_expr(a, f));
+        }
+        Expr::Method { recv, args, .. } => {
+            walk_expr(recv, f);
+            args.iter().for_each(|a| walk_expr(a, f));
+        }
+        Expr::Macro { args, .. } | Expr::Tuple(args) | Expr::Array(args) => args.iter().for_each(|a| walk_expr(a, f)),
+        Expr::Struct { fields, rest, .. } => {
+            fields.iter().for_each(|(_, e, _)| walk_expr(e, f));
+            if let Some(r) = rest {
+                walk_expr(r, f);
+            }
+        }
+        Expr::Binary { l, r, .. } => {
+            walk_expr(l, f);
+            walk_expr(r, f);
+        }
+        Expr::Assign { place, value, .. } => {
+            walk_expr(place, f);
+            walk_expr(value, f);
+        }
+        Expr::If { cond, then, els } => {
+            walk_expr(cond, f);
+            block(then, f);
+            if let Some(e) = els {
+                walk_expr(e, f);
+            }
+        }
+        Expr::Let { expr, .. } => walk_expr(expr, f),
+        Expr::Match { scrut, arms } => {
+            walk_expr(scrut, f);
+            for a in arms {
+                if let Some(g) = &a.guard {
+                    walk_expr(g, f);
+                }
+                walk_expr(&a.body, f);
+            }
+        }
+        Expr::For { iter, body, .. } => {
+            walk_expr(iter, f);
+            block(body, f);
+        }
+        Expr::While { cond, body } => {
+            if let Some(c) = cond {
+                walk_expr(c, f);
+            }
+            block(body, f);
+        }
+        Expr::Block(b) => block(b, f),
+        Expr::Return(Some(e)) | Expr::Break(Some(e)) => walk_expr(e, f),
+        Expr::Lit(_) | Expr::Path { .. } | Expr::Closure(_) | Expr::Return(None) | Expr::Break(None) | Expr::Unknown => {}
+    }
+}

@@ -1,1 +1,306 @@
-//! TODO
+//! The rule pack indexed for the analysis: every call-site question is one hash lookup by method,
+//! function, path or macro name, then a check of the few candidates.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use super::raw::{RawCall, RawRuleFile};
+use crate::findings::Transport;
+
+/// Index of a kind in [`RuleIndex::kinds`].
+pub type KindId = u16;
+
+/// A compiled `call` matcher.
+#[derive(Debug, Clone)]
+pub struct CallMatcher {
+    /// Function paths as segments (suffix-matched).
+    pub functions: Vec<Vec<String>>,
+    /// Receiver kinds required (empty: any).
+    pub receivers: Vec<KindId>,
+    /// Regex one string argument must match.
+    pub string_arg: Option<Regex>,
+}
+
+/// What a matched rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleRef {
+    /// `sources[i]`.
+    Source(usize),
+    /// `sinks[i]`.
+    Sink(usize),
+    /// `sanitizers[i]`.
+    Sanitizer(usize),
+    /// `constructors[i]`.
+    Constructor(usize),
+    /// `propagators[i]`.
+    Propagator(usize),
+}
+
+/// Effect of a propagator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// The result carries nothing.
+    Clean,
+    /// The result carries the receiver only.
+    Receiver,
+    /// The arguments flow into the receiver.
+    IntoReceiver,
+    /// The result is the first argument, kind included.
+    Identity,
+    /// The result is what the closure argument returns (`map`).
+    Closure,
+}
+
+/// A kind with its fixed transport.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    /// Id.
+    pub id: String,
+    /// Type paths (segments) that have this kind.
+    pub types: Vec<Vec<String>>,
+    /// Fixed transport.
+    pub transport: Option<Transport>,
+}
+
+/// A name-pattern source.
+#[derive(Debug, Clone)]
+pub struct NameSource {
+    /// Index in `sources`.
+    pub rule: usize,
+    /// The pattern.
+    pub regex: Regex,
+    /// Applies to functions, locals, params, fields.
+    pub on: [bool; 4],
+}
+
+/// Where a name occurs, for name sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameSite {
+    /// A function's name.
+    Function = 0,
+    /// A `let` binding.
+    Local = 1,
+    /// A parameter.
+    Param = 2,
+    /// A struct field.
+    Field = 3,
+}
+
+/// The rule pack, compiled and indexed.
+#[derive(Debug)]
+pub struct RuleIndex {
+    /// The entries, as loaded.
+    pub raw: RawRuleFile,
+    /// Kinds by [`KindId`].
+    pub kinds: Vec<Kind>,
+    /// Category ids by position; categories are referred to by index.
+    pub categories: Vec<String>,
+    matchers: Vec<(RuleRef, CallMatcher)>,
+    by_method: HashMap<String, Vec<usize>>,
+    by_function: HashMap<String, Vec<usize>>,
+    by_path: HashMap<String, Vec<usize>>,
+    by_macro: HashMap<String, Vec<usize>>,
+    /// Name sources.
+    pub names: Vec<NameSource>,
+    guards: Vec<(Regex, Option<Regex>)>,
+}
+
+fn regex(pattern: &str) -> Regex {
+    // Patterns were validated when the pack loaded; a bad one here matches nothing.
+    Regex::new(pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+}
+
+fn transport(value: Option<&String>) -> Option<Transport> {
+    match value.map(String::as_str) {
+        Some("tls") => Some(Transport::Tls),
+        Some("plaintext") => Some(Transport::Plaintext),
+        Some("unknown") => Some(Transport::Unknown),
+        _ => None,
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split("::").map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+impl RuleIndex {
+    /// Compiles and indexes `raw`.
+    #[must_use]
+    pub fn new(raw: &RawRuleFile) -> RuleIndex {
+        let kinds: Vec<Kind> = raw
+            .kinds
+            .iter()
+            .map(|k| Kind {
+                id: k.id.clone(),
+                types: k.types.iter().map(|t| segments(t)).collect(),
+                transport: transport(k.transport.as_ref()),
+            })
+            .collect();
+        let mut index = RuleIndex {
+            raw: raw.clone(),
+            categories: raw.categories.iter().map(|c| c.id.clone()).collect(),
+            kinds,
+            matchers: Vec::new(),
+            by_method: HashMap::new(),
+            by_function: HashMap::new(),
+            by_path: HashMap::new(),
+            by_macro: HashMap::new(),
+            names: Vec::new(),
+            guards: raw.guards.iter().map(|g| (regex(&g.name), g.exclude.as_deref().map(regex))).collect(),
+        };
+        for (i, s) in raw.sources.iter().enumerate() {
+            if let Some(call) = &s.call {
+                index.add(RuleRef::Source(i), call);
+            }
+            if let Some(name) = &s.name {
+                let all = s.on.is_empty();
+                let on = |w: &str| all || s.on.iter().any(|o| o == w);
+                index.names.push(NameSource {
+                    rule: i,
+                    regex: regex(name),
+                    on: [on("function"), on("local"), on("param"), on("field")],
+                });
+            }
+        }
+        for (i, s) in raw.sinks.iter().enumerate() {
+            index.add(RuleRef::Sink(i), &s.call);
+        }
+        for (i, s) in raw.sanitizers.iter().enumerate() {
+            index.add(RuleRef::Sanitizer(i), &s.call);
+        }
+        for (i, c) in raw.constructors.iter().enumerate() {
+            index.add(RuleRef::Constructor(i), &c.call);
+        }
+        for (i, p) in raw.propagators.iter().enumerate() {
+            index.add(RuleRef::Propagator(i), &p.call);
+        }
+        index
+    }
+
+    fn add(&mut self, rule: RuleRef, call: &RawCall) {
+        let matcher = CallMatcher {
+            functions: call.function.iter().map(|f| segments(f)).collect(),
+            receivers: call.receiver.iter().filter_map(|r| self.kind_id(r)).collect(),
+            string_arg: call.string_arg.as_deref().map(regex),
+        };
+        let at = self.matchers.len();
+        self.matchers.push((rule, matcher));
+        for m in &call.method {
+            self.by_method.entry(m.clone()).or_default().push(at);
+        }
+        for f in &call.function {
+            if let Some(last) = segments(f).pop() {
+                self.by_function.entry(last).or_default().push(at);
+            }
+        }
+        for p in &call.path {
+            if let Some(last) = segments(p).pop() {
+                self.by_path.entry(last).or_default().push(at);
+            }
+        }
+        for m in &call.macro_ {
+            self.by_macro.entry(m.clone()).or_default().push(at);
+        }
+    }
+
+    /// The id of kind `id`.
+    #[must_use]
+    pub fn kind_id(&self, id: &str) -> Option<KindId> {
+        self.kinds.iter().position(|k| k.id == id).and_then(|p| KindId::try_from(p).ok())
+    }
+
+    /// The index of category `id`.
+    #[must_use]
+    pub fn category(&self, id: &str) -> Option<usize> {
+        self.categories.iter().position(|c| c == id)
+    }
+
+    /// Rules matching a method call on a receiver of kind `receiver`, with the string arguments.
+    pub fn for_method<'a>(
+        &'a self,
+        name: &str,
+        receiver: Option<KindId>,
+        strings: &'a [Option<String>],
+    ) -> impl Iterator<Item = RuleRef> + 'a {
+        self.lookup(&self.by_method, name).filter(move |(_, m)| {
+            (m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r))) && string_ok(m, strings)
+        })
+        .map(|(r, _)| r)
+    }
+
+    /// Rules matching a call of the function at `path` (after `use` resolution).
+    pub fn for_function<'a>(&'a self, path: &'a [String], strings: &'a [Option<String>]) -> impl Iterator<Item = RuleRef> + 'a {
+        let last = path.last().map_or("", String::as_str);
+        self.lookup(&self.by_function, last)
+            .filter(move |(_, m)| m.functions.iter().any(|f| path.ends_with(f)) && string_ok(m, strings))
+            .map(|(r, _)| r)
+    }
+
+    /// Rules matching a path expression (not a call).
+    pub fn for_path<'a>(&'a self, path: &'a [String]) -> impl Iterator<Item = RuleRef> + 'a {
+        let last = path.last().map_or("", String::as_str);
+        self.lookup(&self.by_path, last).map(|(r, _)| r)
+    }
+
+    /// Rules matching a macro whose destination has kind `receiver`.
+    pub fn for_macro<'a>(&'a self, name: &str, receiver: Option<KindId>) -> impl Iterator<Item = RuleRef> + 'a {
+        self.lookup(&self.by_macro, name)
+            .filter(move |(_, m)| m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r)))
+            .map(|(r, _)| r)
+    }
+
+    fn lookup<'a>(&'a self, map: &'a HashMap<String, Vec<usize>>, key: &str) -> impl Iterator<Item = (RuleRef, &'a CallMatcher)> + 'a {
+        map.get(key).into_iter().flatten().map(|&i| (self.matchers[i].0, &self.matchers[i].1))
+    }
+
+    /// The kind whose `types` match the resolved type path.
+    #[must_use]
+    pub fn kind_of_type(&self, path: &[String]) -> Option<KindId> {
+        self.kinds
+            .iter()
+            .position(|k| k.types.iter().any(|t| path.ends_with(t)))
+            .and_then(|p| KindId::try_from(p).ok())
+    }
+
+    /// Whether a name tested in a condition is a consent / opt-in check.
+    #[must_use]
+    pub fn is_guard_name(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        self.guards.iter().any(|(re, ex)| re.is_match(&lower) && !ex.as_ref().is_some_and(|e| e.is_match(&lower)))
+    }
+
+    /// Name sources matching `name` at `site`.
+    pub fn name_sources<'a>(&'a self, name: &str, site: NameSite) -> impl Iterator<Item = &'a NameSource> + 'a {
+        let lower = name.to_ascii_lowercase();
+        self.names.iter().filter(move |n| n.on[site as usize] && n.regex.is_match(&lower))
+    }
+
+    /// Effect of propagator `i`.
+    #[must_use]
+    pub fn propagation(&self, i: usize) -> Propagation {
+        match self.raw.propagators[i].effect.as_str() {
+            "clean" => Propagation::Clean,
+            "receiver" => Propagation::Receiver,
+            "into-receiver" => Propagation::IntoReceiver,
+            "closure" => Propagation::Closure,
+            _ => Propagation::Identity,
+        }
+    }
+
+    /// Category index of source `i`.
+    #[must_use]
+    pub fn source_category(&self, i: usize) -> usize {
+        self.category(&self.raw.sources[i].category).unwrap_or(0)
+    }
+
+    /// Fixed transport of a constructor.
+    #[must_use]
+    pub fn constructor_transport(&self, i: usize) -> Option<Transport> {
+        transport(self.raw.constructors[i].transport.as_ref())
+    }
+}
+
+fn string_ok(m: &CallMatcher, strings: &[Option<String>]) -> bool {
+    m.string_arg.as_ref().is_none_or(|re| strings.iter().flatten().any(|s| re.is_match(s)))
+}

@@ -1,0 +1,476 @@
+//! Lowers a parsed `syn::File` into [`FileIr`]: items into functions, structs and consts, function
+//! bodies into the expression IR, macro bodies (`format!`, `json!`, `vec!`, `write!`) into
+//! expressions.
+//!
+//! Lowering never fails: syntax the analysis does not model becomes [`Expr::Unknown`].
+
+use proc_macro2::Span as PmSpan;
+use syn::spanned::Spanned;
+
+use super::macros::lower_macro;
+use super::{
+    Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name, ParamIr, Pat,
+    Scope, Span, Stmt, StructIr, TypeIr, UseItem,
+};
+
+/// Lowers a whole file.
+#[must_use]
+pub fn lower_file(file: &syn::File) -> FileIr {
+    let mut out = FileIr { scopes: vec![Scope::default()], ..FileIr::default() };
+    lower_items(&file.items, 0, &mut out);
+    out
+}
+
+pub(super) fn span_of(span: PmSpan) -> Span {
+    let start = span.start();
+    Span { line: u32::try_from(start.line).unwrap_or(u32::MAX), col: u32::try_from(start.column + 1).unwrap_or(u32::MAX) }
+}
+
+fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
+    for item in items {
+        match item {
+            syn::Item::Fn(f) => {
+                let entry = is_entry(&f.sig, &f.attrs);
+                let lowered = lower_fn(&f.sig, &f.block, scope, None, None, entry);
+                out.fns.push(lowered);
+            }
+            syn::Item::Impl(imp) => lower_impl(imp, scope, out),
+            syn::Item::Trait(tr) => {
+                for ti in &tr.items {
+                    if let syn::TraitItem::Fn(f) = ti {
+                        if let Some(body) = &f.default {
+                            let lowered = lower_fn(&f.sig, body, scope, None, Some(tr.ident.to_string()), false);
+                            out.fns.push(lowered);
+                        }
+                    }
+                }
+            }
+            syn::Item::Struct(s) => out.structs.push(lower_struct(s, scope)),
+            syn::Item::Const(c) => {
+                out.consts.push(ConstIr { name: c.ident.to_string(), scope, init: lower_expr(&c.expr, &mut Vec::new()) });
+            }
+            syn::Item::Static(s) => {
+                out.consts.push(ConstIr { name: s.ident.to_string(), scope, init: lower_expr(&s.expr, &mut Vec::new()) });
+            }
+            syn::Item::Use(u) => {
+                let mut uses = Vec::new();
+                collect_use(&u.tree, &mut Vec::new(), &mut uses);
+                out.scopes[scope as usize].uses.extend(uses);
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    let mut inline_path = out.scopes[scope as usize].inline_path.clone();
+                    inline_path.push(m.ident.to_string());
+                    let new_scope = u32::try_from(out.scopes.len()).unwrap_or(u32::MAX);
+                    out.scopes.push(Scope { inline_path, uses: Vec::new() });
+                    lower_items(items, new_scope, out);
+                } else {
+                    out.mod_decls.push(ModDecl { scope, name: m.ident.to_string(), path_attr: path_attr(&m.attrs) });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
+    let self_ty = type_last_segment(&imp.self_ty);
+    let trait_name = imp.trait_.as_ref().and_then(|(_, p, _)| p.segments.last()).map(|s| s.ident.to_string());
+    for item in &imp.items {
+        if let syn::ImplItem::Fn(f) = item {
+            let lowered = lower_fn(&f.sig, &f.block, scope, self_ty.clone(), trait_name.clone(), false);
+            out.fns.push(lowered);
+        }
+    }
+}
+
+fn type_last_segment(ty: &syn::Type) -> Option<Name> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Reference(r) => type_last_segment(&r.elem),
+        syn::Type::Paren(p) => type_last_segment(&p.elem),
+        syn::Type::Group(g) => type_last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find(|a| a.path().is_ident("path")).and_then(|a| match &a.meta {
+        syn::Meta::NameValue(nv) => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
+    sig.ident == "main"
+        || sig.abi.is_some()
+        || attrs.iter().any(|a| {
+            let p = a.path();
+            p.is_ident("no_mangle")
+                || p.segments.last().is_some_and(|s| s.ident == "main" || s.ident == "test")
+                || matches!(&a.meta, syn::Meta::List(l) if l.path.is_ident("unsafe") && l.tokens.to_string().contains("no_mangle"))
+        })
+}
+
+fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseItem>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            collect_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            if name == "self" {
+                if let Some(last) = prefix.last() {
+                    out.push(UseItem { alias: last.clone(), path: prefix.clone() });
+                }
+            } else {
+                let mut path = prefix.clone();
+                path.push(name.clone());
+                out.push(UseItem { alias: name, path });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            out.push(UseItem { alias: r.rename.to_string(), path });
+        }
+        syn::UseTree::Glob(_) => out.push(UseItem { alias: "*".into(), path: prefix.clone() }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                collect_use(t, prefix, out);
+            }
+        }
+    }
+}
+
+fn lower_struct(s: &syn::ItemStruct, scope: u32) -> StructIr {
+    let fields = s
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FieldIr {
+            name: f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string),
+            ty: lower_type(&f.ty),
+            skip_serializing: f.attrs.iter().any(is_serde_skip),
+        })
+        .collect();
+    StructIr { name: s.ident.to_string(), scope, fields }
+}
+
+fn is_serde_skip(attr: &syn::Attribute) -> bool {
+    if !attr.path().is_ident("serde") {
+        return false;
+    }
+    let syn::Meta::List(list) = &attr.meta else { return false };
+    list.tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "skip" || i == "skip_serializing",
+        _ => false,
+    })
+}
+
+/// Lowers a type to its paths, keeping generic arguments as inner types.
+pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
+    match ty {
+        syn::Type::Path(p) => {
+            let path = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let mut args = Vec::new();
+            for seg in &p.path.segments {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    for arg in &a.args {
+                        if let syn::GenericArgument::Type(t) = arg {
+                            args.push(lower_type(t));
+                        }
+                    }
+                }
+            }
+            TypeIr { path, args, mutable_ref: false }
+        }
+        syn::Type::Reference(r) => {
+            let mut inner = lower_type(&r.elem);
+            inner.mutable_ref = r.mutability.is_some();
+            inner
+        }
+        syn::Type::Paren(p) => lower_type(&p.elem),
+        syn::Type::Group(g) => lower_type(&g.elem),
+        syn::Type::Slice(s) => TypeIr { path: Vec::new(), args: vec![lower_type(&s.elem)], mutable_ref: false },
+        syn::Type::Array(a) => TypeIr { path: Vec::new(), args: vec![lower_type(&a.elem)], mutable_ref: false },
+        syn::Type::Tuple(t) => TypeIr { path: Vec::new(), args: t.elems.iter().map(lower_type).collect(), mutable_ref: false },
+        syn::Type::ImplTrait(i) => bounds_type(i.bounds.iter()),
+        syn::Type::TraitObject(o) => bounds_type(o.bounds.iter()),
+        _ => TypeIr { path: Vec::new(), args: Vec::new(), mutable_ref: false },
+    }
+}
+
+fn bounds_type<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> TypeIr {
+    for b in bounds {
+        if let syn::TypeParamBound::Trait(t) = b {
+            let path = t.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            return TypeIr { path, args: Vec::new(), mutable_ref: false };
+        }
+    }
+    TypeIr { path: Vec::new(), args: Vec::new(), mutable_ref: false }
+}
+
+fn lower_fn(
+    sig: &syn::Signature,
+    block: &syn::Block,
+    scope: u32,
+    self_ty: Option<Name>,
+    trait_name: Option<Name>,
+    entry: bool,
+) -> FnIr {
+    let mut closures = Vec::new();
+    let params = sig
+        .inputs
+        .iter()
+        .map(|input| match input {
+            syn::FnArg::Receiver(r) => ParamIr {
+                pat: Pat::Bind { name: "self".into(), span: span_of(r.self_token.span), sub: None },
+                ty: Some(TypeIr {
+                    path: vec!["Self".into()],
+                    args: Vec::new(),
+                    mutable_ref: r.mutability.is_some() && r.reference.is_some(),
+                }),
+            },
+            syn::FnArg::Typed(t) => ParamIr { pat: lower_pat(&t.pat), ty: Some(lower_type(&t.ty)) },
+        })
+        .collect();
+    let ret = match &sig.output {
+        syn::ReturnType::Default => None,
+        syn::ReturnType::Type(_, ty) => Some(lower_type(ty)),
+    };
+    let body = lower_block(block, &mut closures);
+    FnIr {
+        name: sig.ident.to_string(),
+        scope,
+        self_ty,
+        trait_name,
+        params,
+        ret,
+        body,
+        closures,
+        span: span_of(sig.ident.span()),
+        entry,
+    }
+}
+
+pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> Block {
+    let mut stmts = Vec::new();
+    for stmt in &block.stmts {
+        match stmt {
+            syn::Stmt::Local(local) => {
+                let (pat, ty) = match &local.pat {
+                    syn::Pat::Type(pt) => (lower_pat(&pt.pat), Some(lower_type(&pt.ty))),
+                    other => (lower_pat(other), None),
+                };
+                let init = local.init.as_ref().map(|i| lower_expr(&i.expr, closures));
+                let els = local.init.as_ref().and_then(|i| i.diverge.as_ref()).map(|(_, e)| match &**e {
+                    syn::Expr::Block(b) => lower_block(&b.block, closures),
+                    other => Block { stmts: vec![Stmt::Expr { expr: lower_expr(other, closures), semi: true }] },
+                });
+                stmts.push(Stmt::Let { pat, ty, init, els });
+            }
+            syn::Stmt::Expr(e, semi) => stmts.push(Stmt::Expr { expr: lower_expr(e, closures), semi: semi.is_some() }),
+            syn::Stmt::Macro(m) => {
+                let expr = lower_macro(&m.mac, closures);
+                stmts.push(Stmt::Expr { expr, semi: m.semi_token.is_some() });
+            }
+            syn::Stmt::Item(_) => {}
+        }
+    }
+    Block { stmts }
+}
+
+fn boxed(e: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Box<Expr> {
+    Box::new(lower_expr(e, closures))
+}
+
+/// Lowers one expression.
+#[allow(clippy::too_many_lines)]
+pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Expr {
+    match expr {
+        syn::Expr::Lit(l) => Expr::Lit(lower_lit(&l.lit)),
+        syn::Expr::Path(p) => Expr::Path {
+            segs: p.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            span: p.path.segments.last().map_or_else(Span::default, |s| span_of(s.ident.span())),
+        },
+        syn::Expr::Field(f) => Expr::Field {
+            base: boxed(&f.base, closures),
+            name: match &f.member {
+                syn::Member::Named(i) => i.to_string(),
+                syn::Member::Unnamed(i) => i.index.to_string(),
+            },
+            span: span_of(f.member.span()),
+        },
+        syn::Expr::Index(i) => Expr::Index { base: boxed(&i.expr, closures), index: boxed(&i.index, closures) },
+        syn::Expr::Call(c) => {
+            let span = match &*c.func {
+                syn::Expr::Path(p) => p.path.segments.last().map_or_else(|| span_of(c.func.span()), |s| span_of(s.ident.span())),
+                other => span_of(other.span()),
+            };
+            Expr::Call { func: boxed(&c.func, closures), args: c.args.iter().map(|a| lower_expr(a, closures)).collect(), span }
+        }
+        syn::Expr::MethodCall(m) => Expr::Method {
+            recv: boxed(&m.receiver, closures),
+            name: m.method.to_string(),
+            args: m.args.iter().map(|a| lower_expr(a, closures)).collect(),
+            span: span_of(m.method.span()),
+        },
+        syn::Expr::Macro(m) => lower_macro(&m.mac, closures),
+        syn::Expr::Struct(s) => Expr::Struct {
+            path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| {
+                    let name = match &f.member {
+                        syn::Member::Named(i) => i.to_string(),
+                        syn::Member::Unnamed(i) => i.index.to_string(),
+                    };
+                    (name, lower_expr(&f.expr, closures), span_of(f.member.span()))
+                })
+                .collect(),
+            rest: s.rest.as_ref().map(|r| boxed(r, closures)),
+        },
+        syn::Expr::Tuple(t) => Expr::Tuple(t.elems.iter().map(|e| lower_expr(e, closures)).collect()),
+        syn::Expr::Array(a) => Expr::Array(a.elems.iter().map(|e| lower_expr(e, closures)).collect()),
+        syn::Expr::Repeat(r) => Expr::Array(vec![lower_expr(&r.expr, closures)]),
+        syn::Expr::Reference(r) => Expr::Wrap(boxed(&r.expr, closures)),
+        syn::Expr::Paren(p) => Expr::Wrap(boxed(&p.expr, closures)),
+        syn::Expr::Group(g) => Expr::Wrap(boxed(&g.expr, closures)),
+        syn::Expr::Cast(c) => Expr::Wrap(boxed(&c.expr, closures)),
+        syn::Expr::Try(t) => Expr::Wrap(boxed(&t.expr, closures)),
+        syn::Expr::Await(a) => Expr::Wrap(boxed(&a.base, closures)),
+        syn::Expr::Unary(u) => match u.op {
+            syn::UnOp::Not(_) => Expr::Not(boxed(&u.expr, closures)),
+            _ => Expr::Wrap(boxed(&u.expr, closures)),
+        },
+        syn::Expr::Binary(b) => lower_binary(b, closures),
+        syn::Expr::Assign(a) => {
+            Expr::Assign { place: boxed(&a.left, closures), value: boxed(&a.right, closures), compound: false }
+        }
+        syn::Expr::If(i) => Expr::If {
+            cond: boxed(&i.cond, closures),
+            then: lower_block(&i.then_branch, closures),
+            els: i.else_branch.as_ref().map(|(_, e)| boxed(e, closures)),
+        },
+        syn::Expr::Let(l) => Expr::Let { pat: lower_pat(&l.pat), expr: boxed(&l.expr, closures) },
+        syn::Expr::Match(m) => Expr::Match {
+            scrut: boxed(&m.expr, closures),
+            arms: m
+                .arms
+                .iter()
+                .map(|a| Arm {
+                    pat: lower_pat(&a.pat),
+                    guard: a.guard.as_ref().map(|(_, g)| lower_expr(g, closures)),
+                    body: lower_expr(&a.body, closures),
+                })
+                .collect(),
+        },
+        syn::Expr::ForLoop(f) => Expr::For {
+            pat: lower_pat(&f.pat),
+            iter: boxed(&f.expr, closures),
+            body: lower_block(&f.body, closures),
+        },
+        syn::Expr::While(w) => Expr::While { cond: Some(boxed(&w.cond, closures)), body: lower_block(&w.body, closures) },
+        syn::Expr::Loop(l) => Expr::While { cond: None, body: lower_block(&l.body, closures) },
+        syn::Expr::Block(b) => Expr::Block(lower_block(&b.block, closures)),
+        syn::Expr::Unsafe(u) => Expr::Block(lower_block(&u.block, closures)),
+        syn::Expr::Async(a) => Expr::Block(lower_block(&a.block, closures)),
+        syn::Expr::TryBlock(t) => Expr::Block(lower_block(&t.block, closures)),
+        syn::Expr::Const(c) => Expr::Block(lower_block(&c.block, closures)),
+        syn::Expr::Closure(c) => {
+            let params = c.inputs.iter().map(lower_pat).collect();
+            let body = lower_expr(&c.body, closures);
+            closures.push(ClosureIr { params, body });
+            Expr::Closure(u32::try_from(closures.len() - 1).unwrap_or(u32::MAX))
+        }
+        syn::Expr::Return(r) => Expr::Return(r.expr.as_ref().map(|e| boxed(e, closures))),
+        syn::Expr::Break(b) => Expr::Break(b.expr.as_ref().map(|e| boxed(e, closures))),
+        syn::Expr::Continue(_) => Expr::Break(None),
+        syn::Expr::Range(r) => {
+            let parts: Vec<Expr> =
+                r.start.iter().chain(r.end.iter()).map(|e| lower_expr(e, closures)).collect();
+            Expr::Array(parts)
+        }
+        _ => Expr::Unknown,
+    }
+}
+
+fn lower_binary(b: &syn::ExprBinary, closures: &mut Vec<ClosureIr>) -> Expr {
+    use syn::BinOp as B;
+    let compound = matches!(
+        b.op,
+        B::AddAssign(_)
+            | B::SubAssign(_)
+            | B::MulAssign(_)
+            | B::DivAssign(_)
+            | B::RemAssign(_)
+            | B::BitXorAssign(_)
+            | B::BitAndAssign(_)
+            | B::BitOrAssign(_)
+            | B::ShlAssign(_)
+            | B::ShrAssign(_)
+    );
+    if compound {
+        return Expr::Assign { place: boxed(&b.left, closures), value: boxed(&b.right, closures), compound: true };
+    }
+    let op = match b.op {
+        B::Eq(_) | B::Lt(_) | B::Le(_) | B::Ne(_) | B::Ge(_) | B::Gt(_) => BinOp::Compare,
+        B::And(_) => BinOp::And,
+        B::Or(_) => BinOp::Or,
+        _ => BinOp::Combine,
+    };
+    Expr::Binary { op, l: boxed(&b.left, closures), r: boxed(&b.right, closures) }
+}
+
+fn lower_lit(lit: &syn::Lit) -> Lit {
+    match lit {
+        syn::Lit::Str(s) => Lit::Str(s.value()),
+        syn::Lit::ByteStr(b) => Lit::Str(String::from_utf8_lossy(&b.value()).into_owned()),
+        _ => Lit::Other,
+    }
+}
+
+/// Lowers a pattern.
+pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
+    match pat {
+        syn::Pat::Ident(i) => Pat::Bind {
+            name: i.ident.to_string(),
+            span: span_of(i.ident.span()),
+            sub: i.subpat.as_ref().map(|(_, p)| Box::new(lower_pat(p))),
+        },
+        syn::Pat::Tuple(t) => Pat::Tuple(t.elems.iter().map(lower_pat).collect()),
+        syn::Pat::TupleStruct(t) => Pat::TupleStruct {
+            path: t.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            elems: t.elems.iter().map(lower_pat).collect(),
+        },
+        syn::Pat::Struct(s) => Pat::Struct {
+            path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| {
+                    let name = match &f.member {
+                        syn::Member::Named(i) => i.to_string(),
+                        syn::Member::Unnamed(i) => i.index.to_string(),
+                    };
+                    (name, lower_pat(&f.pat))
+                })
+                .collect(),
+        },
+        syn::Pat::Or(o) => Pat::Or(o.cases.iter().map(lower_pat).collect()),
+        syn::Pat::Slice(s) => Pat::Slice(s.elems.iter().map(lower_pat).collect()),
+        syn::Pat::Reference(r) => lower_pat(&r.pat),
+        syn::Pat::Paren(p) => lower_pat(&p.pat),
+        syn::Pat::Type(t) => lower_pat(&t.pat),
+        _ => Pat::Ignore,
+    }
+}

@@ -1,0 +1,161 @@
+//! Macro bodies lowered as expressions, so flows through `format!`, `json!`, `vec!`, `write!` and
+//! friends are seen. Bodies that do not parse as expressions lower to a macro with no arguments.
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+
+use super::lower::{lower_expr, span_of};
+use super::{ClosureIr, Expr};
+
+/// Lowers `name!(tokens)`.
+pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Expr {
+    let Some(last) = mac.path.segments.last() else { return Expr::Unknown };
+    let name = last.ident.to_string();
+    let span = span_of(last.ident.span());
+    let (args, format) = match name.as_str() {
+        "json" => {
+            let mut leaves = Vec::new();
+            json_leaves(mac.tokens.clone(), &mut leaves);
+            (leaves.iter().map(|e| lower_expr(e, closures)).collect(), None)
+        }
+        "vec" => (lower_vec(mac.tokens.clone(), closures), None),
+        _ => lower_expr_list(mac.tokens.clone(), closures),
+    };
+    Expr::Macro { name, args, format, span }
+}
+
+/// Comma-separated expressions; named format arguments (`x = expr`) keep their value; inline
+/// format arguments (`{imei}`) are appended as paths.
+fn lower_expr_list(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> (Vec<Expr>, Option<String>) {
+    let Ok(list) = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated.parse2(tokens) else {
+        return (Vec::new(), None);
+    };
+    let mut format = None;
+    let mut args = Vec::new();
+    let mut inline = Vec::new();
+    for expr in &list {
+        let expr = match expr {
+            syn::Expr::Assign(a) if matches!(&*a.left, syn::Expr::Path(_)) => &*a.right,
+            other => other,
+        };
+        if format.is_none() {
+            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = expr {
+                let text = s.value();
+                for name in inline_format_args(&text) {
+                    inline.push(Expr::Path { segs: vec![name], span: span_of(s.span()) });
+                }
+                format = Some(text);
+                continue;
+            }
+        }
+        args.push(lower_expr(expr, closures));
+    }
+    // Inline arguments go last so positional `{}` holes still line up with the arguments.
+    args.extend(inline);
+    (args, format)
+}
+
+/// Names used as `{name}` or `{name:?}` inside a format string.
+#[must_use]
+pub fn inline_format_args(format: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = format;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        if after.starts_with('{') {
+            rest = &after[1..];
+            continue;
+        }
+        let Some(close) = after.find('}') else { break };
+        let inner = &after[..close];
+        let name = inner.split(':').next().unwrap_or("").trim();
+        if !name.is_empty()
+            && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_string());
+        }
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+fn lower_vec(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> Vec<Expr> {
+    let has_semi = tokens.clone().into_iter().any(|t| matches!(&t, TokenTree::Punct(p) if p.as_char() == ';'));
+    if has_semi {
+        let mut parts = split_top(tokens, ';');
+        if let Some(first) = parts.drain(..).next() {
+            if let Ok(e) = syn::parse2::<syn::Expr>(first) {
+                return vec![lower_expr(&e, closures)];
+            }
+        }
+        return Vec::new();
+    }
+    lower_expr_list(tokens, closures).0
+}
+
+fn split_top(tokens: TokenStream, sep: char) -> Vec<TokenStream> {
+    let mut parts = vec![TokenStream::new()];
+    for tt in tokens {
+        if matches!(&tt, TokenTree::Punct(p) if p.as_char() == sep) {
+            parts.push(TokenStream::new());
+        } else if let Some(last) = parts.last_mut() {
+            last.extend(std::iter::once(tt));
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// The Rust expressions inside a `json!` body: object values and array elements, recursively.
+fn json_leaves(tokens: TokenStream, out: &mut Vec<syn::Expr>) {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    if let [TokenTree::Group(g)] = trees.as_slice() {
+        match g.delimiter() {
+            Delimiter::Brace => {
+                for entry in split_top(g.stream(), ',') {
+                    let parts: Vec<TokenTree> = entry.into_iter().collect();
+                    let colon = parts.iter().position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ':'));
+                    if let Some(i) = colon {
+                        json_leaves(parts[i + 1..].iter().cloned().collect(), out);
+                    }
+                }
+                return;
+            }
+            Delimiter::Bracket => {
+                for item in split_top(g.stream(), ',') {
+                    json_leaves(item, out);
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+    if let Ok(expr) = syn::parse2::<syn::Expr>(tokens) {
+        if !matches!(&expr, syn::Expr::Lit(_)) {
+            out.push(expr);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inline arguments are found, escaped braces and positional holes are not.
+    #[test]
+    fn finds_inline_format_args() {
+        assert_eq!(inline_format_args("{{x}} {hw}#{n} {} {0} {v:?}"), vec!["hw", "n", "v"]);
+    }
+
+    /// A json! body yields its Rust values, nested objects included.
+    #[test]
+    fn json_values_are_expressions() {
+        let tokens: TokenStream = r#"{ "event": "login", "session": session, "sub": { "number": msisdn } }"#.parse().unwrap();
+        let mut out = Vec::new();
+        json_leaves(tokens, &mut out);
+        assert_eq!(out.len(), 2);
+    }
+}
