@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::findings::ScanResult;
+use crate::findings::{CategoryInfo, ScanResult, Stats};
+use crate::rules::index::RuleIndex;
 use crate::rules::RulePack;
+use crate::{classify, discover, graph, parse, taint};
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -41,6 +43,54 @@ pub enum ScanError {
 /// Only when the scan cannot start (missing root, bad glob); unreadable or broken files are
 /// reported in [`ScanResult::skipped`] and the scan goes on.
 pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
-    let _ = (options, rules);
-    todo!("pipeline")
+    let root = &options.root;
+    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root { path: root.clone(), source })?;
+    let excludes = discover::exclude_set(&options.excludes).map_err(|(glob, message)| ScanError::BadGlob { glob, message })?;
+    let (files, mut skipped) = if meta.is_file() {
+        let parent = root.parent().map(PathBuf::from).unwrap_or_default();
+        let (mut files, skipped) = discover::discover(&parent, &excludes);
+        files.retain(|f| f.path == *root);
+        (files, skipped)
+    } else {
+        discover::discover(root, &excludes)
+    };
+    let files_found = files.len();
+    let (parsed, parse_skips) = parse::parse_all(&files, parse::DEFAULT_MAX_FILE_BYTES);
+    skipped.extend(parse_skips);
+    skipped.sort();
+    let lines = parsed.iter().map(|p| p.lines).sum();
+    let program = graph::Program::build(parsed);
+    let index = RuleIndex::new(rules.rules());
+    let analysis = taint::analyze(&program, &index);
+    let findings = classify::classify(&program, &index, &analysis);
+    let mut categories: Vec<CategoryInfo> = rules
+        .rules()
+        .categories
+        .iter()
+        .filter(|c| findings.iter().any(|f| f.category == c.id))
+        .map(|c| CategoryInfo {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            gdpr: c.gdpr.clone(),
+            fideslang: c.fideslang.clone(),
+            play_data_safety: c.play_data_safety.clone(),
+            apple_privacy: c.apple_privacy.clone(),
+        })
+        .collect();
+    categories.sort_by(|a, b| a.id.cmp(&b.id));
+    let stats = Stats {
+        files_found,
+        files_analyzed: program.files.len(),
+        files_skipped: skipped.len(),
+        lines,
+        functions: program.fns.len(),
+    };
+    Ok(ScanResult {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        rules_hash: rules.hash().to_string(),
+        findings,
+        skipped,
+        stats,
+        categories,
+    })
 }

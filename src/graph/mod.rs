@@ -375,7 +375,7 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     let block = |b: &crate::ir::Block, f: &mut dyn FnMut(&Expr)| b.stmts.iter().for_each(|s| walk_stmt(s, f));
     match e {
-        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::Not(base) => walk_expr(base, f),
+        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::MutRef(base) | Expr::Not(base) => walk_expr(base, f),
         Expr::Index { base, index } => {
             walk_expr(base, f);
             walk_expr(index, f);

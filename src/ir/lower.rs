@@ -342,6 +342,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         syn::Expr::Tuple(t) => Expr::Tuple(t.elems.iter().map(|e| lower_expr(e, closures)).collect()),
         syn::Expr::Array(a) => Expr::Array(a.elems.iter().map(|e| lower_expr(e, closures)).collect()),
         syn::Expr::Repeat(r) => Expr::Array(vec![lower_expr(&r.expr, closures)]),
+        syn::Expr::Reference(r) if r.mutability.is_some() => Expr::MutRef(boxed(&r.expr, closures)),
         syn::Expr::Reference(r) => Expr::Wrap(boxed(&r.expr, closures)),
         syn::Expr::Paren(p) => Expr::Wrap(boxed(&p.expr, closures)),
         syn::Expr::Group(g) => Expr::Wrap(boxed(&g.expr, closures)),

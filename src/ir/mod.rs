@@ -280,6 +280,8 @@ pub enum Expr {
     /// Operators and wrappers that pass their operand's value through: `&`, `*`, `-`, `?`,
     /// `.await`, `as`, parentheses.
     Wrap(Box<Expr>),
+    /// `&mut e`: like [`Expr::Wrap`], and an unknown callee may write through it.
+    MutRef(Box<Expr>),
     /// `!e`.
     Not(Box<Expr>),
     /// `l op r`.

@@ -1,0 +1,1205 @@
+//! The driver: abstract interpretation of the IR, one function and calling context at a time.
+//!
+//! Each function is analysed once per distinct abstract calling context (argument values and
+//! whether the call is under a consent guard); the result ([`Summary`]: return value and the
+//! final values of `&mut` parameters) is memoised, so a helper called a thousand times with
+//! clean arguments costs one analysis. Environments are flow-sensitive: branches are analysed
+//! separately and joined, loops are iterated until their environment stops growing (joins are
+//! monotone and values have bounded depth, so this terminates), `let` shadowing and overwrites
+//! are strong updates. Call effects of library functions come from the rule pack ([`transfer`]).
+//!
+//! [`transfer`]: super::transfer
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::lattice::{Label, Value};
+use super::{Hit, Source, TraceNode, NO_TRACE};
+use crate::graph::{Ctx, FnId, Program};
+use crate::ir::{BinOp, Block, Expr, FnIr, Name, Pat, Span, Stmt, TypeIr};
+use crate::rules::index::{NameSite, RuleIndex};
+
+/// Analyses of one function beyond this many distinct contexts fall back to a conservative
+/// summary, bounding the cost of hot helpers.
+const MAX_CONTEXTS_PER_FN: u32 = 48;
+/// Deepest call chain analysed context-sensitively.
+const MAX_CALL_DEPTH: usize = 48;
+/// Loop bodies are re-analysed at most this many times before the environment is widened.
+const MAX_LOOP_ROUNDS: usize = 4;
+
+/// Wrapper types looked through when a type annotation gives a value its kind or user type.
+const WRAPPER_TYPES: &[&str] = &[
+    "Option", "Result", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell", "Cell", "Pin", "Cow", "Vec", "VecDeque",
+    "MutexGuard", "Weak", "ManuallyDrop", "io", "Self_",
+];
+
+/// Methods that take a closure and return what the closure returns.
+const CLOSURE_RESULT_METHODS: &[&str] =
+    &["map", "filter_map", "flat_map", "and_then", "then", "map_while", "scan", "map_or_else", "fold"];
+
+/// What a function gives back to its caller in one context.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// The return value.
+    pub ret: Value,
+    /// Final values of parameters the callee may mutate (`&mut` and `&mut self`).
+    pub params_out: Vec<Option<Value>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct MemoKey {
+    fid: FnId,
+    args: Vec<Value>,
+    guarded: bool,
+}
+
+/// The flow-sensitive state inside a function.
+#[derive(Debug, Clone, PartialEq)]
+struct Env {
+    vars: BTreeMap<Name, Value>,
+    /// The current point is reached only under a consent guard.
+    guarded: bool,
+    /// The current point is reachable (false after `return`, `break`).
+    live: bool,
+}
+
+impl Env {
+    fn join(a: &Env, b: &Env) -> Env {
+        match (a.live, b.live) {
+            (true, false) => return a.clone(),
+            (false, true) => return b.clone(),
+            _ => {}
+        }
+        let mut vars = a.vars.clone();
+        for (k, v) in &b.vars {
+            match vars.get_mut(k) {
+                Some(mine) => {
+                    mine.join_in(v);
+                }
+                None => {
+                    vars.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Env { vars, guarded: a.guarded && b.guarded, live: a.live || b.live }
+    }
+}
+
+struct Frame<'p> {
+    fid: FnId,
+    f: &'p FnIr,
+    ctx: Ctx,
+    krate: usize,
+    ret: Value,
+    loop_exits: Vec<Vec<Env>>,
+}
+
+/// The analysis state shared by every function and context.
+pub struct Engine<'p> {
+    pub(super) prog: &'p Program,
+    pub(super) rules: &'p RuleIndex,
+    pub(super) sources: Vec<Source>,
+    source_ids: HashMap<(usize, usize, Span), u32>,
+    pub(super) traces: Vec<TraceNode>,
+    pub(super) hits: Vec<Hit>,
+    memo: HashMap<MemoKey, Summary>,
+    in_progress: HashSet<MemoKey>,
+    contexts: Vec<u32>,
+    pub(super) analyzed: Vec<bool>,
+    depth: usize,
+    consts: HashMap<(usize, u32, Name), Value>,
+}
+
+impl<'p> Engine<'p> {
+    /// A fresh engine over `prog`.
+    pub fn new(prog: &'p Program, rules: &'p RuleIndex) -> Engine<'p> {
+        Engine {
+            prog,
+            rules,
+            sources: Vec::new(),
+            source_ids: HashMap::new(),
+            traces: Vec::new(),
+            hits: Vec::new(),
+            memo: HashMap::new(),
+            in_progress: HashSet::new(),
+            contexts: vec![0; prog.fns.len()],
+            analyzed: vec![false; prog.fns.len()],
+            depth: 0,
+            consts: HashMap::new(),
+        }
+    }
+
+    /// Analyses every root (functions nobody calls), then every function no root reached, each
+    /// with unknown arguments.
+    pub fn run(&mut self) {
+        for fid in self.prog.roots() {
+            self.analyze_root(fid);
+        }
+        for fid in 0..self.prog.fns.len() {
+            if !self.analyzed[fid] {
+                self.analyze_root(fid);
+            }
+        }
+    }
+
+    fn analyze_root(&mut self, fid: FnId) {
+        let args = vec![Value::default(); self.prog.func(fid).params.len()];
+        self.analyze_fn(fid, args, false);
+    }
+
+    /// Analyses `fid` in one calling context, memoised.
+    pub fn analyze_fn(&mut self, fid: FnId, args: Vec<Value>, guarded: bool) -> Summary {
+        let key = MemoKey { fid, args, guarded };
+        if let Some(s) = self.memo.get(&key) {
+            return s.clone();
+        }
+        if self.in_progress.contains(&key) || self.depth >= MAX_CALL_DEPTH || self.contexts[fid] >= MAX_CONTEXTS_PER_FN {
+            return conservative(&key.args);
+        }
+        self.contexts[fid] += 1;
+        self.analyzed[fid] = true;
+        self.in_progress.insert(key.clone());
+        self.depth += 1;
+        let summary = self.interpret(fid, &key.args, guarded);
+        self.depth -= 1;
+        self.in_progress.remove(&key);
+        self.memo.insert(key, summary.clone());
+        summary
+    }
+
+    fn interpret(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
+        let prog = self.prog;
+        let f = prog.func(fid);
+        let ctx = prog.ctx_of(fid);
+        let mut frame = Frame { fid, f, ctx, krate: prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
+        let mut env = Env { vars: BTreeMap::new(), guarded, live: true };
+        for (param, arg) in f.params.iter().zip(args) {
+            let typed = self.typed(arg.clone(), param.ty.as_ref(), &frame);
+            self.bind(&param.pat, typed, &mut env, &frame, NameSite::Param);
+        }
+        let tail = self.block(&f.body, &mut env, &mut frame);
+        if env.live {
+            frame.ret.join_in(&tail);
+        }
+        let mut ret = std::mem::take(&mut frame.ret);
+        if ret.kind.is_none() || ret.ty.is_none() {
+            ret = self.typed(ret, f.ret.as_ref(), &frame);
+        }
+        self.name_source(&mut ret, &f.name, NameSite::Function, ctx.file, f.span, fid);
+        let params_out = f
+            .params
+            .iter()
+            .map(|p| match (&p.pat, &p.ty) {
+                (Pat::Bind { name, .. }, Some(ty)) if ty.mutable_ref => env.vars.get(name).cloned(),
+                _ => None,
+            })
+            .collect();
+        Summary { ret, params_out }
+    }
+
+    // ----- statements and blocks -------------------------------------------------------------
+
+    fn block(&mut self, block: &Block, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let mut shadowed: Vec<(Name, Option<Value>)> = Vec::new();
+        let mut value = Value::default();
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            if !env.live {
+                break;
+            }
+            match stmt {
+                Stmt::Let { pat, ty, init, els } => {
+                    let v = match init {
+                        Some(e) => self.eval(e, env, frame),
+                        None => Value::default(),
+                    };
+                    let v = self.typed(v, ty.as_ref(), frame);
+                    if let Some(els) = els {
+                        let mut else_env = env.clone();
+                        self.block(els, &mut else_env, frame);
+                    }
+                    let mut names = Vec::new();
+                    pat_names(pat, &mut names);
+                    for n in names {
+                        if !shadowed.iter().any(|(s, _)| s == &n) {
+                            shadowed.push((n.clone(), env.vars.get(&n).cloned()));
+                        }
+                    }
+                    self.bind(pat, v, env, frame, NameSite::Local);
+                }
+                Stmt::Expr { expr, semi } => {
+                    let v = self.eval(expr, env, frame);
+                    if i == last && !semi {
+                        value = v;
+                    }
+                }
+            }
+        }
+        for (name, old) in shadowed {
+            match old {
+                Some(v) => {
+                    env.vars.insert(name, v);
+                }
+                None => {
+                    env.vars.remove(&name);
+                }
+            }
+        }
+        value
+    }
+
+    /// Binds a pattern to a value: tuple and struct patterns take the matching fields.
+    fn bind(&mut self, pat: &Pat, value: Value, env: &mut Env, frame: &Frame<'p>, site: NameSite) {
+        match pat {
+            Pat::Bind { name, span, sub } => {
+                if let Some(sub) = sub {
+                    self.bind(sub, value.clone(), env, frame, site);
+                }
+                let mut value = value;
+                if name != "self" {
+                    self.name_source(&mut value, name, site, frame.ctx.file, *span, frame.fid);
+                }
+                env.vars.insert(name.clone(), value);
+            }
+            Pat::Tuple(elems) | Pat::Slice(elems) => {
+                for (i, p) in elems.iter().enumerate() {
+                    let v = if value.fields.is_empty() { value.clone() } else { value.field(&i.to_string()) };
+                    self.bind(p, v, env, frame, site);
+                }
+            }
+            Pat::TupleStruct { elems, .. } => {
+                for (i, p) in elems.iter().enumerate() {
+                    let key = i.to_string();
+                    let v = if value.fields.contains_key(&key) && value.ty.is_some() { value.field(&key) } else { value.clone() };
+                    self.bind(p, v, env, frame, site);
+                }
+            }
+            Pat::Struct { fields, .. } => {
+                for (name, p) in fields {
+                    let v = value.field(name);
+                    self.bind(p, v, env, frame, site);
+                }
+            }
+            Pat::Or(alts) => {
+                if let Some(first) = alts.first() {
+                    self.bind(first, value, env, frame, site);
+                }
+            }
+            Pat::Ignore => {}
+        }
+    }
+
+    // ----- expressions -----------------------------------------------------------------------
+
+    #[allow(clippy::too_many_lines)]
+    fn eval(&mut self, expr: &Expr, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        if !env.live {
+            return Value::default();
+        }
+        match expr {
+            Expr::Lit(crate::ir::Lit::Str(s)) => Value::text(s),
+            Expr::Lit(crate::ir::Lit::Other) => Value { literal: true, ..Value::default() },
+            Expr::Path { segs, span } => self.path_value(segs, *span, env, frame),
+            Expr::Field { base, name, span } => {
+                let b = self.eval(base, env, frame);
+                let mut v = b.field(name);
+                if v.kind.is_none() && v.ty.is_none() {
+                    if let Some(ty) = b.ty.as_deref().and_then(|t| self.field_type(frame.krate, t, name)) {
+                        v = self.typed(v, Some(&ty), frame);
+                    }
+                }
+                self.name_source(&mut v, name, NameSite::Field, frame.ctx.file, *span, frame.fid);
+                v
+            }
+            Expr::Index { base, index } => {
+                self.eval(index, env, frame);
+                self.eval(base, env, frame)
+            }
+            Expr::Call { func, args, span } => self.call(func, args, *span, env, frame),
+            Expr::Method { recv, name, args, span } => self.method(recv, name, args, *span, env, frame),
+            Expr::Macro { name, args, format, span } => self.macro_call(name, args, format.as_deref(), *span, env, frame),
+            Expr::Struct { path, fields, rest } => {
+                let mut v = match rest {
+                    Some(r) => self.eval(r, env, frame),
+                    None => Value::default(),
+                };
+                v.literal = false;
+                v.text = None;
+                for (name, e, span) in fields {
+                    let mut fv = self.eval(e, env, frame);
+                    self.name_source(&mut fv, name, NameSite::Field, frame.ctx.file, *span, frame.fid);
+                    v.fields.insert(name.clone(), fv);
+                }
+                v.ty = path.last().map(|l| if l == "Self" { frame.f.self_ty.clone().unwrap_or_default() } else { l.clone() });
+                v
+            }
+            Expr::Tuple(elems) => {
+                let mut v = Value::default();
+                for (i, e) in elems.iter().enumerate() {
+                    let ev = self.eval(e, env, frame);
+                    v.fields.insert(i.to_string(), ev);
+                }
+                v
+            }
+            Expr::Array(elems) => {
+                let mut v = Value::default();
+                for (i, e) in elems.iter().enumerate() {
+                    let ev = self.eval(e, env, frame);
+                    if i == 0 {
+                        v = ev;
+                    } else {
+                        v.join_in(&ev);
+                    }
+                }
+                v
+            }
+            Expr::Wrap(inner) | Expr::MutRef(inner) => self.eval(inner, env, frame),
+            Expr::Not(inner) => {
+                self.eval(inner, env, frame);
+                Value::default()
+            }
+            Expr::Binary { op, l, r } => {
+                let lv = self.eval(l, env, frame);
+                let rv = self.eval(r, env, frame);
+                match op {
+                    BinOp::Compare | BinOp::And | BinOp::Or => Value::default(),
+                    BinOp::Combine => {
+                        let mut v = lv.data_only().join(&rv.data_only());
+                        v.text = match (&lv.text, &rv.text) {
+                            (Some(a), Some(b)) => Some(format!("{a}{b}")),
+                            _ => None,
+                        };
+                        v
+                    }
+                }
+            }
+            Expr::Assign { place, value, compound } => {
+                let v = self.eval(value, env, frame);
+                if *compound {
+                    let mut old = self.eval(place, env, frame);
+                    let text = match (&old.text, &v.text) {
+                        (Some(a), Some(b)) => Some(format!("{a}{b}")),
+                        _ => None,
+                    };
+                    old.join_in(&v.data_only());
+                    old.text = text;
+                    self.write_place(place, old, env, true);
+                } else {
+                    self.write_place(place, v, env, true);
+                }
+                Value::default()
+            }
+            Expr::If { cond, then, els } => self.if_expr(cond, then, els.as_deref(), env, frame),
+            Expr::Let { pat, expr } => {
+                let v = self.eval(expr, env, frame);
+                self.bind(pat, v, env, frame, NameSite::Local);
+                Value::default()
+            }
+            Expr::Match { scrut, arms } => {
+                let sv = self.eval(scrut, env, frame);
+                let mut out_env: Option<Env> = None;
+                let mut out = Value::default();
+                for arm in arms {
+                    let mut arm_env = env.clone();
+                    self.bind(&arm.pat, sv.clone(), &mut arm_env, frame, NameSite::Local);
+                    if let Some(g) = &arm.guard {
+                        self.eval(g, &mut arm_env, frame);
+                    }
+                    let v = self.eval(&arm.body, &mut arm_env, frame);
+                    if arm_env.live {
+                        out.join_in(&v);
+                    }
+                    out_env = Some(match out_env {
+                        Some(e) => Env::join(&e, &arm_env),
+                        None => arm_env,
+                    });
+                }
+                if let Some(e) = out_env {
+                    *env = e;
+                }
+                out
+            }
+            Expr::For { pat, iter, body } => {
+                let it = self.eval(iter, env, frame);
+                self.looped(env, frame, |this, env, frame| {
+                    this.bind(pat, it.clone(), env, frame, NameSite::Local);
+                    this.block(body, env, frame);
+                });
+                Value::default()
+            }
+            Expr::While { cond, body } => {
+                self.looped(env, frame, |this, env, frame| {
+                    if let Some(c) = cond {
+                        let guard = this.guard_polarity(c);
+                        this.eval(c, env, frame);
+                        if guard == Some(true) {
+                            env.guarded = true;
+                        }
+                    }
+                    this.block(body, env, frame);
+                });
+                Value::default()
+            }
+            Expr::Block(b) => self.block(b, env, frame),
+            Expr::Closure(idx) => Value { closure: Some((frame.fid, *idx)), ..Value::default() },
+            Expr::Return(e) => {
+                let v = match e {
+                    Some(e) => self.eval(e, env, frame),
+                    None => Value::default(),
+                };
+                frame.ret.join_in(&v);
+                env.live = false;
+                Value::default()
+            }
+            Expr::Break(e) => {
+                if let Some(e) = e {
+                    self.eval(e, env, frame);
+                }
+                if let Some(exits) = frame.loop_exits.last_mut() {
+                    exits.push(env.clone());
+                }
+                env.live = false;
+                Value::default()
+            }
+            Expr::Unknown => Value::default(),
+        }
+    }
+
+    fn if_expr(&mut self, cond: &Expr, then: &Block, els: Option<&Expr>, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let polarity = self.guard_polarity(cond);
+        let mut else_env = env.clone();
+        let mut then_env = env.clone();
+        self.eval(cond, &mut then_env, frame);
+        if polarity == Some(true) {
+            then_env.guarded = true;
+        }
+        if polarity == Some(false) {
+            else_env.guarded = true;
+        }
+        let tv = self.block(then, &mut then_env, frame);
+        let ev = match els {
+            Some(e) => self.eval(e, &mut else_env, frame),
+            None => Value::default(),
+        };
+        let mut out = Value::default();
+        if then_env.live {
+            out.join_in(&tv);
+        }
+        if else_env.live {
+            out.join_in(&ev);
+        }
+        *env = Env::join(&then_env, &else_env);
+        out
+    }
+
+    /// Runs a loop body until the environment stops growing; breaks join into the exit.
+    fn looped(&mut self, env: &mut Env, frame: &mut Frame<'p>, mut body: impl FnMut(&mut Self, &mut Env, &mut Frame<'p>)) {
+        let mut current = env.clone();
+        for _ in 0..MAX_LOOP_ROUNDS {
+            frame.loop_exits.push(Vec::new());
+            let mut iteration = current.clone();
+            body(self, &mut iteration, frame);
+            let exits = frame.loop_exits.pop().unwrap_or_default();
+            let mut next = Env::join(&current, &iteration);
+            for e in &exits {
+                next = Env::join(&next, e);
+            }
+            next.live = true;
+            next.guarded = current.guarded;
+            if next == current {
+                break;
+            }
+            current = next;
+        }
+        *env = current;
+    }
+
+    /// `Some(true)`: the condition holds only with consent; `Some(false)`: only without.
+    fn guard_polarity(&self, cond: &Expr) -> Option<bool> {
+        match cond {
+            Expr::Not(inner) => self.guard_polarity(inner).map(|b| !b),
+            Expr::Wrap(inner) => self.guard_polarity(inner),
+            Expr::Binary { op: BinOp::And, l, r } => {
+                (self.guard_polarity(l) == Some(true) || self.guard_polarity(r) == Some(true)).then_some(true)
+            }
+            Expr::Binary { op: BinOp::Compare, l, .. } => self.guard_polarity(l).filter(|b| *b),
+            Expr::Method { name, .. } | Expr::Field { name, .. } => self.rules.is_guard_name(name).then_some(true),
+            Expr::Call { func, .. } => match &**func {
+                Expr::Path { segs, .. } => segs.last().filter(|n| self.rules.is_guard_name(n)).map(|_| true),
+                _ => None,
+            },
+            Expr::Path { segs, .. } if segs.len() == 1 => self.rules.is_guard_name(&segs[0]).then_some(true),
+            _ => None,
+        }
+    }
+
+    fn path_value(&mut self, segs: &[Name], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        if segs.len() == 1 {
+            if let Some(v) = env.vars.get(&segs[0]) {
+                return v.clone();
+            }
+        }
+        if let Some(v) = self.const_value(frame.ctx, segs) {
+            return v;
+        }
+        let full = self.prog.expand(frame.ctx, segs);
+        let rules: Vec<_> = self.rules.for_path(&full).collect();
+        if !rules.is_empty() {
+            return self.apply_rules(&rules, None, None, &[], span, env, frame).unwrap_or_default();
+        }
+        let last = segs.last().map_or("", String::as_str);
+        if last.chars().next().is_some_and(char::is_uppercase) {
+            let ty = if last == "Self" { frame.f.self_ty.clone() } else { Some(last.to_string()) };
+            return Value { ty, literal: true, ..Value::default() };
+        }
+        Value::default()
+    }
+
+    fn const_value(&mut self, ctx: Ctx, segs: &[Name]) -> Option<Value> {
+        let first = segs.first()?;
+        if !first.chars().next().is_some_and(|c| c.is_uppercase()) && segs.len() == 1 {
+            return None;
+        }
+        let (cctx, c) = self.prog.resolve_const(ctx, segs)?;
+        let key = (cctx.file, cctx.scope, c.name.clone());
+        if let Some(v) = self.consts.get(&key) {
+            return Some(v.clone());
+        }
+        // Consts are evaluated once, in an empty environment of no function.
+        self.consts.insert(key.clone(), Value::default());
+        let v = self.eval_detached(cctx, &c.init);
+        self.consts.insert(key, v.clone());
+        Some(v)
+    }
+
+    fn eval_detached(&mut self, ctx: Ctx, expr: &Expr) -> Value {
+        let Some(fid) = (0..self.prog.fns.len()).find(|&i| self.prog.fns[i].file == ctx.file) else {
+            return match expr {
+                Expr::Lit(crate::ir::Lit::Str(s)) => Value::text(s),
+                _ => Value::default(),
+            };
+        };
+        let f = self.prog.func(fid);
+        let mut frame = Frame { fid, f, ctx, krate: self.prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
+        let mut env = Env { vars: BTreeMap::new(), guarded: false, live: true };
+        self.eval(expr, &mut env, &mut frame)
+    }
+
+    // ----- places ----------------------------------------------------------------------------
+
+    /// Writes `value` to the place `place` names (a local and a field path); `strong` replaces.
+    fn write_place(&mut self, place: &Expr, value: Value, env: &mut Env, strong: bool) {
+        let Some((root, path)) = place_path(place) else { return };
+        let Some(slot) = env.vars.get_mut(&root) else {
+            if path.is_empty() {
+                env.vars.insert(root, value);
+            }
+            return;
+        };
+        let mut target = slot;
+        for (i, seg) in path.iter().enumerate() {
+            if i >= super::lattice::MAX_FIELD_DEPTH {
+                target.join_in(&value.folded());
+                return;
+            }
+            target = target.fields.entry(seg.clone()).or_default();
+        }
+        if strong {
+            *target = value;
+        } else {
+            target.join_in(&value);
+        }
+    }
+
+    /// Joins `value` into the place `place` names (mutation through a method like `push_str`).
+    fn merge_into_place(&mut self, place: &Expr, value: &Value, env: &mut Env) {
+        if let Some((root, path)) = place_path(place) {
+            if !env.vars.contains_key(&root) && path.is_empty() {
+                return;
+            }
+            self.write_place(place, value.clone(), env, false);
+        }
+    }
+
+    // ----- calls -----------------------------------------------------------------------------
+
+    fn call(&mut self, func: &Expr, args: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let Expr::Path { segs, .. } = func else {
+            let callee = self.eval(func, env, frame);
+            let arg_values = self.eval_args(args, env, frame);
+            return self.call_value(&callee, &arg_values, env, frame);
+        };
+        if segs.len() == 1 {
+            if let Some(callee) = env.vars.get(&segs[0]).cloned() {
+                let arg_values = self.eval_args(args, env, frame);
+                return self.call_value(&callee, &arg_values, env, frame);
+            }
+        }
+        let arg_values = self.eval_args(args, env, frame);
+        let fids = self.prog.resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref());
+        let fids: Vec<FnId> = fids.into_iter().filter(|&f| self.prog.func(f).params.len() == args.len()).collect();
+        if !fids.is_empty() {
+            return self.call_user(&fids, arg_values, args, None, span, env, frame);
+        }
+        let full = self.prog.expand(frame.ctx, segs);
+        let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
+        let rules: Vec<_> = self.rules.for_function(&full, &strings).collect();
+        if let Some(v) = self.apply_rules(&rules, None, None, &arg_values, span, env, frame) {
+            return v;
+        }
+        let last = segs.last().map_or("", String::as_str);
+        let mut v = self.unknown_call(last, &arg_values, env, frame);
+        self.write_through_mut_args(args, &v, env);
+        if last.chars().next().is_some_and(char::is_uppercase) {
+            // A tuple struct or variant: `Wrapper(x)`, `Message::Text(x)`.
+            if let Some(def) = self.prog.struct_def(frame.krate, last) {
+                let mut s = Value { ty: Some(def.name.clone()), ..Value::default() };
+                for (i, a) in arg_values.iter().enumerate() {
+                    s.fields.insert(i.to_string(), a.clone());
+                }
+                return s;
+            }
+            if arg_values.len() == 1 {
+                return arg_values[0].clone();
+            }
+        } else {
+            self.name_source(&mut v, last, NameSite::Function, frame.ctx.file, span, frame.fid);
+        }
+        v
+    }
+
+    fn eval_args(&mut self, args: &[Expr], env: &mut Env, frame: &mut Frame<'p>) -> Vec<Value> {
+        args.iter().map(|a| self.eval(a, env, frame)).collect()
+    }
+
+    /// Calls a value: a closure of this function runs in the current environment.
+    fn call_value(&mut self, callee: &Value, args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        match callee.closure {
+            Some(c) => self.run_closure(c, args, env, frame),
+            None => {
+                let mut v = callee.data_only();
+                for a in args {
+                    v.join_in(&a.data_only());
+                }
+                v
+            }
+        }
+    }
+
+    fn run_closure(&mut self, (cfid, idx): (FnId, u32), args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let owner = self.prog.func(cfid);
+        let Some(closure) = owner.closures.get(idx as usize) else { return Value::default() };
+        if cfid != frame.fid {
+            // A closure from another function: its captures are unknown here.
+            let mut fresh = Env { vars: BTreeMap::new(), guarded: env.guarded, live: true };
+            let mut other = Frame {
+                fid: cfid,
+                f: owner,
+                ctx: self.prog.ctx_of(cfid),
+                krate: self.prog.crate_of(self.prog.ctx_of(cfid)),
+                ret: Value::default(),
+                loop_exits: Vec::new(),
+            };
+            for (p, a) in closure.params.iter().zip(args) {
+                self.bind(p, a.clone(), &mut fresh, &other, NameSite::Local);
+            }
+            return self.eval(&closure.body, &mut fresh, &mut other);
+        }
+        let mut names = Vec::new();
+        for p in &closure.params {
+            pat_names(p, &mut names);
+        }
+        let saved: Vec<(Name, Option<Value>)> = names.iter().map(|n| (n.clone(), env.vars.get(n).cloned())).collect();
+        for (i, p) in closure.params.iter().enumerate() {
+            let a = args.get(i).cloned().unwrap_or_default();
+            self.bind(p, a, env, frame, NameSite::Local);
+        }
+        let saved_ret = std::mem::take(&mut frame.ret);
+        let live = env.live;
+        let mut v = self.eval(&closure.body, env, frame);
+        // `return` inside a closure returns from the closure.
+        let closure_ret = std::mem::replace(&mut frame.ret, saved_ret);
+        v.join_in(&closure_ret);
+        env.live = live;
+        for (n, old) in saved {
+            match old {
+                Some(o) => {
+                    env.vars.insert(n, o);
+                }
+                None => {
+                    env.vars.remove(&n);
+                }
+            }
+        }
+        v
+    }
+
+    fn method(&mut self, recv: &Expr, name: &str, args: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let rv = self.eval(recv, env, frame);
+        let arg_values = self.eval_args(args, env, frame);
+        // Methods defined in the program, dispatched on the receiver's type when known.
+        if rv.kind.is_none() {
+            let fids: Vec<FnId> = self
+                .prog
+                .resolve_method(frame.krate, rv.ty.as_deref(), name)
+                .into_iter()
+                .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
+                .collect();
+            if !fids.is_empty() {
+                let mut all = Vec::with_capacity(args.len() + 1);
+                all.push(rv);
+                all.extend(arg_values);
+                return self.call_user(&fids, all, args, Some(recv), span, env, frame);
+            }
+        }
+        let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
+        let rules: Vec<_> = self.rules.for_method(name, rv.kind, &strings).collect();
+        if let Some(v) = self.apply_rules(&rules, Some(recv), Some(&rv), &arg_values, span, env, frame) {
+            return v;
+        }
+        self.unknown_method(name, recv, &rv, &arg_values, args, env, frame)
+    }
+
+    /// A method no rule and no program function explains.
+    #[allow(clippy::too_many_arguments)]
+    fn unknown_method(&mut self, name: &str, recv: &Expr, rv: &Value, args: &[Value], arg_exprs: &[Expr], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let element = rv.clone();
+        let mut closure_results = Value::default();
+        let mut has_closure = false;
+        let mut others = Value::default();
+        for a in args {
+            if let Some(c) = a.closure {
+                has_closure = true;
+                let r = self.run_closure(c, &[element.clone(), element.clone()], env, frame);
+                closure_results.join_in(&r);
+            } else {
+                others.join_in(&a.data_only());
+            }
+        }
+        if has_closure && CLOSURE_RESULT_METHODS.contains(&name) {
+            closure_results.join_in(&others);
+            return closure_results;
+        }
+        let mut v = rv.clone();
+        v.closure = None;
+        v.join_in(&others);
+        v.join_in(&closure_results);
+        if !matches!(name, "to_string" | "to_owned" | "as_str" | "as_ref" | "into" | "clone" | "borrow" | "as_bytes" | "to_vec" | "into_bytes" | "as_slice" | "deref" | "trim" | "unwrap" | "expect")
+        {
+            v.text = None;
+            v.literal = v.literal && args.iter().all(|a| a.literal);
+        }
+        self.write_through_mut_args(arg_exprs, &rv.data_only(), env);
+        let _ = recv;
+        v
+    }
+
+    /// An unknown callee may write what it has into `&mut` arguments (`read_line(&mut buf)`).
+    fn write_through_mut_args(&mut self, arg_exprs: &[Expr], data: &Value, env: &mut Env) {
+        for e in arg_exprs {
+            if let Expr::MutRef(inner) = e {
+                if let Some((root, path)) = place_path(inner) {
+                    let mut old = env.vars.get(&root).cloned().unwrap_or_default();
+                    for seg in &path {
+                        old = old.field(seg);
+                    }
+                    let mut new = old.data_only();
+                    new.join_in(&data.data_only());
+                    new.literal = false;
+                    self.write_place(inner, new, env, true);
+                }
+            }
+        }
+    }
+
+    /// A free function no rule and no program function explains: the result carries the arguments.
+    fn unknown_call(&mut self, name: &str, args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let mut data = Value::default();
+        for a in args.iter().filter(|a| a.closure.is_none()) {
+            data.join_in(&a.data_only());
+        }
+        let mut v = data.clone();
+        for a in args {
+            if let Some(c) = a.closure {
+                let r = self.run_closure(c, &[data.clone()], env, frame);
+                v.join_in(&r.data_only());
+            }
+        }
+        // Conversions of constants stay constants; anything else (reading a file named by a
+        // literal path) is data.
+        v.literal = matches!(name, "from" | "new" | "parse" | "to_string" | "to_owned" | "into" | "default" | "with_capacity")
+            && args.iter().all(|a| a.literal);
+        if let [only] = args {
+            // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call.
+            v.text.clone_from(&only.text);
+        }
+        v
+    }
+
+    /// Calls program functions (several when dispatch is ambiguous) and joins their results.
+    #[allow(clippy::too_many_arguments)]
+    fn call_user(
+        &mut self,
+        fids: &[FnId],
+        mut args: Vec<Value>,
+        arg_exprs: &[Expr],
+        recv: Option<&Expr>,
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        // Closures passed to another function run there without their captures: evaluate them
+        // here, where the captures are, and pass what they return.
+        for a in &mut args {
+            if let Some(c) = a.closure {
+                if c.0 == frame.fid {
+                    let r = self.run_closure(c, &[], env, frame);
+                    *a = r.data_only();
+                }
+            }
+        }
+        let mut out = Value::default();
+        let mut first = true;
+        for &fid in fids {
+            let callee = self.prog.func(fid);
+            let note_in = format!("passed to `{}`", callee.name);
+            let passed: Vec<Value> = args.iter().map(|a| self.retag(a, frame.ctx.file, span, &note_in)).collect();
+            let summary = self.analyze_fn(fid, passed, env.guarded);
+            let note_out = format!("returned from `{}`", callee.name);
+            let ret = self.retag(&summary.ret, frame.ctx.file, span, &note_out);
+            if first {
+                out = ret;
+                first = false;
+            } else {
+                out.join_in(&ret);
+            }
+            for (i, new) in summary.params_out.iter().enumerate() {
+                let Some(new) = new else { continue };
+                let place = if recv.is_some() {
+                    if i == 0 { recv } else { arg_exprs.get(i - 1) }
+                } else {
+                    arg_exprs.get(i)
+                };
+                if let Some(place) = place {
+                    self.merge_into_place(place, new, env);
+                }
+            }
+        }
+        out
+    }
+
+    /// A copy of `v` whose labels point to a new trace node at `span`.
+    fn retag(&mut self, v: &Value, file: usize, span: Span, note: &str) -> Value {
+        if !v.is_tainted() {
+            return v.clone();
+        }
+        let mut out = v.clone();
+        self.retag_in(&mut out, file, span, note, 0);
+        out
+    }
+
+    fn retag_in(&mut self, v: &mut Value, file: usize, span: Span, note: &str, depth: usize) {
+        for l in &mut v.labels {
+            let node = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
+            self.traces.push(TraceNode { parent: l.via, file, span, note: note.to_string() });
+            l.via = node;
+        }
+        if depth < super::lattice::MAX_FIELD_DEPTH {
+            for f in v.fields.values_mut() {
+                self.retag_in(f, file, span, note, depth + 1);
+            }
+        }
+    }
+
+    fn macro_call(&mut self, name: &str, args: &[Expr], format: Option<&str>, span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+        let values = self.eval_args(args, env, frame);
+        match name {
+            "print" | "println" | "eprint" | "eprintln" | "info" | "debug" | "warn" | "error" | "trace" | "log" | "assert"
+            | "assert_eq" | "assert_ne" | "debug_assert" | "debug_assert_eq" | "panic" | "todo" | "unimplemented"
+            | "unreachable" | "matches" => Value::default(),
+            "write" | "writeln" => {
+                let Some((dest, data)) = values.split_first() else { return Value::default() };
+                let rules: Vec<_> = self.rules.for_macro(name, dest.kind).collect();
+                if rules.is_empty() {
+                    // `write!` into a String buffer: the buffer carries the data.
+                    let mut joined = Value::default();
+                    for d in data {
+                        joined.join_in(&d.data_only());
+                    }
+                    if let Some(d) = args.first() {
+                        self.merge_into_place(d, &joined, env);
+                    }
+                } else {
+                    self.apply_rules(&rules, args.first(), Some(dest), data, span, env, frame);
+                }
+                Value::default()
+            }
+            "vec" => {
+                let mut v = Value::default();
+                for x in &values {
+                    v.join_in(x);
+                }
+                v
+            }
+            "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify" | "line" | "file" | "column" => {
+                let mut v = Value { literal: true, ..Value::default() };
+                if name == "concat" {
+                    v.text = values.iter().map(|x| x.text.clone()).collect::<Option<Vec<_>>>().map(|p| p.concat());
+                }
+                v
+            }
+            _ => {
+                let mut v = Value::default();
+                for x in &values {
+                    v.join_in(&x.data_only());
+                }
+                v.literal = !values.is_empty() && values.iter().all(|x| x.literal);
+                if let Some(fmt) = format {
+                    v.text = Some(format_text(fmt, &values, env));
+                }
+                v
+            }
+        }
+    }
+
+    // ----- helpers ---------------------------------------------------------------------------
+
+    /// Gives `v` the kind and user type its declared type says, when it has none.
+    fn typed(&self, mut v: Value, ty: Option<&TypeIr>, frame: &Frame<'p>) -> Value {
+        let Some(ty) = ty else { return v };
+        let core = core_type(ty);
+        if core.path.is_empty() {
+            return v;
+        }
+        if core.path.len() == 1 && core.path[0] == "Self" {
+            if v.ty.is_none() {
+                v.ty.clone_from(&frame.f.self_ty);
+            }
+            return v;
+        }
+        if v.kind.is_none() {
+            let full = self.prog.expand(frame.ctx, &core.path);
+            v.kind = self.rules.kind_of_type(&full);
+        }
+        if v.ty.is_none() && v.kind.is_none() {
+            if let Some(last) = core.path.last() {
+                if self.prog.struct_def(frame.krate, last).is_some() {
+                    v.ty = Some(last.clone());
+                }
+            }
+        }
+        v
+    }
+
+    fn field_type(&self, krate: usize, ty: &str, field: &str) -> Option<TypeIr> {
+        let def = self.prog.struct_def(krate, ty)?;
+        def.fields.iter().find(|f| f.name == field).map(|f| f.ty.clone())
+    }
+
+    /// Adds a name-source label to `v` when `name` says it holds an identifier and `v` does not
+    /// already carry that category (and is not a literal constant).
+    fn name_source(&mut self, v: &mut Value, name: &str, site: NameSite, file: usize, span: Span, fid: FnId) {
+        if v.literal || v.closure.is_some() {
+            return;
+        }
+        let matches: Vec<usize> = self.rules.name_sources(name, site).map(|n| n.rule).collect();
+        for rule in matches {
+            let category = self.rules.source_category(rule);
+            let present = v.flatten(&|_, _| false).iter().any(|l| self.sources[l.source as usize].category == category);
+            if !present {
+                let label = self.new_label(rule, file, span, fid);
+                v.add_label(label);
+            }
+        }
+    }
+
+    /// A label for a fresh (or known) source occurrence.
+    pub(super) fn new_label(&mut self, rule: usize, file: usize, span: Span, fid: FnId) -> Label {
+        let category = self.rules.source_category(rule);
+        let next = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
+        let id = *self.source_ids.entry((rule, file, span)).or_insert(next);
+        if id == next {
+            self.sources.push(Source { rule, category, file, span, func: fid, trace: NO_TRACE });
+            self.traces.push(TraceNode { parent: NO_TRACE, file, span, note: format!("source: {}", self.rules.raw.sources[rule].id) });
+            self.sources.last_mut().expect("just pushed").trace = u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
+        }
+        let trace = self.sources[id as usize].trace;
+        Label { source: id, encrypted: false, hashed: false, via: trace }
+    }
+
+    pub(super) fn skip_field(&self, krate: usize) -> impl Fn(&Value, &str) -> bool + '_ {
+        move |v: &Value, field: &str| {
+            v.ty.as_deref()
+                .and_then(|t| self.prog.struct_def(krate, t))
+                .is_some_and(|d| d.fields.iter().any(|f| f.name == field && f.skip_serializing))
+        }
+    }
+
+    pub(super) fn record_hit(&mut self, hit: Hit) {
+        self.hits.push(hit);
+    }
+
+    /// Applies matched rules to a call; `None` when no rule matched.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_rules(
+        &mut self,
+        rules: &[crate::rules::index::RuleRef],
+        recv: Option<&Expr>,
+        rv: Option<&Value>,
+        args: &[Value],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Option<Value> {
+        if rules.is_empty() {
+            return None;
+        }
+        let call = super::transfer::CallSite { recv: rv, args, span, file: frame.ctx.file, fid: frame.fid, krate: frame.krate, guarded: env.guarded };
+        let effect = super::transfer::apply(self, rules, &call);
+        if let (Some(place), Some(update)) = (recv, effect.receiver_update) {
+            self.write_place(place, update, env, true);
+        }
+        let closure_result = effect.closure_result && effect.result.is_none();
+        let mut result = match effect.result {
+            Some(v) => v,
+            None if closure_result => {
+                let element = rv.cloned().unwrap_or_default();
+                let mut v = Value::default();
+                for a in args {
+                    match a.closure {
+                        Some(c) => {
+                            let r = self.run_closure(c, &[element.clone(), element.clone()], env, frame);
+                            v.join_in(&r);
+                        }
+                        None => {
+                            v.join_in(&a.data_only());
+                        }
+                    }
+                }
+                v
+            }
+            None => match rv {
+                Some(r) => {
+                    let r = r.clone();
+                    let mut v = r.clone();
+                    v.closure = None;
+                    for a in args {
+                        match a.closure {
+                            Some(c) => {
+                                let c = self.run_closure(c, &[r.clone()], env, frame);
+                                v.join_in(&c.data_only());
+                            }
+                            None => {
+                                v.join_in(&a.data_only());
+                            }
+                        }
+                    }
+                    v.text = None;
+                    v
+                }
+                None => self.unknown_call("", args, env, frame),
+            },
+        };
+        for l in effect.labels {
+            result.add_label(l);
+        }
+        Some(result)
+    }
+}
+
+/// What an analysis that cannot go deeper assumes: the result carries every argument.
+fn conservative(args: &[Value]) -> Summary {
+    let mut ret = Value::default();
+    for a in args {
+        ret.join_in(&a.folded());
+    }
+    ret.text = None;
+    Summary { ret, params_out: Vec::new() }
+}
+
+/// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).
+fn core_type(ty: &TypeIr) -> &TypeIr {
+    let mut t = ty;
+    for _ in 0..8 {
+        let wrapper = t.path.is_empty() || t.path.last().is_some_and(|l| WRAPPER_TYPES.contains(&l.as_str()));
+        match t.args.first() {
+            Some(inner) if wrapper => t = inner,
+            _ => break,
+        }
+    }
+    t
+}
+
+/// The local and field path an assignable expression names (`self.a.b` → `self`, `[a, b]`).
+fn place_path(e: &Expr) -> Option<(Name, Vec<Name>)> {
+    match e {
+        Expr::Path { segs, .. } if segs.len() == 1 => Some((segs[0].clone(), Vec::new())),
+        Expr::Field { base, name, .. } => {
+            let (root, mut path) = place_path(base)?;
+            path.push(name.clone());
+            Some((root, path))
+        }
+        Expr::Wrap(inner) | Expr::MutRef(inner) | Expr::Index { base: inner, .. } => place_path(inner),
+        Expr::Method { recv, name, args, .. } if args.is_empty() && matches!(name.as_str(), "as_mut" | "borrow_mut" | "lock" | "unwrap" | "get_mut" | "write") => {
+            place_path(recv)
+        }
+        _ => None,
+    }
+}
+
+fn pat_names(p: &Pat, out: &mut Vec<Name>) {
+    match p {
+        Pat::Bind { name, sub, .. } => {
+            out.push(name.clone());
+            if let Some(s) = sub {
+                pat_names(s, out);
+            }
+        }
+        Pat::Tuple(ps) | Pat::Slice(ps) | Pat::Or(ps) | Pat::TupleStruct { elems: ps, .. } => ps.iter().for_each(|p| pat_names(p, out)),
+        Pat::Struct { fields, .. } => fields.iter().for_each(|(_, p)| pat_names(p, out)),
+        Pat::Ignore => {}
+    }
+}
+
+/// The text `format!(fmt, args)` produces, unknown parts marked.
+fn format_text(fmt: &str, args: &[Value], env: &Env) -> String {
+    let unknown = super::lattice::UNKNOWN_TEXT;
+    let mut out = String::new();
+    let mut next = 0;
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut inner = String::new();
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                    inner.push(d);
+                }
+                let name = inner.split(':').next().unwrap_or("").trim();
+                let text = if name.is_empty() {
+                    next += 1;
+                    args.get(next - 1).and_then(|v| v.text.clone())
+                } else if let Ok(i) = name.parse::<usize>() {
+                    args.get(i).and_then(|v| v.text.clone())
+                } else {
+                    env.vars.get(name).and_then(|v| v.text.clone())
+                };
+                match text {
+                    Some(t) => out.push_str(&t),
+                    None => out.push(unknown),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -1,0 +1,287 @@
+//! The abstract values the analysis computes, and their join.
+//!
+//! A [`Value`] is what the analysis knows about one Rust value: the identifier labels it may
+//! carry, its fields (field-sensitive, bounded depth), its network kind and endpoint when it is a
+//! network object, its user type, its constant text, and the closure it is. Values form a
+//! join-semilattice ordered by "may carry more": labels and fields grow by union, facts that can
+//! disagree (kind, type, text, endpoint parts) fall to unknown.
+//!
+//! ```text
+//!            {labels ∪, fields ∪}            ← join
+//!           /                    \
+//!   {imei@src/a.rs:3}     {phone_number@src/b.rs:9, enc}
+//!           \                    /
+//!                 Value::default()           ← bottom: carries nothing
+//! ```
+//!
+//! Every join is monotone: `a ⊑ a.join(b)`, which lets loops reach a fixpoint.
+
+use std::collections::BTreeMap;
+
+use crate::findings::Transport;
+use crate::ir::Name;
+use crate::rules::index::KindId;
+
+/// Deepest field nesting kept; deeper structure is folded into the labels.
+pub const MAX_FIELD_DEPTH: usize = 5;
+
+/// One identifier a value may carry: which source, and what happened to it on the way.
+#[derive(Debug, Clone, Copy)]
+pub struct Label {
+    /// Index in the analysis' source table.
+    pub source: u32,
+    /// Passed an encryption call.
+    pub encrypted: bool,
+    /// Passed a hash.
+    pub hashed: bool,
+    /// Trace node of the latest hop, for the finding's path. Not part of identity.
+    pub via: u32,
+}
+
+impl Label {
+    fn key(&self) -> (u32, bool, bool) {
+        (self.source, self.encrypted, self.hashed)
+    }
+}
+
+impl PartialEq for Label {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Label {}
+impl PartialOrd for Label {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Label {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+impl std::hash::Hash for Label {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+/// Where a network object connects to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    /// Transport, when known.
+    pub transport: Option<Transport>,
+    /// Host, when known.
+    pub host: Option<String>,
+}
+
+/// Marks a part of a constant string the analysis does not know.
+pub const UNKNOWN_TEXT: char = '\u{fffd}';
+
+/// What the analysis knows about a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Value {
+    /// Identifiers the value may carry (sorted, unique).
+    pub labels: Vec<Label>,
+    /// Known fields (struct fields by name, tuple elements by index).
+    pub fields: BTreeMap<Name, Value>,
+    /// Network kind.
+    pub kind: Option<KindId>,
+    /// Endpoint of a network object or a configuration value (transport marker).
+    pub endpoint: Option<Endpoint>,
+    /// User type (last path segment), for method dispatch and serde attributes.
+    pub ty: Option<Name>,
+    /// Constant text, with [`UNKNOWN_TEXT`] for unknown parts.
+    pub text: Option<String>,
+    /// A literal constant (not an identifier, whatever its name says).
+    pub literal: bool,
+    /// The closure this value is: (function id, closure index).
+    pub closure: Option<(usize, u32)>,
+}
+
+impl Value {
+    /// A string constant.
+    #[must_use]
+    pub fn text(s: &str) -> Value {
+        Value { text: Some(s.to_string()), literal: true, ..Value::default() }
+    }
+
+    /// The least value: knows and carries nothing.
+    #[must_use]
+    pub fn is_bottom(&self) -> bool {
+        *self == Value::default()
+    }
+
+    /// Whether the value carries any label, in itself or in a field.
+    #[must_use]
+    pub fn is_tainted(&self) -> bool {
+        !self.labels.is_empty() || self.fields.values().any(Value::is_tainted)
+    }
+
+    /// Adds a label (keeps the list sorted and unique; the first `via` wins).
+    pub fn add_label(&mut self, label: Label) {
+        if let Err(pos) = self.labels.binary_search(&label) {
+            self.labels.insert(pos, label);
+        }
+    }
+
+    /// Adds labels.
+    pub fn add_labels(&mut self, labels: &[Label]) {
+        for l in labels {
+            self.add_label(*l);
+        }
+    }
+
+    /// All labels, fields included, except fields `skip` says to leave out.
+    #[must_use]
+    pub fn flatten(&self, skip: &dyn Fn(&Value, &str) -> bool) -> Vec<Label> {
+        let mut out = Vec::new();
+        self.flatten_into(skip, &mut out, 0);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn flatten_into(&self, skip: &dyn Fn(&Value, &str) -> bool, out: &mut Vec<Label>, depth: usize) {
+        out.extend(self.labels.iter().copied());
+        if depth > MAX_FIELD_DEPTH {
+            return;
+        }
+        for (name, v) in &self.fields {
+            if !skip(self, name) {
+                v.flatten_into(skip, out, depth + 1);
+            }
+        }
+    }
+
+    /// Only the data: labels and fields, no kind, type, text or closure.
+    #[must_use]
+    pub fn data_only(&self) -> Value {
+        Value {
+            labels: self.labels.clone(),
+            fields: self.fields.iter().map(|(k, v)| (k.clone(), v.data_only())).collect(),
+            ..Value::default()
+        }
+    }
+
+    /// Folds every field into the labels (for values whose structure is lost).
+    #[must_use]
+    pub fn folded(&self) -> Value {
+        let mut v = Value { labels: self.flatten(&|_, _| false), ..Value::default() };
+        v.text.clone_from(&self.text);
+        v
+    }
+
+    /// The value of field `name`: its own entry joined with the labels of the whole.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Value {
+        let mut v = self.fields.get(name).cloned().unwrap_or_default();
+        v.add_labels(&self.labels);
+        v
+    }
+
+    /// Least upper bound.
+    #[must_use]
+    pub fn join(&self, other: &Value) -> Value {
+        let mut out = self.clone();
+        out.join_in(other);
+        out
+    }
+
+    /// Joins `other` into `self`; returns whether `self` changed.
+    pub fn join_in(&mut self, other: &Value) -> bool {
+        self.join_depth(other, 0)
+    }
+
+    fn join_depth(&mut self, other: &Value, depth: usize) -> bool {
+        if self == other || other.is_bottom() {
+            return false;
+        }
+        if self.is_bottom() {
+            *self = other.clone();
+            return true;
+        }
+        let before = self.clone();
+        self.add_labels(&other.labels);
+        if depth >= MAX_FIELD_DEPTH {
+            let folded = other.flatten(&|_, _| false);
+            self.add_labels(&folded);
+        } else {
+            for (k, v) in &other.fields {
+                match self.fields.get_mut(k) {
+                    Some(mine) => {
+                        mine.join_depth(v, depth + 1);
+                    }
+                    None => {
+                        self.fields.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        self.kind = pick(self.kind, other.kind);
+        self.ty = pick_ref(self.ty.take(), other.ty.as_ref());
+        self.closure = self.closure.or(other.closure);
+        self.literal = self.literal && other.literal;
+        self.text = match (&self.text, &other.text) {
+            (Some(a), Some(b)) if a == b => Some(a.clone()),
+            _ => None,
+        };
+        self.endpoint = match (self.endpoint.take(), &other.endpoint) {
+            (Some(a), Some(b)) => Some(Endpoint {
+                transport: match (a.transport, b.transport) {
+                    (x, y) if x == y => x,
+                    (Some(x), None) | (None, Some(x)) => Some(x),
+                    _ => None,
+                },
+                host: if a.host == b.host { a.host } else { None },
+            }),
+            (a, b) => a.or_else(|| b.clone()),
+        };
+        *self != before
+    }
+}
+
+fn pick<T: PartialEq + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(x), Some(y)) if x != y => None,
+        (x, y) => x.or(y),
+    }
+}
+
+fn pick_ref(a: Option<Name>, b: Option<&Name>) -> Option<Name> {
+    match (a, b) {
+        (Some(x), Some(y)) if &x != y => None,
+        (x, y) => x.or_else(|| y.cloned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(source: u32) -> Label {
+        Label { source, encrypted: false, hashed: false, via: 0 }
+    }
+
+    /// Join is an upper bound of both sides and idempotent.
+    #[test]
+    fn join_is_upper_bound() {
+        let mut a = Value::default();
+        a.add_label(label(1));
+        let mut b = Value::default();
+        b.fields.insert("imei".into(), Value { labels: vec![label(2)], ..Value::default() });
+        let j = a.join(&b);
+        assert_eq!(j.labels, vec![label(1)]);
+        assert_eq!(j.fields["imei"].labels, vec![label(2)]);
+        assert_eq!(j.join(&j), j);
+        let mut c = j.clone();
+        assert!(!c.join_in(&a));
+    }
+
+    /// Disagreeing constant texts fall to unknown.
+    #[test]
+    fn texts_disagree_to_unknown() {
+        let j = Value::text("https://a").join(&Value::text("https://b"));
+        assert_eq!(j.text, None);
+    }
+}

@@ -1,0 +1,266 @@
+//! Transfer functions of library calls: what a source, sink, sanitizer, constructor or
+//! propagator rule does to the values at a call site.
+//!
+//! Monotonicity contract: for argument values `a ⊑ b`, the effect on `a` is ⊑ the effect on `b`
+//! (labels only ever flow forward; a sanitizer marks labels, never drops them).
+
+use super::engine::Engine;
+use super::lattice::{Endpoint, Label, Value, UNKNOWN_TEXT};
+use super::Hit;
+use crate::findings::Transport;
+use crate::graph::FnId;
+use crate::ir::Span;
+use crate::rules::index::{Propagation, RuleRef};
+
+/// A call site as the transfer functions see it.
+pub struct CallSite<'a> {
+    /// The receiver's value (methods and macros).
+    pub recv: Option<&'a Value>,
+    /// Argument values.
+    pub args: &'a [Value],
+    /// The method or function name.
+    pub span: Span,
+    /// File index.
+    pub file: usize,
+    /// Enclosing function.
+    pub fid: FnId,
+    /// Crate index.
+    pub krate: usize,
+    /// Under a consent guard.
+    pub guarded: bool,
+}
+
+/// The effect of the matched rules.
+#[derive(Debug, Default)]
+pub struct Effect {
+    /// The call's result, when a rule decides it.
+    pub result: Option<Value>,
+    /// The receiver's new value, for rules that mutate it.
+    pub receiver_update: Option<Value>,
+    /// Source labels the result gains.
+    pub labels: Vec<Label>,
+    /// The result is what the closure arguments return.
+    pub closure_result: bool,
+}
+
+/// Applies every matched rule; the most specific rule decides the result
+/// (sink and constructor over sanitizer over propagator).
+pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) -> Effect {
+    let mut effect = Effect::default();
+    let mut rank = 0;
+    let mut decide = |effect: &mut Effect, r: u8, v: Value| {
+        if r > rank {
+            rank = r;
+            effect.result = Some(v);
+        }
+    };
+    for &rule in rules {
+        match rule {
+            RuleRef::Source(i) => {
+                let label = engine.new_label(i, call.file, call.span, call.fid);
+                effect.labels.push(label);
+            }
+            RuleRef::Sink(i) => {
+                let v = sink(engine, i, call);
+                decide(&mut effect, 4, v);
+            }
+            RuleRef::Constructor(i) => {
+                let c = &engine.rules.raw.constructors[i];
+                let mut ep = c.inherit.and_then(|k| arg_or_recv(call, k)).and_then(|v| v.endpoint.clone());
+                if let Some(e) = c.endpoint.and_then(|k| call.args.get(k)).map(endpoint_of_value) {
+                    ep = Some(merge(&e, ep.as_ref()));
+                }
+                if let Some(t) = engine.rules.constructor_transport(i) {
+                    ep.get_or_insert_with(Endpoint::default).transport = Some(t);
+                }
+                if c.mutates_receiver {
+                    if let Some(r) = call.recv {
+                        let mut updated = r.clone();
+                        if let Some(ep) = &ep {
+                            updated.endpoint = Some(merge(ep, r.endpoint.as_ref()));
+                        }
+                        effect.receiver_update = Some(updated);
+                    }
+                    decide(&mut effect, 3, Value::default());
+                    continue;
+                }
+                let kind = c.kind.as_deref().and_then(|k| engine.rules.kind_id(k));
+                let mut v = Value { kind, endpoint: ep, ..Value::default() };
+                if let Some(el) = c.element {
+                    let mut t = Value::default();
+                    t.fields.insert(el.to_string(), v);
+                    v = t;
+                }
+                decide(&mut effect, 3, v);
+            }
+            RuleRef::Sanitizer(i) => {
+                let s = &engine.rules.raw.sanitizers[i];
+                let encrypt = s.effect == "encrypt";
+                let mut marked = Value::default();
+                for (k, a) in call.args.iter().enumerate() {
+                    if s.data.is_empty() || s.data.contains(&k) {
+                        for mut l in a.flatten(&|_, _| false) {
+                            if encrypt {
+                                l.encrypted = true;
+                            } else {
+                                l.hashed = true;
+                            }
+                            marked.add_label(l);
+                        }
+                    }
+                }
+                if s.into_receiver {
+                    if let Some(r) = call.recv {
+                        let mut updated = r.clone();
+                        updated.add_labels(&marked.labels);
+                        effect.receiver_update = Some(updated);
+                    }
+                    decide(&mut effect, 2, Value::default());
+                } else {
+                    decide(&mut effect, 2, marked);
+                }
+            }
+            RuleRef::Propagator(i) => match engine.rules.propagation(i) {
+                Propagation::Clean => decide(&mut effect, 1, Value::default()),
+                Propagation::Receiver => {
+                    let mut v = call.recv.cloned().unwrap_or_default();
+                    v.closure = None;
+                    decide(&mut effect, 1, v);
+                }
+                Propagation::IntoReceiver => {
+                    if let Some(r) = call.recv {
+                        let mut updated = r.clone();
+                        for a in call.args {
+                            updated.join_in(&a.data_only());
+                        }
+                        updated.text = None;
+                        effect.receiver_update = Some(updated);
+                    }
+                    decide(&mut effect, 1, Value::default());
+                }
+                Propagation::Identity => {
+                    let v = call.args.first().or(call.recv).cloned().unwrap_or_default();
+                    decide(&mut effect, 1, v);
+                }
+                Propagation::Closure => effect.closure_result = true,
+            },
+        }
+    }
+    effect
+}
+
+fn arg_or_recv<'a>(call: &CallSite<'a>, k: i64) -> Option<&'a Value> {
+    if k < 0 {
+        call.recv
+    } else {
+        usize::try_from(k).ok().and_then(|k| call.args.get(k))
+    }
+}
+
+/// Records hits for every label in the sink's data arguments; gives the call's result.
+fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
+    let s = &engine.rules.raw.sinks[i];
+    let recv_kind = call.recv.and_then(|r| r.kind);
+    let fixed = recv_kind.and_then(|k| engine.rules.kinds[k as usize].transport);
+    let arg_ep = s.endpoint.and_then(|k| call.args.get(k)).map(endpoint_of_value);
+    let recv_ep = call.recv.and_then(|r| r.endpoint.clone());
+    let transport = fixed
+        .or(arg_ep.as_ref().and_then(|e| e.transport))
+        .or(recv_ep.as_ref().and_then(|e| e.transport))
+        .unwrap_or(Transport::Unknown);
+    let host = arg_ep.as_ref().and_then(|e| e.host.clone()).or_else(|| recv_ep.as_ref().and_then(|e| e.host.clone()));
+    if std::env::var_os("IDFLOW_DEBUG").is_some() { eprintln!("sink {} args={:?} recv_ep={:?}", s.id, call.args.iter().map(|a| (&a.text, &a.endpoint, a.kind)).collect::<Vec<_>>(), recv_ep); }
+    let data: Vec<usize> = if s.data.is_empty() { (0..call.args.len()).collect() } else { s.data.clone() };
+    let mut labels = Vec::new();
+    {
+        let skip = engine.skip_field(call.krate);
+        for k in data {
+            if let Some(a) = call.args.get(k) {
+                labels.extend(a.flatten(&skip));
+            }
+        }
+    }
+    for label in labels {
+        engine.record_hit(Hit {
+            label,
+            sink_rule: i,
+            file: call.file,
+            span: call.span,
+            func: call.fid,
+            transport,
+            host: host.clone(),
+            guarded: call.guarded,
+        });
+    }
+    let returns = s.returns.as_deref().and_then(|k| engine.rules.kind_id(k)).or(recv_kind);
+    let endpoint = match (&arg_ep, &recv_ep) {
+        (Some(a), b) => Some(merge(a, b.as_ref())),
+        (None, b) => b.clone(),
+    };
+    Value { kind: returns, endpoint, ..Value::default() }
+}
+
+fn merge(top: &Endpoint, under: Option<&Endpoint>) -> Endpoint {
+    Endpoint {
+        transport: top.transport.or(under.and_then(|u| u.transport)),
+        host: top.host.clone().or_else(|| under.and_then(|u| u.host.clone())),
+    }
+}
+
+fn endpoint_of_value(v: &Value) -> Endpoint {
+    match (&v.endpoint, &v.text) {
+        (Some(e), _) => e.clone(),
+        (None, Some(t)) => endpoint_of(t),
+        (None, None) => Endpoint::default(),
+    }
+}
+
+/// Transport and host of a URL or `host:port` text.
+#[must_use]
+pub fn endpoint_of(text: &str) -> Endpoint {
+    let text = text.trim();
+    if let Some((scheme, rest)) = text.split_once("://") {
+        let transport = if scheme.contains(UNKNOWN_TEXT) { None } else { scheme_transport(&scheme.to_ascii_lowercase()) };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let authority = authority.rsplit('@').next().unwrap_or("");
+        let host = host_part(authority);
+        return Endpoint { transport, host };
+    }
+    let authority = text.split('/').next().unwrap_or("");
+    let host = host_part(authority).filter(|h| h.contains('.') || h == "localhost");
+    Endpoint { transport: None, host }
+}
+
+fn host_part(authority: &str) -> Option<String> {
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))?
+    } else {
+        authority.split(':').next()?.to_string()
+    };
+    (!host.is_empty() && !host.contains(UNKNOWN_TEXT) && !host.contains(' ')).then(|| host.to_ascii_lowercase())
+}
+
+fn scheme_transport(scheme: &str) -> Option<Transport> {
+    match scheme {
+        "https" | "wss" | "mqtts" | "ssl" | "tls" | "grpcs" | "amqps" | "ftps" | "h2" => Some(Transport::Tls),
+        "http" | "ws" | "mqtt" | "tcp" | "udp" | "amqp" | "ftp" | "grpc" => Some(Transport::Plaintext),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scheme decides the transport; the host is lower-cased and stripped of port and path.
+    #[test]
+    fn endpoints_from_urls() {
+        let e = endpoint_of("https://API.example.com:8443/v1?x=1");
+        assert_eq!(e.transport, Some(Transport::Tls));
+        assert_eq!(e.host.as_deref(), Some("api.example.com"));
+        let e = endpoint_of("collector.example.net:7000");
+        assert_eq!((e.transport, e.host.as_deref()), (None, Some("collector.example.net")));
+        let e = endpoint_of("http://\u{fffd}/x");
+        assert_eq!((e.transport, e.host), (Some(Transport::Plaintext), None));
+    }
+}
