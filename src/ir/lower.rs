@@ -424,7 +424,8 @@ fn lower_binary(b: &syn::ExprBinary, closures: &mut Vec<ClosureIr>) -> Expr {
         return Expr::Assign { place: boxed(&b.left, closures), value: boxed(&b.right, closures), compound: true };
     }
     let op = match b.op {
-        B::Eq(_) | B::Lt(_) | B::Le(_) | B::Ne(_) | B::Ge(_) | B::Gt(_) => BinOp::Compare,
+        B::Ne(_) => BinOp::NotEqual,
+        B::Eq(_) | B::Lt(_) | B::Le(_) | B::Ge(_) | B::Gt(_) => BinOp::Compare,
         B::And(_) => BinOp::And,
         B::Or(_) => BinOp::Or,
         _ => BinOp::Combine,

@@ -187,6 +187,8 @@ pub enum Stmt {
 pub enum BinOp {
     /// `==`, `<`, ...: the result is a bool that carries no data.
     Compare,
+    /// `!=`: a bool that carries no data; negates a guard it compares.
+    NotEqual,
     /// `&&`.
     And,
     /// `||`.

@@ -50,6 +50,8 @@ pub enum Propagation {
     Identity,
     /// The result is what the closure argument returns (`map`).
     Closure,
+    /// The receiver is emptied (`clear`): a strong update that kills its data.
+    Reset,
 }
 
 /// A kind with its fixed transport.
@@ -284,6 +286,7 @@ impl RuleIndex {
             "receiver" => Propagation::Receiver,
             "into-receiver" => Propagation::IntoReceiver,
             "closure" => Propagation::Closure,
+            "reset" => Propagation::Reset,
             _ => Propagation::Identity,
         }
     }

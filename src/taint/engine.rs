@@ -361,7 +361,7 @@ impl<'p> Engine<'p> {
                 let lv = self.eval(l, env, frame);
                 let rv = self.eval(r, env, frame);
                 match op {
-                    BinOp::Compare | BinOp::And | BinOp::Or => Value::default(),
+                    BinOp::Compare | BinOp::NotEqual | BinOp::And | BinOp::Or => Value::default(),
                     BinOp::Combine => {
                         let mut v = lv.data_only().join(&rv.data_only());
                         v.text = match (&lv.text, &rv.text) {
@@ -522,6 +522,7 @@ impl<'p> Engine<'p> {
                 (self.guard_polarity(l) == Some(true) || self.guard_polarity(r) == Some(true)).then_some(true)
             }
             Expr::Binary { op: BinOp::Compare, l, .. } => self.guard_polarity(l).filter(|b| *b),
+            Expr::Binary { op: BinOp::NotEqual, l, .. } => self.guard_polarity(l).filter(|b| *b).map(|_| false),
             Expr::Method { name, .. } | Expr::Field { name, .. } => self.rules.is_guard_name(name).then_some(true),
             Expr::Call { func, .. } => match &**func {
                 Expr::Path { segs, .. } => segs.last().filter(|n| self.rules.is_guard_name(n)).map(|_| true),
@@ -544,7 +545,7 @@ impl<'p> Engine<'p> {
         let full = self.prog.expand(frame.ctx, segs);
         let rules: Vec<_> = self.rules.for_path(&full).collect();
         if !rules.is_empty() {
-            return self.apply_rules(&rules, None, None, &[], span, env, frame).unwrap_or_default();
+            return self.apply_rules(&rules, None, None, &[], &[], span, env, frame).unwrap_or_default();
         }
         let last = segs.last().map_or("", String::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
@@ -643,7 +644,7 @@ impl<'p> Engine<'p> {
         let full = self.prog.expand(frame.ctx, segs);
         let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
         let rules: Vec<_> = self.rules.for_function(&full, &strings).collect();
-        if let Some(v) = self.apply_rules(&rules, None, None, &arg_values, span, env, frame) {
+        if let Some(v) = self.apply_rules(&rules, None, None, &arg_values, args, span, env, frame) {
             return v;
         }
         let last = segs.last().map_or("", String::as_str);
@@ -753,7 +754,7 @@ impl<'p> Engine<'p> {
         }
         let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
         let rules: Vec<_> = self.rules.for_method(name, rv.kind, &strings).collect();
-        if let Some(v) = self.apply_rules(&rules, Some(recv), Some(&rv), &arg_values, span, env, frame) {
+        if let Some(v) = self.apply_rules(&rules, Some(recv), Some(&rv), &arg_values, args, span, env, frame) {
             return v;
         }
         self.unknown_method(name, recv, &rv, &arg_values, args, env, frame)
@@ -929,7 +930,7 @@ impl<'p> Engine<'p> {
                         self.merge_into_place(d, &joined, env);
                     }
                 } else {
-                    self.apply_rules(&rules, args.first(), Some(dest), data, span, env, frame);
+                    self.apply_rules(&rules, args.first(), Some(dest), data, args.get(1..).unwrap_or(&[]), span, env, frame);
                 }
                 Value::default()
             }
@@ -1046,6 +1047,7 @@ impl<'p> Engine<'p> {
         recv: Option<&Expr>,
         rv: Option<&Value>,
         args: &[Value],
+        arg_exprs: &[Expr],
         span: Span,
         env: &mut Env,
         frame: &mut Frame<'p>,
@@ -1057,6 +1059,11 @@ impl<'p> Engine<'p> {
         let effect = super::transfer::apply(self, rules, &call);
         if let (Some(place), Some(update)) = (recv, effect.receiver_update) {
             self.write_place(place, update, env, true);
+        }
+        for (k, update) in effect.arg_updates {
+            if let Some(Expr::MutRef(place)) = arg_exprs.get(k) {
+                self.write_place(place, update, env, true);
+            }
         }
         let closure_result = effect.closure_result && effect.result.is_none();
         let mut result = match effect.result {

@@ -41,6 +41,8 @@ pub struct Effect {
     pub labels: Vec<Label>,
     /// The result is what the closure arguments return.
     pub closure_result: bool,
+    /// New values for arguments passed as `&mut` (`encrypt_in_place(.., &mut buf)`).
+    pub arg_updates: Vec<(usize, Value)>,
 }
 
 /// Applies every matched rule; the most specific rule decides the result
@@ -99,14 +101,17 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                 let mut marked = Value::default();
                 for (k, a) in call.args.iter().enumerate() {
                     if s.data.is_empty() || s.data.contains(&k) {
+                        let mut one = Value::default();
                         for mut l in a.flatten(&|_, _| false) {
                             if encrypt {
                                 l.encrypted = true;
                             } else {
                                 l.hashed = true;
                             }
-                            marked.add_label(l);
+                            one.add_label(l);
                         }
+                        marked.add_labels(&one.labels);
+                        effect.arg_updates.push((k, one));
                     }
                 }
                 if s.into_receiver {
@@ -143,6 +148,10 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     decide(&mut effect, 1, v);
                 }
                 Propagation::Closure => effect.closure_result = true,
+                Propagation::Reset => {
+                    effect.receiver_update = Some(Value::default());
+                    decide(&mut effect, 1, Value::default());
+                }
             },
         }
     }
