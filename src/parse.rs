@@ -13,6 +13,9 @@ use crate::ir::{lower, FileIr};
 /// Files above this size are skipped (generated blobs, vendored data).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
+/// Stack of each parser thread.
+const PARSER_STACK_BYTES: usize = 256 << 20;
+
 /// A parsed and lowered file.
 #[derive(Debug)]
 pub struct ParsedFile {
@@ -27,7 +30,12 @@ pub struct ParsedFile {
 /// Parses and lowers `files` on all cores; results keep the input order.
 #[must_use]
 pub fn parse_all(files: &[SourceFile], max_bytes: u64) -> (Vec<ParsedFile>, Vec<Skipped>) {
-    let results: Vec<Result<ParsedFile, Skipped>> = files.par_iter().map(|f| parse_one(f, max_bytes)).collect();
+    let work = || files.par_iter().map(|f| parse_one(f, max_bytes)).collect::<Vec<Result<ParsedFile, Skipped>>>();
+    // Parser threads get big stacks: syn recurses once per nesting level.
+    let results = match rayon::ThreadPoolBuilder::new().stack_size(PARSER_STACK_BYTES).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
     let mut parsed = Vec::new();
     let mut skipped = Vec::new();
     for r in results {

@@ -43,6 +43,23 @@ pub enum ScanError {
 /// Only when the scan cannot start (missing root, bad glob); unreadable or broken files are
 /// reported in [`ScanResult::skipped`] and the scan goes on.
 pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
+    // Deeply nested code recurses deeply in the parser, the lowering and the analysis; a big
+    // stack (reserved, not committed) keeps hostile input from overflowing it.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("idflow-scan".into())
+            .stack_size(ANALYSIS_STACK_BYTES)
+            .spawn_scoped(s, || run_on_this_thread(options, rules))
+            .map_err(|source| ScanError::Root { path: options.root.clone(), source })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Stack of the analysis thread and of each parser thread.
+const ANALYSIS_STACK_BYTES: usize = 1 << 30;
+
+fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
     let root = &options.root;
     let meta = std::fs::metadata(root).map_err(|source| ScanError::Root { path: root.clone(), source })?;
     let excludes = discover::exclude_set(&options.excludes).map_err(|(glob, message)| ScanError::BadGlob { glob, message })?;

@@ -41,6 +41,7 @@ pub struct Program {
     methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
     structs: HashMap<(usize, Name), (usize, usize)>,
     consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
+    consts_by_name: HashMap<(usize, Name), (usize, usize)>,
     module_scopes: HashMap<(usize, Vec<Name>), Vec<(usize, u32)>>,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
@@ -81,6 +82,7 @@ impl Program {
             methods_by_name: HashMap::new(),
             structs: HashMap::new(),
             consts: HashMap::new(),
+            consts_by_name: HashMap::new(),
             module_scopes: HashMap::new(),
             calls: DiGraph::new(),
         };
@@ -117,6 +119,7 @@ impl Program {
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
                 self.consts.entry((krate, module, c.name.clone())).or_insert((fi, idx));
+                self.consts_by_name.entry((krate, c.name.clone())).or_insert((fi, idx));
             }
         }
     }
@@ -289,10 +292,8 @@ impl Program {
         let inner = if full.first().is_some_and(|s| s == "crate") { &full[1..] } else { &full[..] };
         let (name, module) = inner.split_last()?;
         let key = (krate, module.to_vec(), name.clone());
-        let &(f, i) = self.consts.get(&key).or_else(|| {
-            // An unqualified const from an enclosing module or a glob import.
-            self.consts.iter().find(|((k, _, n), _)| *k == krate && n == name).map(|(_, v)| v)
-        })?;
+        // Else an unqualified const from an enclosing module or a glob import: the first so named.
+        let &(f, i) = self.consts.get(&key).or_else(|| self.consts_by_name.get(&(krate, name.clone())))?;
         let c = &self.files[f].ir.consts[i];
         Some((Ctx { file: f, scope: c.scope }, c))
     }

@@ -468,6 +468,10 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                 })
                 .collect(),
         },
+        syn::Pat::Path(p) => Pat::TupleStruct {
+            path: p.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            elems: Vec::new(),
+        },
         syn::Pat::Or(o) => Pat::Or(o.cases.iter().map(lower_pat).collect()),
         syn::Pat::Slice(s) => Pat::Slice(s.elems.iter().map(lower_pat).collect()),
         syn::Pat::Reference(r) => lower_pat(&r.pat),

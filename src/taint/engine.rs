@@ -400,6 +400,9 @@ impl<'p> Engine<'p> {
                 let mut out = Value::default();
                 for arm in arms {
                     let mut arm_env = env.clone();
+                    if self.pat_is_guard(&arm.pat) {
+                        arm_env.guarded = true;
+                    }
                     self.bind(&arm.pat, sv.clone(), &mut arm_env, frame, NameSite::Local);
                     if let Some(g) = &arm.guard {
                         self.eval(g, &mut arm_env, frame);
@@ -513,6 +516,17 @@ impl<'p> Engine<'p> {
         *env = current;
     }
 
+    /// A match arm taken only with consent (`Consent::Granted => ..`).
+    fn pat_is_guard(&self, pat: &Pat) -> bool {
+        match pat {
+            Pat::TupleStruct { path, .. } | Pat::Struct { path, .. } => {
+                path.last().is_some_and(|l| self.rules.is_guard_name(&snake(l)))
+            }
+            Pat::Or(alts) => !alts.is_empty() && alts.iter().all(|p| self.pat_is_guard(p)),
+            _ => false,
+        }
+    }
+
     /// `Some(true)`: the condition holds only with consent; `Some(false)`: only without.
     fn guard_polarity(&self, cond: &Expr) -> Option<bool> {
         match cond {
@@ -573,14 +587,20 @@ impl<'p> Engine<'p> {
     }
 
     fn eval_detached(&mut self, ctx: Ctx, expr: &Expr) -> Value {
-        let Some(fid) = (0..self.prog.fns.len()).find(|&i| self.prog.fns[i].file == ctx.file) else {
-            return match expr {
-                Expr::Lit(crate::ir::Lit::Str(s)) => Value::text(s),
-                _ => Value::default(),
-            };
-        };
-        let f = self.prog.func(fid);
-        let mut frame = Frame { fid, f, ctx, krate: self.prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
+        static NO_FN: std::sync::LazyLock<FnIr> = std::sync::LazyLock::new(|| FnIr {
+            name: String::new(),
+            scope: 0,
+            self_ty: None,
+            trait_name: None,
+            params: Vec::new(),
+            ret: None,
+            body: Block::default(),
+            closures: Vec::new(),
+            span: Span::default(),
+            entry: false,
+        });
+        let mut frame =
+            Frame { fid: 0, f: &NO_FN, ctx, krate: self.prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
         let mut env = Env { vars: BTreeMap::new(), guarded: false, live: true };
         self.eval(expr, &mut env, &mut frame)
     }
@@ -757,12 +777,12 @@ impl<'p> Engine<'p> {
         if let Some(v) = self.apply_rules(&rules, Some(recv), Some(&rv), &arg_values, args, span, env, frame) {
             return v;
         }
-        self.unknown_method(name, recv, &rv, &arg_values, args, env, frame)
+        self.unknown_method(name, recv, &rv, &arg_values, args, span, env, frame)
     }
 
     /// A method no rule and no program function explains.
     #[allow(clippy::too_many_arguments)]
-    fn unknown_method(&mut self, name: &str, recv: &Expr, rv: &Value, args: &[Value], arg_exprs: &[Expr], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn unknown_method(&mut self, name: &str, recv: &Expr, rv: &Value, args: &[Value], arg_exprs: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
         let element = rv.clone();
         let mut closure_results = Value::default();
         let mut has_closure = false;
@@ -790,6 +810,10 @@ impl<'p> Engine<'p> {
             v.literal = v.literal && args.iter().all(|a| a.literal);
         }
         self.write_through_mut_args(arg_exprs, &rv.data_only(), env);
+        if args.is_empty() {
+            // A getter of a library type named for what it returns: `telephony.imei()`.
+            self.name_source(&mut v, name, NameSite::Function, frame.ctx.file, span, frame.fid);
+        }
         let _ = recv;
         v
     }
@@ -1111,6 +1135,18 @@ impl<'p> Engine<'p> {
         }
         Some(result)
     }
+}
+
+/// `OptedIn` → `opted_in`, so CamelCase variants match snake_case name patterns.
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// What an analysis that cannot go deeper assumes: the result carries every argument.
