@@ -222,6 +222,17 @@ impl Program {
         if segs.len() == 1 {
             return self.fns_by_name.get(&(krate, segs[0].clone())).cloned().unwrap_or_default();
         }
+        // `Trait::method(&value)`: conservative dispatch to every method so named.
+        let qualifier = &segs[segs.len() - 2];
+        if qualifier.chars().next().is_some_and(char::is_uppercase) {
+            let is_trait = self.fns.iter().any(|f| {
+                let fi = &self.files[f.file].ir.fns[f.idx];
+                f.krate == krate && fi.trait_name.as_deref() == Some(qualifier.as_str())
+            });
+            if is_trait {
+                return self.resolve_method(krate, None, &segs[segs.len() - 1]);
+            }
+        }
         Vec::new()
     }
 

@@ -142,7 +142,8 @@ impl<'p> Engine<'p> {
     }
 
     fn analyze_root(&mut self, fid: FnId) {
-        let args = vec![Value::default(); self.prog.func(fid).params.len()];
+        let unknown = Value { dynamic: true, ..Value::default() };
+        let args = vec![unknown; self.prog.func(fid).params.len()];
         self.analyze_fn(fid, args, false);
     }
 
@@ -297,7 +298,7 @@ impl<'p> Engine<'p> {
         }
         match expr {
             Expr::Lit(crate::ir::Lit::Str(s)) => Value::text(s),
-            Expr::Lit(crate::ir::Lit::Other) => Value { literal: true, ..Value::default() },
+            Expr::Lit(crate::ir::Lit::Other) => Value::default(),
             Expr::Path { segs, span } => self.path_value(segs, *span, env, frame),
             Expr::Field { base, name, span } => {
                 let b = self.eval(base, env, frame);
@@ -322,7 +323,6 @@ impl<'p> Engine<'p> {
                     Some(r) => self.eval(r, env, frame),
                     None => Value::default(),
                 };
-                v.literal = false;
                 v.text = None;
                 for (name, e, span) in fields {
                     let mut fv = self.eval(e, env, frame);
@@ -564,7 +564,7 @@ impl<'p> Engine<'p> {
         let last = segs.last().map_or("", String::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
             let ty = if last == "Self" { frame.f.self_ty.clone() } else { Some(last.to_string()) };
-            return Value { ty, literal: true, ..Value::default() };
+            return Value { ty, ..Value::default() };
         }
         Value::default()
     }
@@ -807,7 +807,7 @@ impl<'p> Engine<'p> {
         if !matches!(name, "to_string" | "to_owned" | "as_str" | "as_ref" | "into" | "clone" | "borrow" | "as_bytes" | "to_vec" | "into_bytes" | "as_slice" | "deref" | "trim" | "unwrap" | "expect")
         {
             v.text = None;
-            v.literal = v.literal && args.iter().all(|a| a.literal);
+            v.dynamic = v.dynamic || args.iter().any(|a| a.dynamic);
         }
         self.write_through_mut_args(arg_exprs, &rv.data_only(), env);
         if args.is_empty() {
@@ -829,7 +829,7 @@ impl<'p> Engine<'p> {
                     }
                     let mut new = old.data_only();
                     new.join_in(&data.data_only());
-                    new.literal = false;
+                    new.dynamic = true;
                     self.write_place(inner, new, env, true);
                 }
             }
@@ -840,7 +840,8 @@ impl<'p> Engine<'p> {
     fn unknown_call(&mut self, name: &str, args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
         let mut data = Value::default();
         for a in args.iter().filter(|a| a.closure.is_none()) {
-            data.join_in(&a.data_only());
+            let serialized = self.serialized(a, frame.krate);
+            data.join_in(&serialized);
         }
         let mut v = data.clone();
         for a in args {
@@ -851,8 +852,8 @@ impl<'p> Engine<'p> {
         }
         // Conversions of constants stay constants; anything else (reading a file named by a
         // literal path) is data.
-        v.literal = matches!(name, "from" | "new" | "parse" | "to_string" | "to_owned" | "into" | "default" | "with_capacity")
-            && args.iter().all(|a| a.literal);
+        let conversion = matches!(name, "from" | "new" | "parse" | "to_string" | "to_owned" | "into" | "default" | "with_capacity");
+        v.dynamic = !conversion || args.iter().any(|a| a.dynamic);
         if let [only] = args {
             // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call.
             v.text.clone_from(&only.text);
@@ -966,7 +967,7 @@ impl<'p> Engine<'p> {
                 v
             }
             "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify" | "line" | "file" | "column" => {
-                let mut v = Value { literal: true, ..Value::default() };
+                let mut v = Value::default();
                 if name == "concat" {
                     v.text = values.iter().map(|x| x.text.clone()).collect::<Option<Vec<_>>>().map(|p| p.concat());
                 }
@@ -977,7 +978,7 @@ impl<'p> Engine<'p> {
                 for x in &values {
                     v.join_in(&x.data_only());
                 }
-                v.literal = !values.is_empty() && values.iter().all(|x| x.literal);
+                v.dynamic = values.iter().any(|x| x.dynamic);
                 if let Some(fmt) = format {
                     v.text = Some(format_text(fmt, &values, env));
                 }
@@ -1015,6 +1016,20 @@ impl<'p> Engine<'p> {
         v
     }
 
+    /// The data of `v` as a serializer sees it: `#[serde(skip)]` fields left out.
+    fn serialized(&self, v: &Value, krate: usize) -> Value {
+        let has_skips = v
+            .ty
+            .as_deref()
+            .and_then(|t| self.prog.struct_def(krate, t))
+            .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
+        if has_skips {
+            Value { labels: v.flatten(&self.skip_field(krate)), ..Value::default() }
+        } else {
+            v.data_only()
+        }
+    }
+
     fn field_type(&self, krate: usize, ty: &str, field: &str) -> Option<TypeIr> {
         let def = self.prog.struct_def(krate, ty)?;
         def.fields.iter().find(|f| f.name == field).map(|f| f.ty.clone())
@@ -1023,7 +1038,7 @@ impl<'p> Engine<'p> {
     /// Adds a name-source label to `v` when `name` says it holds an identifier and `v` does not
     /// already carry that category (and is not a literal constant).
     fn name_source(&mut self, v: &mut Value, name: &str, site: NameSite, file: usize, span: Span, fid: FnId) {
-        if v.literal || v.closure.is_some() {
+        if !v.dynamic || v.closure.is_some() {
             return;
         }
         let matches: Vec<usize> = self.rules.name_sources(name, site).map(|n| n.rule).collect();
@@ -1156,6 +1171,7 @@ fn conservative(args: &[Value]) -> Summary {
         ret.join_in(&a.folded());
     }
     ret.text = None;
+    ret.dynamic = true;
     Summary { ret, params_out: Vec::new() }
 }
 

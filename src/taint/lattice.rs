@@ -93,8 +93,9 @@ pub struct Value {
     pub ty: Option<Name>,
     /// Constant text, with [`UNKNOWN_TEXT`] for unknown parts.
     pub text: Option<String>,
-    /// A literal constant (not an identifier, whatever its name says).
-    pub literal: bool,
+    /// May hold data computed at run time; false for literal constants, which are never
+    /// identifiers whatever their name says. A "may" fact: joins by `||`, bottom is false.
+    pub dynamic: bool,
     /// The closure this value is: (function id, closure index).
     pub closure: Option<(usize, u32)>,
 }
@@ -103,7 +104,7 @@ impl Value {
     /// A string constant.
     #[must_use]
     pub fn text(s: &str) -> Value {
-        Value { text: Some(s.to_string()), literal: true, ..Value::default() }
+        Value { text: Some(s.to_string()), ..Value::default() }
     }
 
     /// The least value: knows and carries nothing.
@@ -160,6 +161,7 @@ impl Value {
         Value {
             labels: self.labels.clone(),
             fields: self.fields.iter().map(|(k, v)| (k.clone(), v.data_only())).collect(),
+            dynamic: self.dynamic,
             ..Value::default()
         }
     }
@@ -167,7 +169,7 @@ impl Value {
     /// Folds every field into the labels (for values whose structure is lost).
     #[must_use]
     pub fn folded(&self) -> Value {
-        let mut v = Value { labels: self.flatten(&|_, _| false), ..Value::default() };
+        let mut v = Value { labels: self.flatten(&|_, _| false), dynamic: self.dynamic, ..Value::default() };
         v.text.clone_from(&self.text);
         v
     }
@@ -175,7 +177,7 @@ impl Value {
     /// The value of field `name`: its own entry joined with the labels of the whole.
     #[must_use]
     pub fn field(&self, name: &str) -> Value {
-        let mut v = self.fields.get(name).cloned().unwrap_or_default();
+        let mut v = self.fields.get(name).cloned().unwrap_or_else(|| Value { dynamic: self.dynamic, ..Value::default() });
         v.add_labels(&self.labels);
         v
     }
@@ -221,7 +223,7 @@ impl Value {
         self.kind = pick(self.kind, other.kind);
         self.ty = pick_ref(self.ty.take(), other.ty.as_ref());
         self.closure = self.closure.or(other.closure);
-        self.literal = self.literal && other.literal;
+        self.dynamic = self.dynamic || other.dynamic;
         self.text = match (&self.text, &other.text) {
             (Some(a), Some(b)) if a == b => Some(a.clone()),
             _ => None,
