@@ -28,13 +28,38 @@ const MAX_LOOP_ROUNDS: usize = 4;
 
 /// Wrapper types looked through when a type annotation gives a value its kind or user type.
 const WRAPPER_TYPES: &[&str] = &[
-    "Option", "Result", "Box", "Arc", "Rc", "Mutex", "RwLock", "RefCell", "Cell", "Pin", "Cow", "Vec", "VecDeque",
-    "MutexGuard", "Weak", "ManuallyDrop", "io", "Self_",
+    "Option",
+    "Result",
+    "Box",
+    "Arc",
+    "Rc",
+    "Mutex",
+    "RwLock",
+    "RefCell",
+    "Cell",
+    "Pin",
+    "Cow",
+    "Vec",
+    "VecDeque",
+    "MutexGuard",
+    "Weak",
+    "ManuallyDrop",
+    "io",
+    "Self_",
 ];
 
 /// Methods that take a closure and return what the closure returns.
-const CLOSURE_RESULT_METHODS: &[&str] =
-    &["map", "filter_map", "flat_map", "and_then", "then", "map_while", "scan", "map_or_else", "fold"];
+const CLOSURE_RESULT_METHODS: &[&str] = &[
+    "map",
+    "filter_map",
+    "flat_map",
+    "and_then",
+    "then",
+    "map_while",
+    "scan",
+    "map_or_else",
+    "fold",
+];
 
 /// What a function gives back to its caller in one context.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +105,11 @@ impl Env {
                 }
             }
         }
-        Env { vars, guarded: a.guarded && b.guarded, live: a.live || b.live }
+        Env {
+            vars,
+            guarded: a.guarded && b.guarded,
+            live: a.live || b.live,
+        }
     }
 }
 
@@ -106,6 +135,7 @@ pub struct Engine<'p> {
     contexts: Vec<u32>,
     pub(super) analyzed: Vec<bool>,
     depth: usize,
+    active_closures: Vec<(FnId, u32)>,
     consts: HashMap<(usize, u32, Name), Value>,
 }
 
@@ -124,6 +154,7 @@ impl<'p> Engine<'p> {
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
             depth: 0,
+            active_closures: Vec::new(),
             consts: HashMap::new(),
         }
     }
@@ -142,7 +173,10 @@ impl<'p> Engine<'p> {
     }
 
     fn analyze_root(&mut self, fid: FnId) {
-        let unknown = Value { dynamic: true, ..Value::default() };
+        let unknown = Value {
+            dynamic: true,
+            ..Value::default()
+        };
         let args = vec![unknown; self.prog.func(fid).params.len()];
         self.analyze_fn(fid, args, false);
     }
@@ -153,7 +187,10 @@ impl<'p> Engine<'p> {
         if let Some(s) = self.memo.get(&key) {
             return s.clone();
         }
-        if self.in_progress.contains(&key) || self.depth >= MAX_CALL_DEPTH || self.contexts[fid] >= MAX_CONTEXTS_PER_FN {
+        if self.in_progress.contains(&key)
+            || self.depth >= MAX_CALL_DEPTH
+            || self.contexts[fid] >= MAX_CONTEXTS_PER_FN
+        {
             return conservative(&key.args);
         }
         self.contexts[fid] += 1;
@@ -171,8 +208,19 @@ impl<'p> Engine<'p> {
         let prog = self.prog;
         let f = prog.func(fid);
         let ctx = prog.ctx_of(fid);
-        let mut frame = Frame { fid, f, ctx, krate: prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
-        let mut env = Env { vars: BTreeMap::new(), guarded, live: true };
+        let mut frame = Frame {
+            fid,
+            f,
+            ctx,
+            krate: prog.crate_of(ctx),
+            ret: Value::default(),
+            loop_exits: Vec::new(),
+        };
+        let mut env = Env {
+            vars: BTreeMap::new(),
+            guarded,
+            live: true,
+        };
         for (param, arg) in f.params.iter().zip(args) {
             let typed = self.typed(arg.clone(), param.ty.as_ref(), &frame);
             self.bind(&param.pat, typed, &mut env, &frame, NameSite::Param);
@@ -263,14 +311,22 @@ impl<'p> Engine<'p> {
             }
             Pat::Tuple(elems) | Pat::Slice(elems) => {
                 for (i, p) in elems.iter().enumerate() {
-                    let v = if value.fields.is_empty() { value.clone() } else { value.field(&i.to_string()) };
+                    let v = if value.fields.is_empty() {
+                        value.clone()
+                    } else {
+                        value.field(&i.to_string())
+                    };
                     self.bind(p, v, env, frame, site);
                 }
             }
             Pat::TupleStruct { elems, .. } => {
                 for (i, p) in elems.iter().enumerate() {
                     let key = i.to_string();
-                    let v = if value.fields.contains_key(&key) && value.ty.is_some() { value.field(&key) } else { value.clone() };
+                    let v = if value.fields.contains_key(&key) && value.ty.is_some() {
+                        value.field(&key)
+                    } else {
+                        value.clone()
+                    };
                     self.bind(p, v, env, frame, site);
                 }
             }
@@ -304,11 +360,21 @@ impl<'p> Engine<'p> {
                 let b = self.eval(base, env, frame);
                 let mut v = b.field(name);
                 if v.kind.is_none() && v.ty.is_none() {
-                    if let Some(ty) = b.ty.as_deref().and_then(|t| self.field_type(frame.krate, t, name)) {
+                    if let Some(ty) =
+                        b.ty.as_deref()
+                            .and_then(|t| self.field_type(frame.krate, t, name))
+                    {
                         v = self.typed(v, Some(&ty), frame);
                     }
                 }
-                self.name_source(&mut v, name, NameSite::Field, frame.ctx.file, *span, frame.fid);
+                self.name_source(
+                    &mut v,
+                    name,
+                    NameSite::Field,
+                    frame.ctx.file,
+                    *span,
+                    frame.fid,
+                );
                 v
             }
             Expr::Index { base, index } => {
@@ -316,8 +382,18 @@ impl<'p> Engine<'p> {
                 self.eval(base, env, frame)
             }
             Expr::Call { func, args, span } => self.call(func, args, *span, env, frame),
-            Expr::Method { recv, name, args, span } => self.method(recv, name, args, *span, env, frame),
-            Expr::Macro { name, args, format, span } => self.macro_call(name, args, format.as_deref(), *span, env, frame),
+            Expr::Method {
+                recv,
+                name,
+                args,
+                span,
+            } => self.method(recv, name, args, *span, env, frame),
+            Expr::Macro {
+                name,
+                args,
+                format,
+                span,
+            } => self.macro_call(name, args, format.as_deref(), *span, env, frame),
             Expr::Struct { path, fields, rest } => {
                 let mut v = match rest {
                     Some(r) => self.eval(r, env, frame),
@@ -326,10 +402,23 @@ impl<'p> Engine<'p> {
                 v.text = None;
                 for (name, e, span) in fields {
                     let mut fv = self.eval(e, env, frame);
-                    self.name_source(&mut fv, name, NameSite::Field, frame.ctx.file, *span, frame.fid);
+                    self.name_source(
+                        &mut fv,
+                        name,
+                        NameSite::Field,
+                        frame.ctx.file,
+                        *span,
+                        frame.fid,
+                    );
                     v.fields.insert(name.clone(), fv);
                 }
-                v.ty = path.last().map(|l| if l == "Self" { frame.f.self_ty.clone().unwrap_or_default() } else { l.clone() });
+                v.ty = path.last().map(|l| {
+                    if l == "Self" {
+                        frame.f.self_ty.clone().unwrap_or_default()
+                    } else {
+                        l.clone()
+                    }
+                });
                 v
             }
             Expr::Tuple(elems) => {
@@ -372,7 +461,11 @@ impl<'p> Engine<'p> {
                     }
                 }
             }
-            Expr::Assign { place, value, compound } => {
+            Expr::Assign {
+                place,
+                value,
+                compound,
+            } => {
                 let v = self.eval(value, env, frame);
                 if *compound {
                     let mut old = self.eval(place, env, frame);
@@ -443,7 +536,10 @@ impl<'p> Engine<'p> {
                 Value::default()
             }
             Expr::Block(b) => self.block(b, env, frame),
-            Expr::Closure(idx) => Value { closure: Some((frame.fid, *idx)), ..Value::default() },
+            Expr::Closure(idx) => Value {
+                closure: Some((frame.fid, *idx)),
+                ..Value::default()
+            },
             Expr::Return(e) => {
                 let v = match e {
                     Some(e) => self.eval(e, env, frame),
@@ -467,7 +563,14 @@ impl<'p> Engine<'p> {
         }
     }
 
-    fn if_expr(&mut self, cond: &Expr, then: &Block, els: Option<&Expr>, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn if_expr(
+        &mut self,
+        cond: &Expr,
+        then: &Block,
+        els: Option<&Expr>,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let polarity = self.guard_polarity(cond);
         let mut else_env = env.clone();
         let mut then_env = env.clone();
@@ -495,7 +598,12 @@ impl<'p> Engine<'p> {
     }
 
     /// Runs a loop body until the environment stops growing; breaks join into the exit.
-    fn looped(&mut self, env: &mut Env, frame: &mut Frame<'p>, mut body: impl FnMut(&mut Self, &mut Env, &mut Frame<'p>)) {
+    fn looped(
+        &mut self,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+        mut body: impl FnMut(&mut Self, &mut Env, &mut Frame<'p>),
+    ) {
         let mut current = env.clone();
         for _ in 0..MAX_LOOP_ROUNDS {
             frame.loop_exits.push(Vec::new());
@@ -519,9 +627,9 @@ impl<'p> Engine<'p> {
     /// A match arm taken only with consent (`Consent::Granted => ..`).
     fn pat_is_guard(&self, pat: &Pat) -> bool {
         match pat {
-            Pat::TupleStruct { path, .. } | Pat::Struct { path, .. } => {
-                path.last().is_some_and(|l| self.rules.is_guard_name(&snake(l)))
-            }
+            Pat::TupleStruct { path, .. } | Pat::Struct { path, .. } => path
+                .last()
+                .is_some_and(|l| self.rules.is_guard_name(&snake(l))),
             Pat::Or(alts) => !alts.is_empty() && alts.iter().all(|p| self.pat_is_guard(p)),
             _ => false,
         }
@@ -532,22 +640,46 @@ impl<'p> Engine<'p> {
         match cond {
             Expr::Not(inner) => self.guard_polarity(inner).map(|b| !b),
             Expr::Wrap(inner) => self.guard_polarity(inner),
-            Expr::Binary { op: BinOp::And, l, r } => {
-                (self.guard_polarity(l) == Some(true) || self.guard_polarity(r) == Some(true)).then_some(true)
+            Expr::Binary {
+                op: BinOp::And,
+                l,
+                r,
+            } => (self.guard_polarity(l) == Some(true) || self.guard_polarity(r) == Some(true))
+                .then_some(true),
+            Expr::Binary {
+                op: BinOp::Compare,
+                l,
+                ..
+            } => self.guard_polarity(l).filter(|b| *b),
+            Expr::Binary {
+                op: BinOp::NotEqual,
+                l,
+                ..
+            } => self.guard_polarity(l).filter(|b| *b).map(|_| false),
+            Expr::Method { name, .. } | Expr::Field { name, .. } => {
+                self.rules.is_guard_name(name).then_some(true)
             }
-            Expr::Binary { op: BinOp::Compare, l, .. } => self.guard_polarity(l).filter(|b| *b),
-            Expr::Binary { op: BinOp::NotEqual, l, .. } => self.guard_polarity(l).filter(|b| *b).map(|_| false),
-            Expr::Method { name, .. } | Expr::Field { name, .. } => self.rules.is_guard_name(name).then_some(true),
             Expr::Call { func, .. } => match &**func {
-                Expr::Path { segs, .. } => segs.last().filter(|n| self.rules.is_guard_name(n)).map(|_| true),
+                Expr::Path { segs, .. } => segs
+                    .last()
+                    .filter(|n| self.rules.is_guard_name(n))
+                    .map(|_| true),
                 _ => None,
             },
-            Expr::Path { segs, .. } if segs.len() == 1 => self.rules.is_guard_name(&segs[0]).then_some(true),
+            Expr::Path { segs, .. } if segs.len() == 1 => {
+                self.rules.is_guard_name(&segs[0]).then_some(true)
+            }
             _ => None,
         }
     }
 
-    fn path_value(&mut self, segs: &[Name], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn path_value(
+        &mut self,
+        segs: &[Name],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         if segs.len() == 1 {
             if let Some(v) = env.vars.get(&segs[0]) {
                 return v.clone();
@@ -559,12 +691,21 @@ impl<'p> Engine<'p> {
         let full = self.prog.expand(frame.ctx, segs);
         let rules: Vec<_> = self.rules.for_path(&full).collect();
         if !rules.is_empty() {
-            return self.apply_rules(&rules, None, None, &[], &[], span, env, frame).unwrap_or_default();
+            return self
+                .apply_rules(&rules, None, None, &[], &[], span, env, frame)
+                .unwrap_or_default();
         }
         let last = segs.last().map_or("", String::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
-            let ty = if last == "Self" { frame.f.self_ty.clone() } else { Some(last.to_string()) };
-            return Value { ty, ..Value::default() };
+            let ty = if last == "Self" {
+                frame.f.self_ty.clone()
+            } else {
+                Some(last.to_string())
+            };
+            return Value {
+                ty,
+                ..Value::default()
+            };
         }
         Value::default()
     }
@@ -599,9 +740,19 @@ impl<'p> Engine<'p> {
             span: Span::default(),
             entry: false,
         });
-        let mut frame =
-            Frame { fid: 0, f: &NO_FN, ctx, krate: self.prog.crate_of(ctx), ret: Value::default(), loop_exits: Vec::new() };
-        let mut env = Env { vars: BTreeMap::new(), guarded: false, live: true };
+        let mut frame = Frame {
+            fid: 0,
+            f: &NO_FN,
+            ctx,
+            krate: self.prog.crate_of(ctx),
+            ret: Value::default(),
+            loop_exits: Vec::new(),
+        };
+        let mut env = Env {
+            vars: BTreeMap::new(),
+            guarded: false,
+            live: true,
+        };
         self.eval(expr, &mut env, &mut frame)
     }
 
@@ -609,7 +760,9 @@ impl<'p> Engine<'p> {
 
     /// Writes `value` to the place `place` names (a local and a field path); `strong` replaces.
     fn write_place(&mut self, place: &Expr, value: Value, env: &mut Env, strong: bool) {
-        let Some((root, path)) = place_path(place) else { return };
+        let Some((root, path)) = place_path(place) else {
+            return;
+        };
         let Some(slot) = env.vars.get_mut(&root) else {
             if path.is_empty() {
                 env.vars.insert(root, value);
@@ -643,7 +796,14 @@ impl<'p> Engine<'p> {
 
     // ----- calls -----------------------------------------------------------------------------
 
-    fn call(&mut self, func: &Expr, args: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn call(
+        &mut self,
+        func: &Expr,
+        args: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let Expr::Path { segs, .. } = func else {
             let callee = self.eval(func, env, frame);
             let arg_values = self.eval_args(args, env, frame);
@@ -656,8 +816,13 @@ impl<'p> Engine<'p> {
             }
         }
         let arg_values = self.eval_args(args, env, frame);
-        let fids = self.prog.resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref());
-        let fids: Vec<FnId> = fids.into_iter().filter(|&f| self.prog.func(f).params.len() == args.len()).collect();
+        let fids = self
+            .prog
+            .resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref());
+        let fids: Vec<FnId> = fids
+            .into_iter()
+            .filter(|&f| self.prog.func(f).params.len() == args.len())
+            .collect();
         if !fids.is_empty() {
             return self.call_user(&fids, arg_values, args, None, span, env, frame);
         }
@@ -673,7 +838,10 @@ impl<'p> Engine<'p> {
         if last.chars().next().is_some_and(char::is_uppercase) {
             // A tuple struct or variant: `Wrapper(x)`, `Message::Text(x)`.
             if let Some(def) = self.prog.struct_def(frame.krate, last) {
-                let mut s = Value { ty: Some(def.name.clone()), ..Value::default() };
+                let mut s = Value {
+                    ty: Some(def.name.clone()),
+                    ..Value::default()
+                };
                 for (i, a) in arg_values.iter().enumerate() {
                     s.fields.insert(i.to_string(), a.clone());
                 }
@@ -683,7 +851,14 @@ impl<'p> Engine<'p> {
                 return arg_values[0].clone();
             }
         } else {
-            self.name_source(&mut v, last, NameSite::Function, frame.ctx.file, span, frame.fid);
+            self.name_source(
+                &mut v,
+                last,
+                NameSite::Function,
+                frame.ctx.file,
+                span,
+                frame.fid,
+            );
         }
         v
     }
@@ -693,7 +868,13 @@ impl<'p> Engine<'p> {
     }
 
     /// Calls a value: a closure of this function runs in the current environment.
-    fn call_value(&mut self, callee: &Value, args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn call_value(
+        &mut self,
+        callee: &Value,
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         match callee.closure {
             Some(c) => self.run_closure(c, args, env, frame),
             None => {
@@ -706,12 +887,24 @@ impl<'p> Engine<'p> {
         }
     }
 
-    fn run_closure(&mut self, (cfid, idx): (FnId, u32), args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn run_closure(
+        &mut self,
+        (cfid, idx): (FnId, u32),
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let owner = self.prog.func(cfid);
-        let Some(closure) = owner.closures.get(idx as usize) else { return Value::default() };
+        let Some(closure) = owner.closures.get(idx as usize) else {
+            return Value::default();
+        };
         if cfid != frame.fid {
             // A closure from another function: its captures are unknown here.
-            let mut fresh = Env { vars: BTreeMap::new(), guarded: env.guarded, live: true };
+            let mut fresh = Env {
+                vars: BTreeMap::new(),
+                guarded: env.guarded,
+                live: true,
+            };
             let mut other = Frame {
                 fid: cfid,
                 f: owner,
@@ -729,7 +922,10 @@ impl<'p> Engine<'p> {
         for p in &closure.params {
             pat_names(p, &mut names);
         }
-        let saved: Vec<(Name, Option<Value>)> = names.iter().map(|n| (n.clone(), env.vars.get(n).cloned())).collect();
+        let saved: Vec<(Name, Option<Value>)> = names
+            .iter()
+            .map(|n| (n.clone(), env.vars.get(n).cloned()))
+            .collect();
         for (i, p) in closure.params.iter().enumerate() {
             let a = args.get(i).cloned().unwrap_or_default();
             self.bind(p, a, env, frame, NameSite::Local);
@@ -754,7 +950,15 @@ impl<'p> Engine<'p> {
         v
     }
 
-    fn method(&mut self, recv: &Expr, name: &str, args: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn method(
+        &mut self,
+        recv: &Expr,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let rv = self.eval(recv, env, frame);
         let arg_values = self.eval_args(args, env, frame);
         // Methods defined in the program, dispatched on the receiver's type when known.
@@ -774,7 +978,16 @@ impl<'p> Engine<'p> {
         }
         let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
         let rules: Vec<_> = self.rules.for_method(name, rv.kind, &strings).collect();
-        if let Some(v) = self.apply_rules(&rules, Some(recv), Some(&rv), &arg_values, args, span, env, frame) {
+        if let Some(v) = self.apply_rules(
+            &rules,
+            Some(recv),
+            Some(&rv),
+            &arg_values,
+            args,
+            span,
+            env,
+            frame,
+        ) {
             return v;
         }
         self.unknown_method(name, recv, &rv, &arg_values, args, span, env, frame)
@@ -782,7 +995,17 @@ impl<'p> Engine<'p> {
 
     /// A method no rule and no program function explains.
     #[allow(clippy::too_many_arguments)]
-    fn unknown_method(&mut self, name: &str, recv: &Expr, rv: &Value, args: &[Value], arg_exprs: &[Expr], span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn unknown_method(
+        &mut self,
+        name: &str,
+        recv: &Expr,
+        rv: &Value,
+        args: &[Value],
+        arg_exprs: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let element = rv.clone();
         let mut closure_results = Value::default();
         let mut has_closure = false;
@@ -804,15 +1027,38 @@ impl<'p> Engine<'p> {
         v.closure = None;
         v.join_in(&others);
         v.join_in(&closure_results);
-        if !matches!(name, "to_string" | "to_owned" | "as_str" | "as_ref" | "into" | "clone" | "borrow" | "as_bytes" | "to_vec" | "into_bytes" | "as_slice" | "deref" | "trim" | "unwrap" | "expect")
-        {
+        if !matches!(
+            name,
+            "to_string"
+                | "to_owned"
+                | "as_str"
+                | "as_ref"
+                | "into"
+                | "clone"
+                | "borrow"
+                | "as_bytes"
+                | "to_vec"
+                | "into_bytes"
+                | "as_slice"
+                | "deref"
+                | "trim"
+                | "unwrap"
+                | "expect"
+        ) {
             v.text = None;
             v.dynamic = v.dynamic || args.iter().any(|a| a.dynamic);
         }
         self.write_through_mut_args(arg_exprs, &rv.data_only(), env);
         if args.is_empty() {
             // A getter of a library type named for what it returns: `telephony.imei()`.
-            self.name_source(&mut v, name, NameSite::Function, frame.ctx.file, span, frame.fid);
+            self.name_source(
+                &mut v,
+                name,
+                NameSite::Function,
+                frame.ctx.file,
+                span,
+                frame.fid,
+            );
         }
         let _ = recv;
         v
@@ -837,7 +1083,13 @@ impl<'p> Engine<'p> {
     }
 
     /// A free function no rule and no program function explains: the result carries the arguments.
-    fn unknown_call(&mut self, name: &str, args: &[Value], env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn unknown_call(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let mut data = Value::default();
         for a in args.iter().filter(|a| a.closure.is_none()) {
             let serialized = self.serialized(a, frame.krate);
@@ -852,7 +1104,17 @@ impl<'p> Engine<'p> {
         }
         // Conversions of constants stay constants; anything else (reading a file named by a
         // literal path) is data.
-        let conversion = matches!(name, "from" | "new" | "parse" | "to_string" | "to_owned" | "into" | "default" | "with_capacity");
+        let conversion = matches!(
+            name,
+            "from"
+                | "new"
+                | "parse"
+                | "to_string"
+                | "to_owned"
+                | "into"
+                | "default"
+                | "with_capacity"
+        );
         v.dynamic = !conversion || args.iter().any(|a| a.dynamic);
         if let [only] = args {
             // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call.
@@ -888,7 +1150,10 @@ impl<'p> Engine<'p> {
         for &fid in fids {
             let callee = self.prog.func(fid);
             let note_in = format!("passed to `{}`", callee.name);
-            let passed: Vec<Value> = args.iter().map(|a| self.retag(a, frame.ctx.file, span, &note_in)).collect();
+            let passed: Vec<Value> = args
+                .iter()
+                .map(|a| self.retag(a, frame.ctx.file, span, &note_in))
+                .collect();
             let summary = self.analyze_fn(fid, passed, env.guarded);
             let note_out = format!("returned from `{}`", callee.name);
             let ret = self.retag(&summary.ret, frame.ctx.file, span, &note_out);
@@ -901,7 +1166,11 @@ impl<'p> Engine<'p> {
             for (i, new) in summary.params_out.iter().enumerate() {
                 let Some(new) = new else { continue };
                 let place = if recv.is_some() {
-                    if i == 0 { recv } else { arg_exprs.get(i - 1) }
+                    if i == 0 {
+                        recv
+                    } else {
+                        arg_exprs.get(i - 1)
+                    }
                 } else {
                     arg_exprs.get(i)
                 };
@@ -926,7 +1195,12 @@ impl<'p> Engine<'p> {
     fn retag_in(&mut self, v: &mut Value, file: usize, span: Span, note: &str, depth: usize) {
         for l in &mut v.labels {
             let node = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
-            self.traces.push(TraceNode { parent: l.via, file, span, note: note.to_string() });
+            self.traces.push(TraceNode {
+                parent: l.via,
+                file,
+                span,
+                note: note.to_string(),
+            });
             l.via = node;
         }
         if depth < super::lattice::MAX_FIELD_DEPTH {
@@ -936,14 +1210,25 @@ impl<'p> Engine<'p> {
         }
     }
 
-    fn macro_call(&mut self, name: &str, args: &[Expr], format: Option<&str>, span: Span, env: &mut Env, frame: &mut Frame<'p>) -> Value {
+    fn macro_call(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        format: Option<&str>,
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
         let values = self.eval_args(args, env, frame);
         match name {
-            "print" | "println" | "eprint" | "eprintln" | "info" | "debug" | "warn" | "error" | "trace" | "log" | "assert"
-            | "assert_eq" | "assert_ne" | "debug_assert" | "debug_assert_eq" | "panic" | "todo" | "unimplemented"
-            | "unreachable" | "matches" => Value::default(),
+            "print" | "println" | "eprint" | "eprintln" | "info" | "debug" | "warn" | "error"
+            | "trace" | "log" | "assert" | "assert_eq" | "assert_ne" | "debug_assert"
+            | "debug_assert_eq" | "panic" | "todo" | "unimplemented" | "unreachable"
+            | "matches" => Value::default(),
             "write" | "writeln" => {
-                let Some((dest, data)) = values.split_first() else { return Value::default() };
+                let Some((dest, data)) = values.split_first() else {
+                    return Value::default();
+                };
                 let rules: Vec<_> = self.rules.for_macro(name, dest.kind).collect();
                 if rules.is_empty() {
                     // `write!` into a String buffer: the buffer carries the data.
@@ -955,7 +1240,16 @@ impl<'p> Engine<'p> {
                         self.merge_into_place(d, &joined, env);
                     }
                 } else {
-                    self.apply_rules(&rules, args.first(), Some(dest), data, args.get(1..).unwrap_or(&[]), span, env, frame);
+                    self.apply_rules(
+                        &rules,
+                        args.first(),
+                        Some(dest),
+                        data,
+                        args.get(1..).unwrap_or(&[]),
+                        span,
+                        env,
+                        frame,
+                    );
                 }
                 Value::default()
             }
@@ -966,10 +1260,15 @@ impl<'p> Engine<'p> {
                 }
                 v
             }
-            "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify" | "line" | "file" | "column" => {
+            "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify"
+            | "line" | "file" | "column" => {
                 let mut v = Value::default();
                 if name == "concat" {
-                    v.text = values.iter().map(|x| x.text.clone()).collect::<Option<Vec<_>>>().map(|p| p.concat());
+                    v.text = values
+                        .iter()
+                        .map(|x| x.text.clone())
+                        .collect::<Option<Vec<_>>>()
+                        .map(|p| p.concat());
                 }
                 v
             }
@@ -1018,13 +1317,15 @@ impl<'p> Engine<'p> {
 
     /// The data of `v` as a serializer sees it: `#[serde(skip)]` fields left out.
     fn serialized(&self, v: &Value, krate: usize) -> Value {
-        let has_skips = v
-            .ty
-            .as_deref()
-            .and_then(|t| self.prog.struct_def(krate, t))
-            .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
+        let has_skips =
+            v.ty.as_deref()
+                .and_then(|t| self.prog.struct_def(krate, t))
+                .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
         if has_skips {
-            Value { labels: v.flatten(&self.skip_field(krate)), ..Value::default() }
+            Value {
+                labels: v.flatten(&self.skip_field(krate)),
+                ..Value::default()
+            }
         } else {
             v.data_only()
         }
@@ -1032,19 +1333,37 @@ impl<'p> Engine<'p> {
 
     fn field_type(&self, krate: usize, ty: &str, field: &str) -> Option<TypeIr> {
         let def = self.prog.struct_def(krate, ty)?;
-        def.fields.iter().find(|f| f.name == field).map(|f| f.ty.clone())
+        def.fields
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| f.ty.clone())
     }
 
     /// Adds a name-source label to `v` when `name` says it holds an identifier and `v` does not
     /// already carry that category (and is not a literal constant).
-    fn name_source(&mut self, v: &mut Value, name: &str, site: NameSite, file: usize, span: Span, fid: FnId) {
+    fn name_source(
+        &mut self,
+        v: &mut Value,
+        name: &str,
+        site: NameSite,
+        file: usize,
+        span: Span,
+        fid: FnId,
+    ) {
         if !v.dynamic || v.closure.is_some() {
             return;
         }
-        let matches: Vec<usize> = self.rules.name_sources(name, site).map(|n| n.rule).collect();
+        let matches: Vec<usize> = self
+            .rules
+            .name_sources(name, site)
+            .map(|n| n.rule)
+            .collect();
         for rule in matches {
             let category = self.rules.source_category(rule);
-            let present = v.flatten(&|_, _| false).iter().any(|l| self.sources[l.source as usize].category == category);
+            let present = v
+                .flatten(&|_, _| false)
+                .iter()
+                .any(|l| self.sources[l.source as usize].category == category);
             if !present {
                 let label = self.new_label(rule, file, span, fid);
                 v.add_label(label);
@@ -1058,19 +1377,41 @@ impl<'p> Engine<'p> {
         let next = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
         let id = *self.source_ids.entry((rule, file, span)).or_insert(next);
         if id == next {
-            self.sources.push(Source { rule, category, file, span, func: fid, trace: NO_TRACE });
-            self.traces.push(TraceNode { parent: NO_TRACE, file, span, note: format!("source: {}", self.rules.raw.sources[rule].id) });
-            self.sources.last_mut().expect("just pushed").trace = u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
+            self.sources.push(Source {
+                rule,
+                category,
+                file,
+                span,
+                func: fid,
+                trace: NO_TRACE,
+            });
+            self.traces.push(TraceNode {
+                parent: NO_TRACE,
+                file,
+                span,
+                note: format!("source: {}", self.rules.raw.sources[rule].id),
+            });
+            self.sources.last_mut().expect("just pushed").trace =
+                u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
         }
         let trace = self.sources[id as usize].trace;
-        Label { source: id, encrypted: false, hashed: false, via: trace }
+        Label {
+            source: id,
+            encrypted: false,
+            hashed: false,
+            via: trace,
+        }
     }
 
     pub(super) fn skip_field(&self, krate: usize) -> impl Fn(&Value, &str) -> bool + '_ {
         move |v: &Value, field: &str| {
             v.ty.as_deref()
                 .and_then(|t| self.prog.struct_def(krate, t))
-                .is_some_and(|d| d.fields.iter().any(|f| f.name == field && f.skip_serializing))
+                .is_some_and(|d| {
+                    d.fields
+                        .iter()
+                        .any(|f| f.name == field && f.skip_serializing)
+                })
         }
     }
 
@@ -1094,7 +1435,15 @@ impl<'p> Engine<'p> {
         if rules.is_empty() {
             return None;
         }
-        let call = super::transfer::CallSite { recv: rv, args, span, file: frame.ctx.file, fid: frame.fid, krate: frame.krate, guarded: env.guarded };
+        let call = super::transfer::CallSite {
+            recv: rv,
+            args,
+            span,
+            file: frame.ctx.file,
+            fid: frame.fid,
+            krate: frame.krate,
+            guarded: env.guarded,
+        };
         let effect = super::transfer::apply(self, rules, &call);
         if let (Some(place), Some(update)) = (recv, effect.receiver_update) {
             self.write_place(place, update, env, true);
@@ -1113,7 +1462,12 @@ impl<'p> Engine<'p> {
                 for a in args {
                     match a.closure {
                         Some(c) => {
-                            let r = self.run_closure(c, &[element.clone(), element.clone()], env, frame);
+                            let r = self.run_closure(
+                                c,
+                                &[element.clone(), element.clone()],
+                                env,
+                                frame,
+                            );
                             v.join_in(&r);
                         }
                         None => {
@@ -1172,14 +1526,20 @@ fn conservative(args: &[Value]) -> Summary {
     }
     ret.text = None;
     ret.dynamic = true;
-    Summary { ret, params_out: Vec::new() }
+    Summary {
+        ret,
+        params_out: Vec::new(),
+    }
 }
 
 /// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).
 fn core_type(ty: &TypeIr) -> &TypeIr {
     let mut t = ty;
     for _ in 0..8 {
-        let wrapper = t.path.is_empty() || t.path.last().is_some_and(|l| WRAPPER_TYPES.contains(&l.as_str()));
+        let wrapper = t.path.is_empty()
+            || t.path
+                .last()
+                .is_some_and(|l| WRAPPER_TYPES.contains(&l.as_str()));
         match t.args.first() {
             Some(inner) if wrapper => t = inner,
             _ => break,
@@ -1197,8 +1557,17 @@ fn place_path(e: &Expr) -> Option<(Name, Vec<Name>)> {
             path.push(name.clone());
             Some((root, path))
         }
-        Expr::Wrap(inner) | Expr::MutRef(inner) | Expr::Index { base: inner, .. } => place_path(inner),
-        Expr::Method { recv, name, args, .. } if args.is_empty() && matches!(name.as_str(), "as_mut" | "borrow_mut" | "lock" | "unwrap" | "get_mut" | "write") => {
+        Expr::Wrap(inner) | Expr::MutRef(inner) | Expr::Index { base: inner, .. } => {
+            place_path(inner)
+        }
+        Expr::Method {
+            recv, name, args, ..
+        } if args.is_empty()
+            && matches!(
+                name.as_str(),
+                "as_mut" | "borrow_mut" | "lock" | "unwrap" | "get_mut" | "write"
+            ) =>
+        {
             place_path(recv)
         }
         _ => None,
@@ -1213,7 +1582,9 @@ fn pat_names(p: &Pat, out: &mut Vec<Name>) {
                 pat_names(s, out);
             }
         }
-        Pat::Tuple(ps) | Pat::Slice(ps) | Pat::Or(ps) | Pat::TupleStruct { elems: ps, .. } => ps.iter().for_each(|p| pat_names(p, out)),
+        Pat::Tuple(ps) | Pat::Slice(ps) | Pat::Or(ps) | Pat::TupleStruct { elems: ps, .. } => {
+            ps.iter().for_each(|p| pat_names(p, out))
+        }
         Pat::Struct { fields, .. } => fields.iter().for_each(|(_, p)| pat_names(p, out)),
         Pat::Ignore => {}
     }

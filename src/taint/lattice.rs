@@ -104,7 +104,10 @@ impl Value {
     /// A string constant.
     #[must_use]
     pub fn text(s: &str) -> Value {
-        Value { text: Some(s.to_string()), ..Value::default() }
+        Value {
+            text: Some(s.to_string()),
+            ..Value::default()
+        }
     }
 
     /// The least value: knows and carries nothing.
@@ -143,7 +146,12 @@ impl Value {
         out
     }
 
-    fn flatten_into(&self, skip: &dyn Fn(&Value, &str) -> bool, out: &mut Vec<Label>, depth: usize) {
+    fn flatten_into(
+        &self,
+        skip: &dyn Fn(&Value, &str) -> bool,
+        out: &mut Vec<Label>,
+        depth: usize,
+    ) {
         out.extend(self.labels.iter().copied());
         if depth > MAX_FIELD_DEPTH {
             return;
@@ -160,7 +168,11 @@ impl Value {
     pub fn data_only(&self) -> Value {
         Value {
             labels: self.labels.clone(),
-            fields: self.fields.iter().map(|(k, v)| (k.clone(), v.data_only())).collect(),
+            fields: self
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.data_only()))
+                .collect(),
             dynamic: self.dynamic,
             ..Value::default()
         }
@@ -169,7 +181,11 @@ impl Value {
     /// Folds every field into the labels (for values whose structure is lost).
     #[must_use]
     pub fn folded(&self) -> Value {
-        let mut v = Value { labels: self.flatten(&|_, _| false), dynamic: self.dynamic, ..Value::default() };
+        let mut v = Value {
+            labels: self.flatten(&|_, _| false),
+            dynamic: self.dynamic,
+            ..Value::default()
+        };
         v.text.clone_from(&self.text);
         v
     }
@@ -177,7 +193,10 @@ impl Value {
     /// The value of field `name`: its own entry joined with the labels of the whole.
     #[must_use]
     pub fn field(&self, name: &str) -> Value {
-        let mut v = self.fields.get(name).cloned().unwrap_or_else(|| Value { dynamic: self.dynamic, ..Value::default() });
+        let mut v = self.fields.get(name).cloned().unwrap_or_else(|| Value {
+            dynamic: self.dynamic,
+            ..Value::default()
+        });
         v.add_labels(&self.labels);
         v
     }
@@ -262,7 +281,12 @@ mod tests {
     use super::*;
 
     fn label(source: u32) -> Label {
-        Label { source, encrypted: false, hashed: false, via: 0 }
+        Label {
+            source,
+            encrypted: false,
+            hashed: false,
+            via: 0,
+        }
     }
 
     /// Join is an upper bound of both sides and idempotent.
@@ -271,7 +295,13 @@ mod tests {
         let mut a = Value::default();
         a.add_label(label(1));
         let mut b = Value::default();
-        b.fields.insert("imei".into(), Value { labels: vec![label(2)], ..Value::default() });
+        b.fields.insert(
+            "imei".into(),
+            Value {
+                labels: vec![label(2)],
+                ..Value::default()
+            },
+        );
         let j = a.join(&b);
         assert_eq!(j.labels, vec![label(1)]);
         assert_eq!(j.fields["imei"].labels, vec![label(2)]);

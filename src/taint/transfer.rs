@@ -68,8 +68,15 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
             }
             RuleRef::Constructor(i) => {
                 let c = &engine.rules.raw.constructors[i];
-                let mut ep = c.inherit.and_then(|k| arg_or_recv(call, k)).and_then(|v| v.endpoint.clone());
-                if let Some(e) = c.endpoint.and_then(|k| call.args.get(k)).map(endpoint_of_value) {
+                let mut ep = c
+                    .inherit
+                    .and_then(|k| arg_or_recv(call, k))
+                    .and_then(|v| v.endpoint.clone());
+                if let Some(e) = c
+                    .endpoint
+                    .and_then(|k| call.args.get(k))
+                    .map(endpoint_of_value)
+                {
                     ep = Some(merge(&e, ep.as_ref()));
                 }
                 if let Some(t) = engine.rules.constructor_transport(i) {
@@ -87,7 +94,11 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     continue;
                 }
                 let kind = c.kind.as_deref().and_then(|k| engine.rules.kind_id(k));
-                let mut v = Value { kind, endpoint: ep, ..Value::default() };
+                let mut v = Value {
+                    kind,
+                    endpoint: ep,
+                    ..Value::default()
+                };
                 if let Some(el) = c.element {
                     let mut t = Value::default();
                     t.fields.insert(el.to_string(), v);
@@ -171,15 +182,35 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     let s = &engine.rules.raw.sinks[i];
     let recv_kind = call.recv.and_then(|r| r.kind);
     let fixed = recv_kind.and_then(|k| engine.rules.kinds[k as usize].transport);
-    let arg_ep = s.endpoint.and_then(|k| call.args.get(k)).map(endpoint_of_value);
+    let arg_ep = s
+        .endpoint
+        .and_then(|k| call.args.get(k))
+        .map(endpoint_of_value);
     let recv_ep = call.recv.and_then(|r| r.endpoint.clone());
     let transport = fixed
         .or(arg_ep.as_ref().and_then(|e| e.transport))
         .or(recv_ep.as_ref().and_then(|e| e.transport))
         .unwrap_or(Transport::Unknown);
-    let host = arg_ep.as_ref().and_then(|e| e.host.clone()).or_else(|| recv_ep.as_ref().and_then(|e| e.host.clone()));
-    if std::env::var_os("IDFLOW_DEBUG").is_some() { eprintln!("sink {} args={:?} recv_ep={:?}", s.id, call.args.iter().map(|a| (&a.text, &a.endpoint, a.kind)).collect::<Vec<_>>(), recv_ep); }
-    let data: Vec<usize> = if s.data.is_empty() { (0..call.args.len()).collect() } else { s.data.clone() };
+    let host = arg_ep
+        .as_ref()
+        .and_then(|e| e.host.clone())
+        .or_else(|| recv_ep.as_ref().and_then(|e| e.host.clone()));
+    if std::env::var_os("IDFLOW_DEBUG").is_some() {
+        eprintln!(
+            "sink {} args={:?} recv_ep={:?}",
+            s.id,
+            call.args
+                .iter()
+                .map(|a| (&a.text, &a.endpoint, a.kind))
+                .collect::<Vec<_>>(),
+            recv_ep
+        );
+    }
+    let data: Vec<usize> = if s.data.is_empty() {
+        (0..call.args.len()).collect()
+    } else {
+        s.data.clone()
+    };
     let mut labels = Vec::new();
     {
         let skip = engine.skip_field(call.krate);
@@ -201,18 +232,29 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
             guarded: call.guarded,
         });
     }
-    let returns = s.returns.as_deref().and_then(|k| engine.rules.kind_id(k)).or(recv_kind);
+    let returns = s
+        .returns
+        .as_deref()
+        .and_then(|k| engine.rules.kind_id(k))
+        .or(recv_kind);
     let endpoint = match (&arg_ep, &recv_ep) {
         (Some(a), b) => Some(merge(a, b.as_ref())),
         (None, b) => b.clone(),
     };
-    Value { kind: returns, endpoint, ..Value::default() }
+    Value {
+        kind: returns,
+        endpoint,
+        ..Value::default()
+    }
 }
 
 fn merge(top: &Endpoint, under: Option<&Endpoint>) -> Endpoint {
     Endpoint {
         transport: top.transport.or(under.and_then(|u| u.transport)),
-        host: top.host.clone().or_else(|| under.and_then(|u| u.host.clone())),
+        host: top
+            .host
+            .clone()
+            .or_else(|| under.and_then(|u| u.host.clone())),
     }
 }
 
@@ -229,7 +271,11 @@ fn endpoint_of_value(v: &Value) -> Endpoint {
 pub fn endpoint_of(text: &str) -> Endpoint {
     let text = text.trim();
     if let Some((scheme, rest)) = text.split_once("://") {
-        let transport = if scheme.contains(UNKNOWN_TEXT) { None } else { scheme_transport(&scheme.to_ascii_lowercase()) };
+        let transport = if scheme.contains(UNKNOWN_TEXT) {
+            None
+        } else {
+            scheme_transport(&scheme.to_ascii_lowercase())
+        };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let authority = authority.rsplit('@').next().unwrap_or("");
         let host = host_part(authority);
@@ -237,7 +283,10 @@ pub fn endpoint_of(text: &str) -> Endpoint {
     }
     let authority = text.split('/').next().unwrap_or("");
     let host = host_part(authority).filter(|h| h.contains('.') || h == "localhost");
-    Endpoint { transport: None, host }
+    Endpoint {
+        transport: None,
+        host,
+    }
 }
 
 fn host_part(authority: &str) -> Option<String> {
@@ -246,13 +295,18 @@ fn host_part(authority: &str) -> Option<String> {
     } else {
         authority.split(':').next()?.to_string()
     };
-    (!host.is_empty() && !host.contains(UNKNOWN_TEXT) && !host.contains(' ')).then(|| host.to_ascii_lowercase())
+    (!host.is_empty() && !host.contains(UNKNOWN_TEXT) && !host.contains(' '))
+        .then(|| host.to_ascii_lowercase())
 }
 
 fn scheme_transport(scheme: &str) -> Option<Transport> {
     match scheme {
-        "https" | "wss" | "mqtts" | "ssl" | "tls" | "grpcs" | "amqps" | "ftps" | "h2" => Some(Transport::Tls),
-        "http" | "ws" | "mqtt" | "tcp" | "udp" | "amqp" | "ftp" | "grpc" => Some(Transport::Plaintext),
+        "https" | "wss" | "mqtts" | "ssl" | "tls" | "grpcs" | "amqps" | "ftps" | "h2" => {
+            Some(Transport::Tls)
+        }
+        "http" | "ws" | "mqtt" | "tcp" | "udp" | "amqp" | "ftp" | "grpc" => {
+            Some(Transport::Plaintext)
+        }
         _ => None,
     }
 }
@@ -268,7 +322,10 @@ mod tests {
         assert_eq!(e.transport, Some(Transport::Tls));
         assert_eq!(e.host.as_deref(), Some("api.example.com"));
         let e = endpoint_of("collector.example.net:7000");
-        assert_eq!((e.transport, e.host.as_deref()), (None, Some("collector.example.net")));
+        assert_eq!(
+            (e.transport, e.host.as_deref()),
+            (None, Some("collector.example.net"))
+        );
         let e = endpoint_of("http://\u{fffd}/x");
         assert_eq!((e.transport, e.host), (Some(Transport::Plaintext), None));
     }
