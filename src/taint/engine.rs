@@ -889,6 +889,24 @@ impl<'p> Engine<'p> {
 
     fn run_closure(
         &mut self,
+        closure: (FnId, u32),
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        // `let cb = move |x| cb(x)` calls the shadowed closure, but in the environment at the
+        // call the name is the closure itself. Never recurse: the result is the arguments.
+        if self.active_closures.contains(&closure) || self.active_closures.len() > MAX_CALL_DEPTH {
+            return conservative(args).ret;
+        }
+        self.active_closures.push(closure);
+        let v = self.run_closure_body(closure, args, env, frame);
+        self.active_closures.pop();
+        v
+    }
+
+    fn run_closure_body(
+        &mut self,
         (cfid, idx): (FnId, u32),
         args: &[Value],
         env: &mut Env,
