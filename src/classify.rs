@@ -26,10 +26,18 @@ impl Lines<'_> {
         let prog = self.prog;
         let lines = self.cache.entry(file).or_insert_with(|| {
             std::fs::read(&prog.files[file].source.path)
-                .map(|b| String::from_utf8_lossy(&b).lines().map(str::to_string).collect())
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         });
-        lines.get(line.saturating_sub(1) as usize).map(|l| l.trim().to_string()).unwrap_or_default()
+        lines
+            .get(line.saturating_sub(1) as usize)
+            .map(|l| l.trim().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -57,20 +65,46 @@ pub fn classify(prog: &Program, rules: &RuleIndex, analysis: &Analysis) -> Vec<F
         };
         groups.entry(key).or_default().push(hit);
     }
-    let mut lines = Lines { prog, cache: BTreeMap::new() };
+    let mut lines = Lines {
+        prog,
+        cache: BTreeMap::new(),
+    };
     let mut findings: Vec<Finding> = groups
         .into_iter()
         .map(|(key, hits)| finding(prog, rules, analysis, &key, &hits, &mut lines))
         .collect();
     findings.sort_by(|a, b| {
-        (&a.sink.file, a.sink.line, a.sink.column, &a.category, &a.source.file, a.source.line, a.source.column)
-            .cmp(&(&b.sink.file, b.sink.line, b.sink.column, &b.category, &b.source.file, b.source.line, b.source.column))
+        (
+            &a.sink.file,
+            a.sink.line,
+            a.sink.column,
+            &a.category,
+            &a.source.file,
+            a.source.line,
+            a.source.column,
+        )
+            .cmp(&(
+                &b.sink.file,
+                b.sink.line,
+                b.sink.column,
+                &b.category,
+                &b.source.file,
+                b.source.line,
+                b.source.column,
+            ))
     });
     dedupe_ids(&mut findings);
     findings
 }
 
-fn finding(prog: &Program, rules: &RuleIndex, analysis: &Analysis, key: &FlowKey, hits: &[&Hit], lines: &mut Lines<'_>) -> Finding {
+fn finding(
+    prog: &Program,
+    rules: &RuleIndex,
+    analysis: &Analysis,
+    key: &FlowKey,
+    hits: &[&Hit],
+    lines: &mut Lines<'_>,
+) -> Finding {
     let source = &analysis.sources[key.source as usize];
     let first = hits[0];
     let transport = hits
@@ -89,9 +123,18 @@ fn finding(prog: &Program, rules: &RuleIndex, analysis: &Analysis, key: &FlowKey
     let sink_rule = rules.raw.sinks[key.sink_rule].id.clone();
     let mut path = trace_path(prog, analysis, first.label.via, lines);
     if path.first().is_none_or(|s| s.location != source_loc) {
-        path.insert(0, Step { location: source_loc.clone(), note: format!("source: {}", rules.raw.sources[source.rule].id) });
+        path.insert(
+            0,
+            Step {
+                location: source_loc.clone(),
+                note: format!("source: {}", rules.raw.sources[source.rule].id),
+            },
+        );
     }
-    path.push(Step { location: sink_loc.clone(), note: format!("sink: {sink_rule}") });
+    path.push(Step {
+        location: sink_loc.clone(),
+        note: format!("sink: {sink_rule}"),
+    });
     let category = rules.categories[key.category].clone();
     Finding {
         id: stable_id(&category, &source_loc, &sink_loc),
@@ -109,12 +152,22 @@ fn finding(prog: &Program, rules: &RuleIndex, analysis: &Analysis, key: &FlowKey
     }
 }
 
-fn trace_path(prog: &Program, analysis: &Analysis, mut node: u32, lines: &mut Lines<'_>) -> Vec<Step> {
+fn trace_path(
+    prog: &Program,
+    analysis: &Analysis,
+    mut node: u32,
+    lines: &mut Lines<'_>,
+) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut guard = 0;
     while node != NO_TRACE && guard < 64 {
-        let Some(t) = analysis.traces.get(node as usize) else { break };
-        steps.push(Step { location: location(prog, t.file, t.span, None, lines), note: t.note.clone() });
+        let Some(t) = analysis.traces.get(node as usize) else {
+            break;
+        };
+        steps.push(Step {
+            location: location(prog, t.file, t.span, None, lines),
+            note: t.note.clone(),
+        });
         node = t.parent;
         guard += 1;
     }
@@ -123,7 +176,13 @@ fn trace_path(prog: &Program, analysis: &Analysis, mut node: u32, lines: &mut Li
     steps
 }
 
-fn location(prog: &Program, file: usize, span: Span, func: Option<FnId>, lines: &mut Lines<'_>) -> Location {
+fn location(
+    prog: &Program,
+    file: usize,
+    span: Span,
+    func: Option<FnId>,
+    lines: &mut Lines<'_>,
+) -> Location {
     Location {
         file: prog.files[file].source.rel.clone(),
         line: span.line,
@@ -149,11 +208,20 @@ pub fn function_name(prog: &Program, fid: FnId) -> String {
 /// sink the file, the enclosing function and the whitespace-normalized line.
 fn stable_id(category: &str, source: &Location, sink: &Location) -> String {
     let mut h = Sha256::new();
-    for part in [category, &source.file, source.function.as_deref().unwrap_or(""), &normalize(&source.snippet)] {
+    for part in [
+        category,
+        &source.file,
+        source.function.as_deref().unwrap_or(""),
+        &normalize(&source.snippet),
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    for part in [&sink.file, sink.function.as_deref().unwrap_or(""), &normalize(&sink.snippet)] {
+    for part in [
+        &sink.file,
+        sink.function.as_deref().unwrap_or(""),
+        &normalize(&sink.snippet),
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }

@@ -43,7 +43,9 @@ pub fn exclude_set(globs: &[String]) -> Result<GlobSet, (String, String)> {
             builder.add(below);
         }
     }
-    builder.build().map_err(|e| (globs.join(","), e.to_string()))
+    builder
+        .build()
+        .map_err(|e| (globs.join(","), e.to_string()))
 }
 
 /// Finds every `.rs` file under `root`, sorted by relative path; unreadable directories become
@@ -52,7 +54,10 @@ pub fn exclude_set(globs: &[String]) -> Result<GlobSet, (String, String)> {
 pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skipped>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
     let walker = walker.filter_entry(|e| {
         if e.depth() == 0 {
             return true;
@@ -69,7 +74,13 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
             Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rs") => {
                 let path = e.path().to_path_buf();
                 let rel = relative(root, &path);
-                files.push(SourceFile { path, rel, crate_key: String::new(), crate_name: None, module: Vec::new() });
+                files.push(SourceFile {
+                    path,
+                    rel,
+                    crate_key: String::new(),
+                    crate_name: None,
+                    module: Vec::new(),
+                });
             }
             Ok(_) => {}
             Err(err) => {
@@ -93,11 +104,15 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
 #[must_use]
 pub fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn assign_crates(root: &Path, files: &mut [SourceFile]) {
-    let mut manifests: std::collections::BTreeMap<PathBuf, Option<String>> = std::collections::BTreeMap::new();
+    let mut manifests: std::collections::BTreeMap<PathBuf, Option<String>> =
+        std::collections::BTreeMap::new();
     for file in files.iter_mut() {
         let mut dir = file.path.parent().map(Path::to_path_buf);
         let mut crate_dir = None;
@@ -124,7 +139,10 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
         }
         let (dir, name) = crate_dir.unwrap_or_else(|| (root.to_path_buf(), None));
         let inside = file.path.strip_prefix(&dir).unwrap_or(&file.path);
-        let mut parts: Vec<String> = inside.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let mut parts: Vec<String> = inside
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         let mut key = relative(root, &dir);
         if parts.first().is_some_and(|p| p == "src") {
             parts.remove(0);
@@ -147,7 +165,10 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
 }
 
 fn module_path(parts: &[String]) -> Vec<String> {
-    let mut module: Vec<String> = parts.iter().map(|p| p.trim_end_matches(".rs").to_string()).collect();
+    let mut module: Vec<String> = parts
+        .iter()
+        .map(|p| p.trim_end_matches(".rs").to_string())
+        .collect();
     if let Some(last) = module.last() {
         if matches!(last.as_str(), "mod" | "main" | "lib") {
             module.pop();
@@ -173,7 +194,11 @@ fn crate_name(manifest: &Path) -> Option<String> {
             in_package = line == "[package]";
         } else if in_package {
             if let Some(rest) = line.strip_prefix("name") {
-                let value = rest.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+                let value = rest
+                    .trim_start()
+                    .strip_prefix('=')?
+                    .trim()
+                    .trim_matches('"');
                 return Some(value.replace('-', "_"));
             }
         }

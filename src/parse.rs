@@ -30,9 +30,17 @@ pub struct ParsedFile {
 /// Parses and lowers `files` on all cores; results keep the input order.
 #[must_use]
 pub fn parse_all(files: &[SourceFile], max_bytes: u64) -> (Vec<ParsedFile>, Vec<Skipped>) {
-    let work = || files.par_iter().map(|f| parse_one(f, max_bytes)).collect::<Vec<Result<ParsedFile, Skipped>>>();
+    let work = || {
+        files
+            .par_iter()
+            .map(|f| parse_one(f, max_bytes))
+            .collect::<Vec<Result<ParsedFile, Skipped>>>()
+    };
     // Parser threads get big stacks: syn recurses once per nesting level.
-    let results = match rayon::ThreadPoolBuilder::new().stack_size(PARSER_STACK_BYTES).build() {
+    let results = match rayon::ThreadPoolBuilder::new()
+        .stack_size(PARSER_STACK_BYTES)
+        .build()
+    {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     };
@@ -48,7 +56,13 @@ pub fn parse_all(files: &[SourceFile], max_bytes: u64) -> (Vec<ParsedFile>, Vec<
 }
 
 fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32, u32)>) -> Skipped {
-    Skipped { file: file.rel.clone(), line: at.map(|a| a.0), column: at.map(|a| a.1), reason, message }
+    Skipped {
+        file: file.rel.clone(),
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        reason,
+        message,
+    }
 }
 
 /// Reads, parses and lowers one file.
@@ -56,26 +70,52 @@ fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32,
 /// # Errors
 /// The reason the file cannot be analysed.
 pub fn parse_one(file: &SourceFile, max_bytes: u64) -> Result<ParsedFile, Skipped> {
-    let meta = std::fs::metadata(&file.path).map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    let meta = std::fs::metadata(&file.path)
+        .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
     if meta.len() > max_bytes {
         let msg = format!("{} bytes is over the {max_bytes}-byte limit", meta.len());
         return Err(skip(file, SkipReason::TooLarge, msg, None));
     }
-    let bytes = std::fs::read(&file.path).map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    let bytes = std::fs::read(&file.path)
+        .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let line = u32::try_from(e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1).unwrap_or(u32::MAX);
-        skip(file, SkipReason::NotUtf8, format!("invalid UTF-8 at byte {offset}"), Some((line, 1)))
+        let line = u32::try_from(
+            e.as_bytes()[..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1,
+        )
+        .unwrap_or(u32::MAX);
+        skip(
+            file,
+            SkipReason::NotUtf8,
+            format!("invalid UTF-8 at byte {offset}"),
+            Some((line, 1)),
+        )
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.lines().take(5).any(|l| l.contains("@generated")) {
-        return Err(skip(file, SkipReason::Generated, "marked @generated".into(), None));
+        return Err(skip(
+            file,
+            SkipReason::Generated,
+            "marked @generated".into(),
+            None,
+        ));
     }
     let syntax = syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
-        let at = (u32::try_from(start.line).unwrap_or(0), u32::try_from(start.column + 1).unwrap_or(0));
+        let at = (
+            u32::try_from(start.line).unwrap_or(0),
+            u32::try_from(start.column + 1).unwrap_or(0),
+        );
         skip(file, SkipReason::ParseError, e.to_string(), Some(at))
     })?;
     let ir = lower::lower_file(&syntax);
-    Ok(ParsedFile { source: file.clone(), ir, lines: text.lines().count() })
+    Ok(ParsedFile {
+        source: file.clone(),
+        ir,
+        lines: text.lines().count(),
+    })
 }

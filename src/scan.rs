@@ -50,7 +50,10 @@ pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanEr
             .name("idflow-scan".into())
             .stack_size(ANALYSIS_STACK_BYTES)
             .spawn_scoped(s, || run_on_this_thread(options, rules))
-            .map_err(|source| ScanError::Root { path: options.root.clone(), source })?
+            .map_err(|source| ScanError::Root {
+                path: options.root.clone(),
+                source,
+            })?
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
@@ -61,8 +64,12 @@ const ANALYSIS_STACK_BYTES: usize = 1 << 30;
 
 fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
     let root = &options.root;
-    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root { path: root.clone(), source })?;
-    let excludes = discover::exclude_set(&options.excludes).map_err(|(glob, message)| ScanError::BadGlob { glob, message })?;
+    let meta = std::fs::metadata(root).map_err(|source| ScanError::Root {
+        path: root.clone(),
+        source,
+    })?;
+    let excludes = discover::exclude_set(&options.excludes)
+        .map_err(|(glob, message)| ScanError::BadGlob { glob, message })?;
     let (files, mut skipped) = if meta.is_file() {
         let parent = root.parent().map(PathBuf::from).unwrap_or_default();
         let (mut files, skipped) = discover::discover(&parent, &excludes);

@@ -1,1 +1,148 @@
-//! TODO
+//! The command-line front end: CLI definition plus glue.
+//!
+//! Takes argv, gives an exit status. Parses the arguments ([`args`]), loads the rule pack, calls
+//! the library ([`crate::scan::run`], [`crate::report`]) and writes the result ([`output`]).
+//!
+//! Architecture Invariant: this is the only module that prints, reads the terminal, or uses
+//! `anyhow`; every other layer returns values and typed errors.
+//!
+//! Exit statuses: 0 after a scan ([`ExitStatus::Pass`]), 1 when a policy is violated
+//! ([`ExitStatus::Violation`], for `idflow check`), 2 on usage, config and rule errors
+//! ([`ExitStatus::Error`]). A closed stdout (`idflow scan | head`) exits 0 quietly.
+
+pub mod args;
+mod output;
+mod rules_cmd;
+mod scan;
+
+use std::io::{self, Write as _};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Parser as _;
+
+use crate::rules::RulePack;
+use args::{Cli, Command, RulesCommand};
+
+/// How a run of `idflow` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did its work (a scan exits 0 whatever it found).
+    Pass = 0,
+    /// A policy is violated (`idflow check`).
+    Violation = 1,
+    /// Usage, config or rule error, or an internal error.
+    Error = 2,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Runs `idflow` with the process's arguments.
+#[must_use]
+pub fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints `--help`/`--version` to stdout (exit 0) and usage errors to stderr
+            // (exit 2); a failed print has nowhere left to be reported.
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    // A bug in the pipeline must not leave a user with a raw panic and exit 101: the hook has
+    // already said what happened, and the status is the error status.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run(&cli))) {
+        Ok(Ok(status)) => status.into(),
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitStatus::Pass.into(),
+        Ok(Err(err)) => {
+            error(&format!("{err:#}"));
+            ExitStatus::Error.into()
+        }
+        Err(_) => ExitStatus::Error.into(),
+    }
+}
+
+/// Runs one parsed command.
+///
+/// # Errors
+/// Usage, config, rule and I/O errors, with context, for `main` to print.
+pub fn run(cli: &Cli) -> Result<ExitStatus> {
+    match &cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(RulesCommand::List(args)) => rules_cmd::list(args),
+    }
+}
+
+/// Loads the default pack plus `dir`, turning every rule error into one message that lists
+/// each problem as `file:line:col: message`.
+fn load_rules(dir: Option<&Path>) -> Result<RulePack> {
+    if let Some(dir) = dir {
+        // The loader walks what exists; a mistyped directory must not silently mean "no rules".
+        if !dir.is_dir() {
+            bail!("rules directory {} does not exist", dir.display());
+        }
+    }
+    RulePack::load(dir).map_err(|errors| {
+        let count = errors.len();
+        let mut message = format!(
+            "invalid rule pack ({count} error{})",
+            if count == 1 { "" } else { "s" }
+        );
+        for err in &errors {
+            message.push_str("\n  ");
+            message.push_str(&err.to_string());
+        }
+        anyhow::anyhow!(message)
+    })
+}
+
+/// True when `err` comes from writing to a closed pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints `error: message` on stderr.
+fn error(message: &str) {
+    // stderr itself may be closed; there is nowhere left to report that.
+    let _ = writeln!(io::stderr().lock(), "error: {message}");
+}
+
+/// Prints `warning: message` on stderr.
+fn warning(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+}
+
+/// Prints an informational line on stderr.
+fn note(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "{message}");
+}
+
+/// Reports a panic as an internal error, in the same `error: ...` shape as every other error.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        error(&format!(
+            "internal error: {payload}{location}\nthis is a bug in idflow; please report it with the input that triggers it"
+        ));
+    }));
+}

@@ -96,30 +96,59 @@ impl Program {
             let krate = self.crate_of_file[fi];
             for (si, scope) in file.ir.scopes.iter().enumerate() {
                 let module = module_of(&file.source.module, scope);
-                self.module_scopes.entry((krate, module)).or_default().push((fi, u32::try_from(si).unwrap_or(0)));
+                self.module_scopes
+                    .entry((krate, module))
+                    .or_default()
+                    .push((fi, u32::try_from(si).unwrap_or(0)));
             }
             for (idx, f) in file.ir.fns.iter().enumerate() {
                 let id = self.fns.len();
                 let module = module_of(&file.source.module, &file.ir.scopes[f.scope as usize]);
-                let is_method = f.params.first().is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
+                let is_method = f
+                    .params
+                    .first()
+                    .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
                 if let Some(ty) = &f.self_ty {
-                    self.methods.entry((krate, ty.clone(), f.name.clone())).or_default().push(id);
+                    self.methods
+                        .entry((krate, ty.clone(), f.name.clone()))
+                        .or_default()
+                        .push(id);
                 } else if f.trait_name.is_none() {
-                    self.free_fns.entry((krate, module.clone(), f.name.clone())).or_default().push(id);
-                    self.fns_by_name.entry((krate, f.name.clone())).or_default().push(id);
+                    self.free_fns
+                        .entry((krate, module.clone(), f.name.clone()))
+                        .or_default()
+                        .push(id);
+                    self.fns_by_name
+                        .entry((krate, f.name.clone()))
+                        .or_default()
+                        .push(id);
                 }
                 if is_method {
-                    self.methods_by_name.entry((krate, f.name.clone())).or_default().push(id);
+                    self.methods_by_name
+                        .entry((krate, f.name.clone()))
+                        .or_default()
+                        .push(id);
                 }
-                self.fns.push(FnInfo { file: fi, idx, krate, module });
+                self.fns.push(FnInfo {
+                    file: fi,
+                    idx,
+                    krate,
+                    module,
+                });
             }
             for (idx, s) in file.ir.structs.iter().enumerate() {
-                self.structs.entry((krate, s.name.clone())).or_insert((fi, idx));
+                self.structs
+                    .entry((krate, s.name.clone()))
+                    .or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
-                self.consts.entry((krate, module, c.name.clone())).or_insert((fi, idx));
-                self.consts_by_name.entry((krate, c.name.clone())).or_insert((fi, idx));
+                self.consts
+                    .entry((krate, module, c.name.clone()))
+                    .or_insert((fi, idx));
+                self.consts_by_name
+                    .entry((krate, c.name.clone()))
+                    .or_insert((fi, idx));
             }
         }
     }
@@ -134,7 +163,10 @@ impl Program {
     /// The resolution context of function `id`.
     #[must_use]
     pub fn ctx_of(&self, id: FnId) -> Ctx {
-        Ctx { file: self.fns[id].file, scope: self.func(id).scope }
+        Ctx {
+            file: self.fns[id].file,
+            scope: self.func(id).scope,
+        }
     }
 
     /// The crate of a context.
@@ -160,10 +192,14 @@ impl Program {
     }
 
     fn expand_depth(&self, ctx: Ctx, segs: &[Name], depth: usize) -> Vec<Name> {
-        let Some(first) = segs.first() else { return Vec::new() };
+        let Some(first) = segs.first() else {
+            return Vec::new();
+        };
         let rest = &segs[1..];
         let mut out: Vec<Name> = match first.as_str() {
-            "crate" => std::iter::once("crate".to_string()).chain(rest.iter().cloned()).collect(),
+            "crate" => std::iter::once("crate".to_string())
+                .chain(rest.iter().cloned())
+                .collect(),
             "self" => crate_path(&self.module(ctx), rest),
             "super" => {
                 let mut module = self.module(ctx);
@@ -191,8 +227,12 @@ impl Program {
                 let mut local = module.clone();
                 local.push(first.clone());
                 let is_local_module = self.module_scopes.contains_key(&(krate, local.clone()));
-                let is_local_item = self.free_fns.contains_key(&(krate, module.clone(), first.clone()))
-                    || self.consts.contains_key(&(krate, module.clone(), first.clone()));
+                let is_local_item =
+                    self.free_fns
+                        .contains_key(&(krate, module.clone(), first.clone()))
+                        || self
+                            .consts
+                            .contains_key(&(krate, module.clone(), first.clone()));
                 if is_local_module || is_local_item {
                     crate_path(&module, segs)
                 } else {
@@ -212,7 +252,11 @@ impl Program {
         let krate = self.crate_of(ctx);
         if segs.len() == 2 && segs[0] == "Self" {
             if let Some(ty) = self_ty {
-                return self.methods.get(&(krate, ty.to_string(), segs[1].clone())).cloned().unwrap_or_default();
+                return self
+                    .methods
+                    .get(&(krate, ty.to_string(), segs[1].clone()))
+                    .cloned()
+                    .unwrap_or_default();
             }
         }
         let full = self.expand(ctx, segs);
@@ -220,7 +264,11 @@ impl Program {
             return found;
         }
         if segs.len() == 1 {
-            return self.fns_by_name.get(&(krate, segs[0].clone())).cloned().unwrap_or_default();
+            return self
+                .fns_by_name
+                .get(&(krate, segs[0].clone()))
+                .cloned()
+                .unwrap_or_default();
         }
         // `Trait::method(&value)`: conservative dispatch to every method so named.
         let qualifier = &segs[segs.len() - 2];
@@ -282,10 +330,18 @@ impl Program {
             return self
                 .methods_by_name
                 .get(&(krate, name.to_string()))
-                .map(|ids| ids.iter().copied().filter(|&i| self.func(i).self_ty.is_none()).collect())
+                .map(|ids| {
+                    ids.iter()
+                        .copied()
+                        .filter(|&i| self.func(i).self_ty.is_none())
+                        .collect()
+                })
                 .unwrap_or_default();
         }
-        self.methods_by_name.get(&(krate, name.to_string())).cloned().unwrap_or_default()
+        self.methods_by_name
+            .get(&(krate, name.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The struct named `name` in crate `krate`.
@@ -300,17 +356,32 @@ impl Program {
     pub fn resolve_const(&self, ctx: Ctx, segs: &[Name]) -> Option<(Ctx, &ConstIr)> {
         let krate = self.crate_of(ctx);
         let full = self.expand(ctx, segs);
-        let inner = if full.first().is_some_and(|s| s == "crate") { &full[1..] } else { &full[..] };
+        let inner = if full.first().is_some_and(|s| s == "crate") {
+            &full[1..]
+        } else {
+            &full[..]
+        };
         let (name, module) = inner.split_last()?;
         let key = (krate, module.to_vec(), name.clone());
         // Else an unqualified const from an enclosing module or a glob import: the first so named.
-        let &(f, i) = self.consts.get(&key).or_else(|| self.consts_by_name.get(&(krate, name.clone())))?;
+        let &(f, i) = self
+            .consts
+            .get(&key)
+            .or_else(|| self.consts_by_name.get(&(krate, name.clone())))?;
         let c = &self.files[f].ir.consts[i];
-        Some((Ctx { file: f, scope: c.scope }, c))
+        Some((
+            Ctx {
+                file: f,
+                scope: c.scope,
+            },
+            c,
+        ))
     }
 
     fn build_call_graph(&mut self) {
-        let nodes: Vec<NodeIndex> = (0..self.fns.len()).map(|i| self.calls.add_node(i)).collect();
+        let nodes: Vec<NodeIndex> = (0..self.fns.len())
+            .map(|i| self.calls.add_node(i))
+            .collect();
         let mut edges = Vec::new();
         for id in 0..self.fns.len() {
             let ctx = self.ctx_of(id);
@@ -324,7 +395,9 @@ impl Program {
                     }
                 }
                 Expr::Method { name, .. } => callees.extend(self.resolve_method(krate, None, name)),
-                Expr::Path { segs, .. } => callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref())),
+                Expr::Path { segs, .. } => {
+                    callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()))
+                }
                 _ => {}
             };
             for s in &f.body.stmts {
@@ -351,7 +424,12 @@ impl Program {
     pub fn roots(&self) -> Vec<FnId> {
         self.calls
             .node_indices()
-            .filter(|&n| self.calls.neighbors_directed(n, petgraph::Direction::Incoming).next().is_none())
+            .filter(|&n| {
+                self.calls
+                    .neighbors_directed(n, petgraph::Direction::Incoming)
+                    .next()
+                    .is_none()
+            })
             .map(|n| self.calls[n])
             .collect()
     }
@@ -364,7 +442,10 @@ fn module_of(file_module: &[Name], scope: &Scope) -> Vec<Name> {
 }
 
 fn crate_path(module: &[Name], rest: &[Name]) -> Vec<Name> {
-    std::iter::once("crate".to_string()).chain(module.iter().cloned()).chain(rest.iter().cloned()).collect()
+    std::iter::once("crate".to_string())
+        .chain(module.iter().cloned())
+        .chain(rest.iter().cloned())
+        .collect()
 }
 
 /// Calls `f` on every expression under `stmt`.
@@ -385,9 +466,13 @@ pub fn walk_stmt(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
 /// Calls `f` on `e` and every expression under it.
 pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
-    let block = |b: &crate::ir::Block, f: &mut dyn FnMut(&Expr)| b.stmts.iter().for_each(|s| walk_stmt(s, f));
+    let block = |b: &crate::ir::Block, f: &mut dyn FnMut(&Expr)| {
+        b.stmts.iter().for_each(|s| walk_stmt(s, f))
+    };
     match e {
-        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::MutRef(base) | Expr::Not(base) => walk_expr(base, f),
+        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::MutRef(base) | Expr::Not(base) => {
+            walk_expr(base, f)
+        }
         Expr::Index { base, index } => {
             walk_expr(base, f);
             walk_expr(index, f);
@@ -400,7 +485,9 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk_expr(recv, f);
             args.iter().for_each(|a| walk_expr(a, f));
         }
-        Expr::Macro { args, .. } | Expr::Tuple(args) | Expr::Array(args) => args.iter().for_each(|a| walk_expr(a, f)),
+        Expr::Macro { args, .. } | Expr::Tuple(args) | Expr::Array(args) => {
+            args.iter().for_each(|a| walk_expr(a, f))
+        }
         Expr::Struct { fields, rest, .. } => {
             fields.iter().for_each(|(_, e, _)| walk_expr(e, f));
             if let Some(r) = rest {
@@ -444,6 +531,11 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         }
         Expr::Block(b) => block(b, f),
         Expr::Return(Some(e)) | Expr::Break(Some(e)) => walk_expr(e, f),
-        Expr::Lit(_) | Expr::Path { .. } | Expr::Closure(_) | Expr::Return(None) | Expr::Break(None) | Expr::Unknown => {}
+        Expr::Lit(_)
+        | Expr::Path { .. }
+        | Expr::Closure(_)
+        | Expr::Return(None)
+        | Expr::Break(None)
+        | Expr::Unknown => {}
     }
 }

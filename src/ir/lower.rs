@@ -9,21 +9,27 @@ use syn::spanned::Spanned;
 
 use super::macros::lower_macro;
 use super::{
-    Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name, ParamIr, Pat,
-    Scope, Span, Stmt, StructIr, TypeIr, UseItem,
+    Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name,
+    ParamIr, Pat, Scope, Span, Stmt, StructIr, TypeIr, UseItem,
 };
 
 /// Lowers a whole file.
 #[must_use]
 pub fn lower_file(file: &syn::File) -> FileIr {
-    let mut out = FileIr { scopes: vec![Scope::default()], ..FileIr::default() };
+    let mut out = FileIr {
+        scopes: vec![Scope::default()],
+        ..FileIr::default()
+    };
     lower_items(&file.items, 0, &mut out);
     out
 }
 
 pub(super) fn span_of(span: PmSpan) -> Span {
     let start = span.start();
-    Span { line: u32::try_from(start.line).unwrap_or(u32::MAX), col: u32::try_from(start.column + 1).unwrap_or(u32::MAX) }
+    Span {
+        line: u32::try_from(start.line).unwrap_or(u32::MAX),
+        col: u32::try_from(start.column + 1).unwrap_or(u32::MAX),
+    }
 }
 
 fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
@@ -39,7 +45,14 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                 for ti in &tr.items {
                     if let syn::TraitItem::Fn(f) = ti {
                         if let Some(body) = &f.default {
-                            let lowered = lower_fn(&f.sig, body, scope, None, Some(tr.ident.to_string()), false);
+                            let lowered = lower_fn(
+                                &f.sig,
+                                body,
+                                scope,
+                                None,
+                                Some(tr.ident.to_string()),
+                                false,
+                            );
                             out.fns.push(lowered);
                         }
                     }
@@ -47,10 +60,18 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
             }
             syn::Item::Struct(s) => out.structs.push(lower_struct(s, scope)),
             syn::Item::Const(c) => {
-                out.consts.push(ConstIr { name: c.ident.to_string(), scope, init: lower_expr(&c.expr, &mut Vec::new()) });
+                out.consts.push(ConstIr {
+                    name: c.ident.to_string(),
+                    scope,
+                    init: lower_expr(&c.expr, &mut Vec::new()),
+                });
             }
             syn::Item::Static(s) => {
-                out.consts.push(ConstIr { name: s.ident.to_string(), scope, init: lower_expr(&s.expr, &mut Vec::new()) });
+                out.consts.push(ConstIr {
+                    name: s.ident.to_string(),
+                    scope,
+                    init: lower_expr(&s.expr, &mut Vec::new()),
+                });
             }
             syn::Item::Use(u) => {
                 let mut uses = Vec::new();
@@ -62,10 +83,17 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                     let mut inline_path = out.scopes[scope as usize].inline_path.clone();
                     inline_path.push(m.ident.to_string());
                     let new_scope = u32::try_from(out.scopes.len()).unwrap_or(u32::MAX);
-                    out.scopes.push(Scope { inline_path, uses: Vec::new() });
+                    out.scopes.push(Scope {
+                        inline_path,
+                        uses: Vec::new(),
+                    });
                     lower_items(items, new_scope, out);
                 } else {
-                    out.mod_decls.push(ModDecl { scope, name: m.ident.to_string(), path_attr: path_attr(&m.attrs) });
+                    out.mod_decls.push(ModDecl {
+                        scope,
+                        name: m.ident.to_string(),
+                        path_attr: path_attr(&m.attrs),
+                    });
                 }
             }
             _ => {}
@@ -75,10 +103,21 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
 
 fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
     let self_ty = type_last_segment(&imp.self_ty);
-    let trait_name = imp.trait_.as_ref().and_then(|(_, p, _)| p.segments.last()).map(|s| s.ident.to_string());
+    let trait_name = imp
+        .trait_
+        .as_ref()
+        .and_then(|(_, p, _)| p.segments.last())
+        .map(|s| s.ident.to_string());
     for item in &imp.items {
         if let syn::ImplItem::Fn(f) = item {
-            let lowered = lower_fn(&f.sig, &f.block, scope, self_ty.clone(), trait_name.clone(), false);
+            let lowered = lower_fn(
+                &f.sig,
+                &f.block,
+                scope,
+                self_ty.clone(),
+                trait_name.clone(),
+                false,
+            );
             out.fns.push(lowered);
         }
     }
@@ -95,13 +134,19 @@ fn type_last_segment(ty: &syn::Type) -> Option<Name> {
 }
 
 fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
-    attrs.iter().find(|a| a.path().is_ident("path")).and_then(|a| match &a.meta {
-        syn::Meta::NameValue(nv) => match &nv.value {
-            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+    attrs
+        .iter()
+        .find(|a| a.path().is_ident("path"))
+        .and_then(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    })
+        })
 }
 
 fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
@@ -126,7 +171,10 @@ fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseIte
             let name = n.ident.to_string();
             if name == "self" {
                 if let Some(last) = prefix.last() {
-                    out.push(UseItem { alias: last.clone(), path: prefix.clone() });
+                    out.push(UseItem {
+                        alias: last.clone(),
+                        path: prefix.clone(),
+                    });
                 }
             } else {
                 let mut path = prefix.clone();
@@ -139,9 +187,15 @@ fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseIte
             if r.ident != "self" {
                 path.push(r.ident.to_string());
             }
-            out.push(UseItem { alias: r.rename.to_string(), path });
+            out.push(UseItem {
+                alias: r.rename.to_string(),
+                path,
+            });
         }
-        syn::UseTree::Glob(_) => out.push(UseItem { alias: "*".into(), path: prefix.clone() }),
+        syn::UseTree::Glob(_) => out.push(UseItem {
+            alias: "*".into(),
+            path: prefix.clone(),
+        }),
         syn::UseTree::Group(g) => {
             for t in &g.items {
                 collect_use(t, prefix, out);
@@ -156,19 +210,28 @@ fn lower_struct(s: &syn::ItemStruct, scope: u32) -> StructIr {
         .iter()
         .enumerate()
         .map(|(i, f)| FieldIr {
-            name: f.ident.as_ref().map_or_else(|| i.to_string(), ToString::to_string),
+            name: f
+                .ident
+                .as_ref()
+                .map_or_else(|| i.to_string(), ToString::to_string),
             ty: lower_type(&f.ty),
             skip_serializing: f.attrs.iter().any(is_serde_skip),
         })
         .collect();
-    StructIr { name: s.ident.to_string(), scope, fields }
+    StructIr {
+        name: s.ident.to_string(),
+        scope,
+        fields,
+    }
 }
 
 fn is_serde_skip(attr: &syn::Attribute) -> bool {
     if !attr.path().is_ident("serde") {
         return false;
     }
-    let syn::Meta::List(list) = &attr.meta else { return false };
+    let syn::Meta::List(list) = &attr.meta else {
+        return false;
+    };
     list.tokens.clone().into_iter().any(|t| match t {
         proc_macro2::TokenTree::Ident(i) => i == "skip" || i == "skip_serializing",
         _ => false,
@@ -179,7 +242,12 @@ fn is_serde_skip(attr: &syn::Attribute) -> bool {
 pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
     match ty {
         syn::Type::Path(p) => {
-            let path = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let path = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             let mut args = Vec::new();
             for seg in &p.path.segments {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
@@ -190,7 +258,11 @@ pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
                     }
                 }
             }
-            TypeIr { path, args, mutable_ref: false }
+            TypeIr {
+                path,
+                args,
+                mutable_ref: false,
+            }
         }
         syn::Type::Reference(r) => {
             let mut inner = lower_type(&r.elem);
@@ -199,23 +271,52 @@ pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
         }
         syn::Type::Paren(p) => lower_type(&p.elem),
         syn::Type::Group(g) => lower_type(&g.elem),
-        syn::Type::Slice(s) => TypeIr { path: Vec::new(), args: vec![lower_type(&s.elem)], mutable_ref: false },
-        syn::Type::Array(a) => TypeIr { path: Vec::new(), args: vec![lower_type(&a.elem)], mutable_ref: false },
-        syn::Type::Tuple(t) => TypeIr { path: Vec::new(), args: t.elems.iter().map(lower_type).collect(), mutable_ref: false },
+        syn::Type::Slice(s) => TypeIr {
+            path: Vec::new(),
+            args: vec![lower_type(&s.elem)],
+            mutable_ref: false,
+        },
+        syn::Type::Array(a) => TypeIr {
+            path: Vec::new(),
+            args: vec![lower_type(&a.elem)],
+            mutable_ref: false,
+        },
+        syn::Type::Tuple(t) => TypeIr {
+            path: Vec::new(),
+            args: t.elems.iter().map(lower_type).collect(),
+            mutable_ref: false,
+        },
         syn::Type::ImplTrait(i) => bounds_type(i.bounds.iter()),
         syn::Type::TraitObject(o) => bounds_type(o.bounds.iter()),
-        _ => TypeIr { path: Vec::new(), args: Vec::new(), mutable_ref: false },
+        _ => TypeIr {
+            path: Vec::new(),
+            args: Vec::new(),
+            mutable_ref: false,
+        },
     }
 }
 
 fn bounds_type<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> TypeIr {
     for b in bounds {
         if let syn::TypeParamBound::Trait(t) = b {
-            let path = t.path.segments.iter().map(|s| s.ident.to_string()).collect();
-            return TypeIr { path, args: Vec::new(), mutable_ref: false };
+            let path = t
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            return TypeIr {
+                path,
+                args: Vec::new(),
+                mutable_ref: false,
+            };
         }
     }
-    TypeIr { path: Vec::new(), args: Vec::new(), mutable_ref: false }
+    TypeIr {
+        path: Vec::new(),
+        args: Vec::new(),
+        mutable_ref: false,
+    }
 }
 
 fn lower_fn(
@@ -232,14 +333,21 @@ fn lower_fn(
         .iter()
         .map(|input| match input {
             syn::FnArg::Receiver(r) => ParamIr {
-                pat: Pat::Bind { name: "self".into(), span: span_of(r.self_token.span), sub: None },
+                pat: Pat::Bind {
+                    name: "self".into(),
+                    span: span_of(r.self_token.span),
+                    sub: None,
+                },
                 ty: Some(TypeIr {
                     path: vec!["Self".into()],
                     args: Vec::new(),
                     mutable_ref: r.mutability.is_some() && r.reference.is_some(),
                 }),
             },
-            syn::FnArg::Typed(t) => ParamIr { pat: lower_pat(&t.pat), ty: Some(lower_type(&t.ty)) },
+            syn::FnArg::Typed(t) => ParamIr {
+                pat: lower_pat(&t.pat),
+                ty: Some(lower_type(&t.ty)),
+            },
         })
         .collect();
     let ret = match &sig.output {
@@ -271,16 +379,31 @@ pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> 
                     other => (lower_pat(other), None),
                 };
                 let init = local.init.as_ref().map(|i| lower_expr(&i.expr, closures));
-                let els = local.init.as_ref().and_then(|i| i.diverge.as_ref()).map(|(_, e)| match &**e {
-                    syn::Expr::Block(b) => lower_block(&b.block, closures),
-                    other => Block { stmts: vec![Stmt::Expr { expr: lower_expr(other, closures), semi: true }] },
-                });
+                let els = local
+                    .init
+                    .as_ref()
+                    .and_then(|i| i.diverge.as_ref())
+                    .map(|(_, e)| match &**e {
+                        syn::Expr::Block(b) => lower_block(&b.block, closures),
+                        other => Block {
+                            stmts: vec![Stmt::Expr {
+                                expr: lower_expr(other, closures),
+                                semi: true,
+                            }],
+                        },
+                    });
                 stmts.push(Stmt::Let { pat, ty, init, els });
             }
-            syn::Stmt::Expr(e, semi) => stmts.push(Stmt::Expr { expr: lower_expr(e, closures), semi: semi.is_some() }),
+            syn::Stmt::Expr(e, semi) => stmts.push(Stmt::Expr {
+                expr: lower_expr(e, closures),
+                semi: semi.is_some(),
+            }),
             syn::Stmt::Macro(m) => {
                 let expr = lower_macro(&m.mac, closures);
-                stmts.push(Stmt::Expr { expr, semi: m.semi_token.is_some() });
+                stmts.push(Stmt::Expr {
+                    expr,
+                    semi: m.semi_token.is_some(),
+                });
             }
             syn::Stmt::Item(_) => {}
         }
@@ -298,8 +421,17 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
     match expr {
         syn::Expr::Lit(l) => Expr::Lit(lower_lit(&l.lit)),
         syn::Expr::Path(p) => Expr::Path {
-            segs: p.path.segments.iter().map(|s| s.ident.to_string()).collect(),
-            span: p.path.segments.last().map_or_else(Span::default, |s| span_of(s.ident.span())),
+            segs: p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect(),
+            span: p
+                .path
+                .segments
+                .last()
+                .map_or_else(Span::default, |s| span_of(s.ident.span())),
         },
         syn::Expr::Field(f) => Expr::Field {
             base: boxed(&f.base, closures),
@@ -309,13 +441,24 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
             },
             span: span_of(f.member.span()),
         },
-        syn::Expr::Index(i) => Expr::Index { base: boxed(&i.expr, closures), index: boxed(&i.index, closures) },
+        syn::Expr::Index(i) => Expr::Index {
+            base: boxed(&i.expr, closures),
+            index: boxed(&i.index, closures),
+        },
         syn::Expr::Call(c) => {
             let span = match &*c.func {
-                syn::Expr::Path(p) => p.path.segments.last().map_or_else(|| span_of(c.func.span()), |s| span_of(s.ident.span())),
+                syn::Expr::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(|| span_of(c.func.span()), |s| span_of(s.ident.span())),
                 other => span_of(other.span()),
             };
-            Expr::Call { func: boxed(&c.func, closures), args: c.args.iter().map(|a| lower_expr(a, closures)).collect(), span }
+            Expr::Call {
+                func: boxed(&c.func, closures),
+                args: c.args.iter().map(|a| lower_expr(a, closures)).collect(),
+                span,
+            }
         }
         syn::Expr::MethodCall(m) => Expr::Method {
             recv: boxed(&m.receiver, closures),
@@ -325,7 +468,12 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         },
         syn::Expr::Macro(m) => lower_macro(&m.mac, closures),
         syn::Expr::Struct(s) => Expr::Struct {
-            path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            path: s
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect(),
             fields: s
                 .fields
                 .iter()
@@ -334,13 +482,21 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
                         syn::Member::Named(i) => i.to_string(),
                         syn::Member::Unnamed(i) => i.index.to_string(),
                     };
-                    (name, lower_expr(&f.expr, closures), span_of(f.member.span()))
+                    (
+                        name,
+                        lower_expr(&f.expr, closures),
+                        span_of(f.member.span()),
+                    )
                 })
                 .collect(),
             rest: s.rest.as_ref().map(|r| boxed(r, closures)),
         },
-        syn::Expr::Tuple(t) => Expr::Tuple(t.elems.iter().map(|e| lower_expr(e, closures)).collect()),
-        syn::Expr::Array(a) => Expr::Array(a.elems.iter().map(|e| lower_expr(e, closures)).collect()),
+        syn::Expr::Tuple(t) => {
+            Expr::Tuple(t.elems.iter().map(|e| lower_expr(e, closures)).collect())
+        }
+        syn::Expr::Array(a) => {
+            Expr::Array(a.elems.iter().map(|e| lower_expr(e, closures)).collect())
+        }
         syn::Expr::Repeat(r) => Expr::Array(vec![lower_expr(&r.expr, closures)]),
         syn::Expr::Reference(r) if r.mutability.is_some() => Expr::MutRef(boxed(&r.expr, closures)),
         syn::Expr::Reference(r) => Expr::Wrap(boxed(&r.expr, closures)),
@@ -354,15 +510,20 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
             _ => Expr::Wrap(boxed(&u.expr, closures)),
         },
         syn::Expr::Binary(b) => lower_binary(b, closures),
-        syn::Expr::Assign(a) => {
-            Expr::Assign { place: boxed(&a.left, closures), value: boxed(&a.right, closures), compound: false }
-        }
+        syn::Expr::Assign(a) => Expr::Assign {
+            place: boxed(&a.left, closures),
+            value: boxed(&a.right, closures),
+            compound: false,
+        },
         syn::Expr::If(i) => Expr::If {
             cond: boxed(&i.cond, closures),
             then: lower_block(&i.then_branch, closures),
             els: i.else_branch.as_ref().map(|(_, e)| boxed(e, closures)),
         },
-        syn::Expr::Let(l) => Expr::Let { pat: lower_pat(&l.pat), expr: boxed(&l.expr, closures) },
+        syn::Expr::Let(l) => Expr::Let {
+            pat: lower_pat(&l.pat),
+            expr: boxed(&l.expr, closures),
+        },
         syn::Expr::Match(m) => Expr::Match {
             scrut: boxed(&m.expr, closures),
             arms: m
@@ -380,8 +541,14 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
             iter: boxed(&f.expr, closures),
             body: lower_block(&f.body, closures),
         },
-        syn::Expr::While(w) => Expr::While { cond: Some(boxed(&w.cond, closures)), body: lower_block(&w.body, closures) },
-        syn::Expr::Loop(l) => Expr::While { cond: None, body: lower_block(&l.body, closures) },
+        syn::Expr::While(w) => Expr::While {
+            cond: Some(boxed(&w.cond, closures)),
+            body: lower_block(&w.body, closures),
+        },
+        syn::Expr::Loop(l) => Expr::While {
+            cond: None,
+            body: lower_block(&l.body, closures),
+        },
         syn::Expr::Block(b) => Expr::Block(lower_block(&b.block, closures)),
         syn::Expr::Unsafe(u) => Expr::Block(lower_block(&u.block, closures)),
         syn::Expr::Async(a) => Expr::Block(lower_block(&a.block, closures)),
@@ -397,8 +564,12 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         syn::Expr::Break(b) => Expr::Break(b.expr.as_ref().map(|e| boxed(e, closures))),
         syn::Expr::Continue(_) => Expr::Break(None),
         syn::Expr::Range(r) => {
-            let parts: Vec<Expr> =
-                r.start.iter().chain(r.end.iter()).map(|e| lower_expr(e, closures)).collect();
+            let parts: Vec<Expr> = r
+                .start
+                .iter()
+                .chain(r.end.iter())
+                .map(|e| lower_expr(e, closures))
+                .collect();
             Expr::Array(parts)
         }
         _ => Expr::Unknown,
@@ -421,7 +592,11 @@ fn lower_binary(b: &syn::ExprBinary, closures: &mut Vec<ClosureIr>) -> Expr {
             | B::ShrAssign(_)
     );
     if compound {
-        return Expr::Assign { place: boxed(&b.left, closures), value: boxed(&b.right, closures), compound: true };
+        return Expr::Assign {
+            place: boxed(&b.left, closures),
+            value: boxed(&b.right, closures),
+            compound: true,
+        };
     }
     let op = match b.op {
         B::Ne(_) => BinOp::NotEqual,
@@ -430,7 +605,11 @@ fn lower_binary(b: &syn::ExprBinary, closures: &mut Vec<ClosureIr>) -> Expr {
         B::Or(_) => BinOp::Or,
         _ => BinOp::Combine,
     };
-    Expr::Binary { op, l: boxed(&b.left, closures), r: boxed(&b.right, closures) }
+    Expr::Binary {
+        op,
+        l: boxed(&b.left, closures),
+        r: boxed(&b.right, closures),
+    }
 }
 
 fn lower_lit(lit: &syn::Lit) -> Lit {
@@ -444,6 +623,15 @@ fn lower_lit(lit: &syn::Lit) -> Lit {
 /// Lowers a pattern.
 pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
     match pat {
+        // `None`, `Empty`: a unit variant or const, not a new binding.
+        syn::Pat::Ident(i)
+            if i.subpat.is_none()
+                && i.by_ref.is_none()
+                && i.mutability.is_none()
+                && i.ident.to_string().starts_with(|c: char| c.is_ascii_uppercase()) =>
+        {
+            Pat::TupleStruct { path: vec![i.ident.to_string()], elems: Vec::new() }
+        }
         syn::Pat::Ident(i) => Pat::Bind {
             name: i.ident.to_string(),
             span: span_of(i.ident.span()),
@@ -451,11 +639,21 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
         },
         syn::Pat::Tuple(t) => Pat::Tuple(t.elems.iter().map(lower_pat).collect()),
         syn::Pat::TupleStruct(t) => Pat::TupleStruct {
-            path: t.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            path: t
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect(),
             elems: t.elems.iter().map(lower_pat).collect(),
         },
         syn::Pat::Struct(s) => Pat::Struct {
-            path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            path: s
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect(),
             fields: s
                 .fields
                 .iter()
@@ -469,7 +667,12 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                 .collect(),
         },
         syn::Pat::Path(p) => Pat::TupleStruct {
-            path: p.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+            path: p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect(),
             elems: Vec::new(),
         },
         syn::Pat::Or(o) => Pat::Or(o.cases.iter().map(lower_pat).collect()),

@@ -10,24 +10,37 @@ use super::{ClosureIr, Expr};
 
 /// Lowers `name!(tokens)`.
 pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Expr {
-    let Some(last) = mac.path.segments.last() else { return Expr::Unknown };
+    let Some(last) = mac.path.segments.last() else {
+        return Expr::Unknown;
+    };
     let name = last.ident.to_string();
     let span = span_of(last.ident.span());
     let (args, format) = match name.as_str() {
         "json" => {
             let mut leaves = Vec::new();
             json_leaves(mac.tokens.clone(), &mut leaves);
-            (leaves.iter().map(|e| lower_expr(e, closures)).collect(), None)
+            (
+                leaves.iter().map(|e| lower_expr(e, closures)).collect(),
+                None,
+            )
         }
         "vec" => (lower_vec(mac.tokens.clone(), closures), None),
         _ => lower_expr_list(mac.tokens.clone(), closures),
     };
-    Expr::Macro { name, args, format, span }
+    Expr::Macro {
+        name,
+        args,
+        format,
+        span,
+    }
 }
 
 /// Comma-separated expressions; named format arguments (`x = expr`) keep their value; inline
 /// format arguments (`{imei}`) are appended as paths.
-fn lower_expr_list(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> (Vec<Expr>, Option<String>) {
+fn lower_expr_list(
+    tokens: TokenStream,
+    closures: &mut Vec<ClosureIr>,
+) -> (Vec<Expr>, Option<String>) {
     let Ok(list) = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated.parse2(tokens) else {
         return (Vec::new(), None);
     };
@@ -40,10 +53,17 @@ fn lower_expr_list(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> (Vec<E
             other => other,
         };
         if format.is_none() {
-            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = expr {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = expr
+            {
                 let text = s.value();
                 for name in inline_format_args(&text) {
-                    inline.push(Expr::Path { segs: vec![name], span: span_of(s.span()) });
+                    inline.push(Expr::Path {
+                        segs: vec![name],
+                        span: span_of(s.span()),
+                    });
                 }
                 format = Some(text);
                 continue;
@@ -71,7 +91,10 @@ pub fn inline_format_args(format: &str) -> Vec<String> {
         let inner = &after[..close];
         let name = inner.split(':').next().unwrap_or("").trim();
         if !name.is_empty()
-            && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || c == '_')
             && !names.iter().any(|n| n == name)
         {
@@ -83,7 +106,10 @@ pub fn inline_format_args(format: &str) -> Vec<String> {
 }
 
 fn lower_vec(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> Vec<Expr> {
-    let has_semi = tokens.clone().into_iter().any(|t| matches!(&t, TokenTree::Punct(p) if p.as_char() == ';'));
+    let has_semi = tokens
+        .clone()
+        .into_iter()
+        .any(|t| matches!(&t, TokenTree::Punct(p) if p.as_char() == ';'));
     if has_semi {
         let mut parts = split_top(tokens, ';');
         if let Some(first) = parts.drain(..).next() {
@@ -117,7 +143,9 @@ fn json_leaves(tokens: TokenStream, out: &mut Vec<syn::Expr>) {
             Delimiter::Brace => {
                 for entry in split_top(g.stream(), ',') {
                     let parts: Vec<TokenTree> = entry.into_iter().collect();
-                    let colon = parts.iter().position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ':'));
+                    let colon = parts
+                        .iter()
+                        .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ':'));
                     if let Some(i) = colon {
                         json_leaves(parts[i + 1..].iter().cloned().collect(), out);
                     }
@@ -147,13 +175,19 @@ mod tests {
     /// Inline arguments are found, escaped braces and positional holes are not.
     #[test]
     fn finds_inline_format_args() {
-        assert_eq!(inline_format_args("{{x}} {hw}#{n} {} {0} {v:?}"), vec!["hw", "n", "v"]);
+        assert_eq!(
+            inline_format_args("{{x}} {hw}#{n} {} {0} {v:?}"),
+            vec!["hw", "n", "v"]
+        );
     }
 
     /// A json! body yields its Rust values, nested objects included.
     #[test]
     fn json_values_are_expressions() {
-        let tokens: TokenStream = r#"{ "event": "login", "session": session, "sub": { "number": msisdn } }"#.parse().unwrap();
+        let tokens: TokenStream =
+            r#"{ "event": "login", "session": session, "sub": { "number": msisdn } }"#
+                .parse()
+                .unwrap();
         let mut out = Vec::new();
         json_leaves(tokens, &mut out);
         assert_eq!(out.len(), 2);

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 pub type Name = String;
 
 /// A 1-based line and column in the file being lowered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Span {
     /// Line.
     pub line: u32,

@@ -123,7 +123,11 @@ fn transport(value: Option<&String>) -> Option<Transport> {
 }
 
 fn segments(path: &str) -> Vec<String> {
-    path.split("::").map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    path.split("::")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 impl RuleIndex {
@@ -149,7 +153,11 @@ impl RuleIndex {
             by_path: HashMap::new(),
             by_macro: HashMap::new(),
             names: Vec::new(),
-            guards: raw.guards.iter().map(|g| (regex(&g.name), g.exclude.as_deref().map(regex))).collect(),
+            guards: raw
+                .guards
+                .iter()
+                .map(|g| (regex(&g.name), g.exclude.as_deref().map(regex)))
+                .collect(),
         };
         for (i, s) in raw.sources.iter().enumerate() {
             if let Some(call) = &s.call {
@@ -183,7 +191,11 @@ impl RuleIndex {
     fn add(&mut self, rule: RuleRef, call: &RawCall) {
         let matcher = CallMatcher {
             functions: call.function.iter().map(|f| segments(f)).collect(),
-            receivers: call.receiver.iter().filter_map(|r| self.kind_id(r)).collect(),
+            receivers: call
+                .receiver
+                .iter()
+                .filter_map(|r| self.kind_id(r))
+                .collect(),
             string_arg: call.string_arg.as_deref().map(regex),
         };
         let at = self.matchers.len();
@@ -209,7 +221,10 @@ impl RuleIndex {
     /// The id of kind `id`.
     #[must_use]
     pub fn kind_id(&self, id: &str) -> Option<KindId> {
-        self.kinds.iter().position(|k| k.id == id).and_then(|p| KindId::try_from(p).ok())
+        self.kinds
+            .iter()
+            .position(|k| k.id == id)
+            .and_then(|p| KindId::try_from(p).ok())
     }
 
     /// The index of category `id`.
@@ -225,17 +240,25 @@ impl RuleIndex {
         receiver: Option<KindId>,
         strings: &'a [Option<String>],
     ) -> impl Iterator<Item = RuleRef> + 'a {
-        self.lookup(&self.by_method, name).filter(move |(_, m)| {
-            (m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r))) && string_ok(m, strings)
-        })
-        .map(|(r, _)| r)
+        self.lookup(&self.by_method, name)
+            .filter(move |(_, m)| {
+                (m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r)))
+                    && string_ok(m, strings)
+            })
+            .map(|(r, _)| r)
     }
 
     /// Rules matching a call of the function at `path` (after `use` resolution).
-    pub fn for_function<'a>(&'a self, path: &'a [String], strings: &'a [Option<String>]) -> impl Iterator<Item = RuleRef> + 'a {
+    pub fn for_function<'a>(
+        &'a self,
+        path: &'a [String],
+        strings: &'a [Option<String>],
+    ) -> impl Iterator<Item = RuleRef> + 'a {
         let last = path.last().map_or("", String::as_str);
         self.lookup(&self.by_function, last)
-            .filter(move |(_, m)| m.functions.iter().any(|f| path.ends_with(f)) && string_ok(m, strings))
+            .filter(move |(_, m)| {
+                m.functions.iter().any(|f| path.ends_with(f)) && string_ok(m, strings)
+            })
             .map(|(r, _)| r)
     }
 
@@ -246,14 +269,33 @@ impl RuleIndex {
     }
 
     /// Rules matching a macro whose destination has kind `receiver`.
-    pub fn for_macro<'a>(&'a self, name: &str, receiver: Option<KindId>) -> impl Iterator<Item = RuleRef> + 'a {
+    pub fn for_macro<'a>(
+        &'a self,
+        name: &str,
+        receiver: Option<KindId>,
+    ) -> impl Iterator<Item = RuleRef> + 'a {
         self.lookup(&self.by_macro, name)
-            .filter(move |(_, m)| m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r)))
+            .filter(move |(_, m)| {
+                m.receivers.is_empty() || receiver.is_some_and(|r| m.receivers.contains(&r))
+            })
             .map(|(r, _)| r)
     }
 
-    fn lookup<'a>(&'a self, map: &'a HashMap<String, Vec<usize>>, key: &str) -> impl Iterator<Item = (RuleRef, &'a CallMatcher)> + 'a {
-        map.get(key).into_iter().flatten().map(|&i| (self.matchers[i].0, &self.matchers[i].1))
+    fn lookup<'a>(
+        &'a self,
+        map: &'a HashMap<String, Vec<usize>>,
+        key: &str,
+    ) -> impl Iterator<Item = (RuleRef, &'a CallMatcher)> + 'a {
+        map.get(key)
+            .into_iter()
+            .flatten()
+            .map(|&i| (self.matchers[i].0, &self.matchers[i].1))
+    }
+
+    /// Whether any rule matches method calls named `name`.
+    #[must_use]
+    pub fn knows_method(&self, name: &str) -> bool {
+        self.by_method.contains_key(name)
     }
 
     /// The kind whose `types` match the resolved type path.
@@ -269,13 +311,21 @@ impl RuleIndex {
     #[must_use]
     pub fn is_guard_name(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
-        self.guards.iter().any(|(re, ex)| re.is_match(&lower) && !ex.as_ref().is_some_and(|e| e.is_match(&lower)))
+        self.guards
+            .iter()
+            .any(|(re, ex)| re.is_match(&lower) && !ex.as_ref().is_some_and(|e| e.is_match(&lower)))
     }
 
     /// Name sources matching `name` at `site`.
-    pub fn name_sources<'a>(&'a self, name: &str, site: NameSite) -> impl Iterator<Item = &'a NameSource> + 'a {
+    pub fn name_sources<'a>(
+        &'a self,
+        name: &str,
+        site: NameSite,
+    ) -> impl Iterator<Item = &'a NameSource> + 'a {
         let lower = name.to_ascii_lowercase();
-        self.names.iter().filter(move |n| n.on[site as usize] && n.regex.is_match(&lower))
+        self.names
+            .iter()
+            .filter(move |n| n.on[site as usize] && n.regex.is_match(&lower))
     }
 
     /// Effect of propagator `i`.
@@ -305,5 +355,7 @@ impl RuleIndex {
 }
 
 fn string_ok(m: &CallMatcher, strings: &[Option<String>]) -> bool {
-    m.string_arg.as_ref().is_none_or(|re| strings.iter().flatten().any(|s| re.is_match(s)))
+    m.string_arg
+        .as_ref()
+        .is_none_or(|re| strings.iter().flatten().any(|s| re.is_match(s)))
 }

@@ -1,41 +1,84 @@
 //! The rule pack: categories, kinds, sources, sinks, sanitizers, guards and propagators, loaded
-//! from YAML in two steps ([`raw`] deserializes, `validate` checks) and indexed for the analysis.
+//! from YAML in two steps and indexed for the analysis.
+//!
+//! Step one ([`raw`]) deserializes each file as written, with serde_yaml's line and column for
+//! every unknown key, missing key and mistyped value. Step two ([`validate`]) checks what serde
+//! cannot: ids, references between entries, regexes and enumerated values. Both steps collect
+//! *every* problem of every file as a [`RuleError`] at file:line:column (rendered with a snippet
+//! by [`crate::diag`]); a pack with any error is not used.
 //!
 //! The default pack (`rules/**/*.yaml`) is embedded in the binary; `--rules DIR` adds files whose
-//! entries override default entries with the same id.
+//! entries override default entries with the same id. Within one layer (the default pack, or the
+//! `--rules` directory) an id may be defined only once.
 
 pub mod index;
 pub mod raw;
+pub mod validate;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use crate::diag::Code;
 pub use raw::RawRuleFile;
 
 /// The embedded default pack: (path under `rules/`, contents).
 pub const DEFAULT_RULE_FILES: &[(&str, &str)] =
     include!(concat!(env!("OUT_DIR"), "/default_rules.rs"));
 
-/// An error in a rule file, located at file:line:column when known.
+/// The text of a rule file, shared by the errors that point into it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SourceText(pub Arc<str>);
+
+impl fmt::Debug for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceText({} bytes)", self.0.len())
+    }
+}
+
+/// An error in a rule file, located at file:line:column when known (0 when not).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error("{file}:{line}:{column}: {message} [{code}]")]
 pub struct RuleError {
     /// The rule file (`rules/sinks/reqwest.yaml` for embedded ones).
     pub file: PathBuf,
     /// 1-based line.
     pub line: usize,
-    /// 1-based column.
+    /// 1-based column (in characters).
     pub column: usize,
+    /// Length in bytes of the offending text at `line:column` (0 for a point).
+    pub len: usize,
+    /// Stable diagnostic code.
+    pub code: Code,
     /// What is wrong.
     pub message: String,
+    /// How to fix it, when there is something specific to say.
+    pub help: Option<String>,
+    /// The file's text, for snippets.
+    pub text: Option<SourceText>,
 }
 
-/// A loaded, merged rule pack.
+/// A loaded, validated, merged rule pack.
 #[derive(Debug, Clone)]
 pub struct RulePack {
     merged: RawRuleFile,
     hash: String,
+}
+
+/// One rule file after step one.
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: SourceText,
+    /// Its entries.
+    pub rules: RawRuleFile,
+    /// 0 for the default pack, 1 for `--rules DIR`: ids must be unique within a layer and
+    /// override across layers.
+    pub layer: usize,
 }
 
 impl RulePack {
@@ -48,15 +91,16 @@ impl RulePack {
         Self::load(None).expect("embedded rule pack is valid")
     }
 
-    /// The default pack plus every `*.yaml` under `extra`, whose entries override by id.
+    /// The default pack plus every `*.yaml` / `*.yml` under `extra`, whose entries override by id.
     ///
     /// # Errors
     /// Every problem of every file, each with file, line and column.
     pub fn load(extra: Option<&Path>) -> Result<RulePack, Vec<RuleError>> {
-        let mut sources: Vec<(PathBuf, String)> = DEFAULT_RULE_FILES
+        let mut texts: Vec<(PathBuf, String, usize)> = DEFAULT_RULE_FILES
             .iter()
-            .map(|(path, text)| (Path::new("rules").join(path), (*text).to_string()))
+            .map(|(path, text)| (Path::new("rules").join(path), (*text).to_string(), 0))
             .collect();
+        let mut errors = Vec::new();
         if let Some(dir) = extra {
             let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
                 .into_iter()
@@ -67,38 +111,54 @@ impl RulePack {
             files.sort();
             for file in files {
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => sources.push((file, text)),
-                    Err(err) => {
-                        return Err(vec![RuleError {
-                            file,
-                            line: 0,
-                            column: 0,
-                            message: err.to_string(),
-                        }])
-                    }
+                    Ok(text) => texts.push((file, text, 1)),
+                    Err(err) => errors.push(RuleError {
+                        file,
+                        line: 0,
+                        column: 0,
+                        len: 0,
+                        code: Code::RuleIo,
+                        message: format!("cannot read rule file: {err}"),
+                        help: None,
+                        text: None,
+                    }),
                 }
             }
         }
-        let mut errors = Vec::new();
-        let mut merged = RawRuleFile::default();
+        Self::from_texts(texts, errors)
+    }
+
+    /// Builds a pack from rule file texts (path, text, layer), collecting every error.
+    ///
+    /// # Errors
+    /// Every problem of every file, plus `errors` found before (unreadable files).
+    pub fn from_texts(
+        texts: Vec<(PathBuf, String, usize)>,
+        mut errors: Vec<RuleError>,
+    ) -> Result<RulePack, Vec<RuleError>> {
         let mut hasher = Sha256::new();
-        for (file, text) in &sources {
+        let mut files = Vec::with_capacity(texts.len());
+        for (path, text, layer) in texts {
             hasher.update(text.as_bytes());
-            match serde_yaml::from_str::<Option<RawRuleFile>>(text) {
-                Ok(parsed) => merge(&mut merged, parsed.unwrap_or_default()),
-                Err(err) => {
-                    let (line, column) = err.location().map_or((0, 0), |l| (l.line(), l.column()));
-                    errors.push(RuleError {
-                        file: file.clone(),
-                        line,
-                        column,
-                        message: err.to_string(),
-                    });
-                }
+            let text = SourceText(Arc::from(text));
+            match validate::parse(&path, &text) {
+                Ok(rules) => files.push(RuleFile {
+                    path,
+                    text,
+                    rules,
+                    layer,
+                }),
+                Err(mut errs) => errors.append(&mut errs),
             }
         }
+        validate::validate(&files, &mut errors);
         if !errors.is_empty() {
+            errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
             return Err(errors);
+        }
+        let mut merged = RawRuleFile::default();
+        for file in files {
+            merge(&mut merged, file.rules);
         }
         let hash = format!("{:x}", hasher.finalize())[..16].to_string();
         Ok(RulePack { merged, hash })

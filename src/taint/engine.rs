@@ -11,8 +11,9 @@
 //! [`transfer`]: super::transfer
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
-use super::lattice::{Label, Value};
+use super::lattice::{Label, Value, MAX_FIELD_DEPTH};
 use super::{Hit, Source, TraceNode, NO_TRACE};
 use crate::graph::{Ctx, FnId, Program};
 use crate::ir::{BinOp, Block, Expr, FnIr, Name, Pat, Span, Stmt, TypeIr};
@@ -20,7 +21,12 @@ use crate::rules::index::{NameSite, RuleIndex};
 
 /// Analyses of one function beyond this many distinct contexts fall back to a conservative
 /// summary, bounding the cost of hot helpers.
-const MAX_CONTEXTS_PER_FN: u32 = 48;
+const MAX_CONTEXTS_PER_FN: u32 = 64;
+/// Distinct calling contexts a function is analysed in before its contexts are widened into one.
+const CONTEXT_BUDGET: u32 = 6;
+/// A method call on a receiver of unknown type dispatches to at most this many program methods
+/// of that name; more means the name is too common to tell.
+const MAX_UNTYPED_DISPATCH: usize = 8;
 /// Deepest call chain analysed context-sensitively.
 const MAX_CALL_DEPTH: usize = 48;
 /// Loop bodies are re-analysed at most this many times before the environment is widened.
@@ -131,6 +137,8 @@ pub struct Engine<'p> {
     pub(super) traces: Vec<TraceNode>,
     pub(super) hits: Vec<Hit>,
     memo: HashMap<MemoKey, Summary>,
+    widened: HashMap<FnId, (Vec<Value>, bool)>,
+    trace_analyses: bool,
     in_progress: HashSet<MemoKey>,
     contexts: Vec<u32>,
     pub(super) analyzed: Vec<bool>,
@@ -150,6 +158,8 @@ impl<'p> Engine<'p> {
             traces: Vec::new(),
             hits: Vec::new(),
             memo: HashMap::new(),
+            widened: HashMap::new(),
+            trace_analyses: std::env::var_os("IDFLOW_TRACE").is_some(),
             in_progress: HashSet::new(),
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
@@ -172,6 +182,24 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// Prints counters (debugging aid behind `IDFLOW_DEBUG`).
+    #[allow(clippy::print_stderr)]
+    pub fn debug_stats(&self) {
+        let mut per_fn: Vec<(u32, FnId)> = self.contexts.iter().copied().zip(0..).collect();
+        per_fn.sort_unstable_by(|a, b| b.cmp(a));
+        eprintln!(
+            "analyses={} memo={} traces={} hits={} sources={}",
+            self.contexts.iter().map(|c| u64::from(*c)).sum::<u64>(),
+            self.memo.len(),
+            self.traces.len(),
+            self.hits.len(),
+            self.sources.len()
+        );
+        for (n, fid) in per_fn.iter().take(8) {
+            eprintln!("  {n} contexts: {}", self.prog.func(*fid).name);
+        }
+    }
+
     fn analyze_root(&mut self, fid: FnId) {
         let unknown = Value {
             dynamic: true,
@@ -182,10 +210,21 @@ impl<'p> Engine<'p> {
     }
 
     /// Analyses `fid` in one calling context, memoised.
-    pub fn analyze_fn(&mut self, fid: FnId, args: Vec<Value>, guarded: bool) -> Summary {
-        let key = MemoKey { fid, args, guarded };
+    pub fn analyze_fn(&mut self, fid: FnId, mut args: Vec<Value>, guarded: bool) -> Summary {
+        for a in &mut args {
+            a.truncate(MAX_FIELD_DEPTH);
+        }
+        let mut key = MemoKey { fid, args, guarded };
         if let Some(s) = self.memo.get(&key) {
             return s.clone();
+        }
+        if self.contexts[fid] >= CONTEXT_BUDGET {
+            // Widening: past its budget a function gets one context standing for every further
+            // call, the join of their arguments; it is re-analysed only when that join grows.
+            key = self.widen(key);
+            if let Some(s) = self.memo.get(&key) {
+                return s.clone();
+            }
         }
         if self.in_progress.contains(&key)
             || self.depth >= MAX_CALL_DEPTH
@@ -194,14 +233,31 @@ impl<'p> Engine<'p> {
             return conservative(&key.args);
         }
         self.contexts[fid] += 1;
+        if self.trace_analyses {
+            eprintln!("analyze {} #{} depth {}", self.prog.func(fid).name, self.contexts[fid], self.depth);
+        }
         self.analyzed[fid] = true;
         self.in_progress.insert(key.clone());
         self.depth += 1;
-        let summary = self.interpret(fid, &key.args, guarded);
+        let summary = self.interpret(fid, &key.args, key.guarded);
         self.depth -= 1;
         self.in_progress.remove(&key);
         self.memo.insert(key, summary.clone());
         summary
+    }
+
+    fn widen(&mut self, key: MemoKey) -> MemoKey {
+        let widened = match self.widened.remove(&key.fid) {
+            Some((mut args, guarded)) => {
+                for (w, a) in args.iter_mut().zip(&key.args) {
+                    w.join_in(a);
+                }
+                (args, guarded && key.guarded)
+            }
+            None => (key.args, key.guarded),
+        };
+        self.widened.insert(key.fid, widened.clone());
+        MemoKey { fid: key.fid, args: widened.0, guarded: widened.1 }
     }
 
     fn interpret(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
@@ -361,7 +417,7 @@ impl<'p> Engine<'p> {
                 let mut v = b.field(name);
                 if v.kind.is_none() && v.ty.is_none() {
                     if let Some(ty) =
-                        b.ty.as_deref()
+                        b.type_name()
                             .and_then(|t| self.field_type(frame.krate, t, name))
                     {
                         v = self.typed(v, Some(&ty), frame);
@@ -410,7 +466,7 @@ impl<'p> Engine<'p> {
                         *span,
                         frame.fid,
                     );
-                    v.fields.insert(name.clone(), fv);
+                    Arc::make_mut(&mut v.fields).insert(name.clone(), fv);
                 }
                 v.ty = path.last().map(|l| {
                     if l == "Self" {
@@ -419,14 +475,16 @@ impl<'p> Engine<'p> {
                         l.clone()
                     }
                 });
+                v.truncate(MAX_FIELD_DEPTH);
                 v
             }
             Expr::Tuple(elems) => {
                 let mut v = Value::default();
                 for (i, e) in elems.iter().enumerate() {
                     let ev = self.eval(e, env, frame);
-                    v.fields.insert(i.to_string(), ev);
+                    Arc::make_mut(&mut v.fields).insert(i.to_string(), ev);
                 }
+                v.truncate(MAX_FIELD_DEPTH);
                 v
             }
             Expr::Array(elems) => {
@@ -771,16 +829,19 @@ impl<'p> Engine<'p> {
         };
         let mut target = slot;
         for (i, seg) in path.iter().enumerate() {
-            if i >= super::lattice::MAX_FIELD_DEPTH {
+            if i >= MAX_FIELD_DEPTH {
                 target.join_in(&value.folded());
                 return;
             }
-            target = target.fields.entry(seg.clone()).or_default();
+            target = Arc::make_mut(&mut target.fields).entry(seg.clone()).or_default();
         }
         if strong {
             *target = value;
         } else {
             target.join_in(&value);
+        }
+        if let Some(slot) = env.vars.get_mut(&root) {
+            slot.truncate(MAX_FIELD_DEPTH);
         }
     }
 
@@ -843,7 +904,7 @@ impl<'p> Engine<'p> {
                     ..Value::default()
                 };
                 for (i, a) in arg_values.iter().enumerate() {
-                    s.fields.insert(i.to_string(), a.clone());
+                    Arc::make_mut(&mut s.fields).insert(i.to_string(), a.clone());
                 }
                 return s;
             }
@@ -980,14 +1041,17 @@ impl<'p> Engine<'p> {
         let rv = self.eval(recv, env, frame);
         let arg_values = self.eval_args(args, env, frame);
         // Methods defined in the program, dispatched on the receiver's type when known.
-        if rv.kind.is_none() {
+        // On a receiver of unknown type, a name the rule pack knows (`push`, `get`, `map`) is far
+        // more often the library method than a same-named method of some program type.
+        let untyped_dispatch = rv.type_name().is_none() && !self.rules.knows_method(name);
+        if rv.kind.is_none() && (rv.type_name().is_some() || untyped_dispatch) {
             let fids: Vec<FnId> = self
                 .prog
-                .resolve_method(frame.krate, rv.ty.as_deref(), name)
+                .resolve_method(frame.krate, rv.type_name(), name)
                 .into_iter()
                 .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
                 .collect();
-            if !fids.is_empty() {
+            if !fids.is_empty() && (rv.type_name().is_some() || fids.len() <= MAX_UNTYPED_DISPATCH) {
                 let mut all = Vec::with_capacity(args.len() + 1);
                 all.push(rv);
                 all.extend(arg_values);
@@ -1221,8 +1285,8 @@ impl<'p> Engine<'p> {
             });
             l.via = node;
         }
-        if depth < super::lattice::MAX_FIELD_DEPTH {
-            for f in v.fields.values_mut() {
+        if depth < MAX_FIELD_DEPTH {
+            for f in Arc::make_mut(&mut v.fields).values_mut() {
                 self.retag_in(f, file, span, note, depth + 1);
             }
         }
@@ -1336,7 +1400,7 @@ impl<'p> Engine<'p> {
     /// The data of `v` as a serializer sees it: `#[serde(skip)]` fields left out.
     fn serialized(&self, v: &Value, krate: usize) -> Value {
         let has_skips =
-            v.ty.as_deref()
+            v.type_name()
                 .and_then(|t| self.prog.struct_def(krate, t))
                 .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
         if has_skips {
@@ -1423,7 +1487,7 @@ impl<'p> Engine<'p> {
 
     pub(super) fn skip_field(&self, krate: usize) -> impl Fn(&Value, &str) -> bool + '_ {
         move |v: &Value, field: &str| {
-            v.ty.as_deref()
+            v.type_name()
                 .and_then(|t| self.prog.struct_def(krate, t))
                 .is_some_and(|d| {
                     d.fields

@@ -17,6 +17,7 @@
 //! Every join is monotone: `a ⊑ a.join(b)`, which lets loops reach a fixpoint.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::findings::Transport;
 use crate::ir::Name;
@@ -79,17 +80,18 @@ pub struct Endpoint {
 pub const UNKNOWN_TEXT: char = '\u{fffd}';
 
 /// What the analysis knows about a value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Value {
     /// Identifiers the value may carry (sorted, unique).
     pub labels: Vec<Label>,
     /// Known fields (struct fields by name, tuple elements by index).
-    pub fields: BTreeMap<Name, Value>,
+    pub fields: Arc<BTreeMap<Name, Value>>,
     /// Network kind.
     pub kind: Option<KindId>,
     /// Endpoint of a network object or a configuration value (transport marker).
     pub endpoint: Option<Endpoint>,
-    /// User type (last path segment), for method dispatch and serde attributes.
+    /// User type (last path segment), for method dispatch and serde attributes; empty when
+    /// joins of different types met (use [`Value::type_name`]).
     pub ty: Option<Name>,
     /// Constant text, with [`UNKNOWN_TEXT`] for unknown parts.
     pub text: Option<String>,
@@ -100,7 +102,58 @@ pub struct Value {
     pub closure: Option<(usize, u32)>,
 }
 
+/// Fields below this depth do not feed the hash: values are memo keys, and hashing whole trees
+/// would cost more than the rare collision it avoids (equality still compares everything).
+const HASH_DEPTH: usize = 2;
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.hash_to(state, HASH_DEPTH);
+    }
+}
+
 impl Value {
+    fn hash_to<H: std::hash::Hasher>(&self, state: &mut H, depth: usize) {
+        use std::hash::Hash;
+        self.labels.hash(state);
+        self.kind.hash(state);
+        self.ty.hash(state);
+        self.text.hash(state);
+        self.dynamic.hash(state);
+        self.closure.hash(state);
+        self.endpoint.hash(state);
+        self.fields.len().hash(state);
+        if depth > 0 {
+            for (k, v) in self.fields.iter() {
+                k.hash(state);
+                v.hash_to(state, depth - 1);
+            }
+        }
+    }
+
+    /// Folds fields nested deeper than `depth` into their parent's labels, keeping values small
+    /// whatever the program builds (a linked list built in a loop).
+    pub fn truncate(&mut self, depth: usize) {
+        if self.fields.is_empty() {
+            return;
+        }
+        if depth == 0 {
+            let folded = self.flatten(&|_, _| false);
+            self.fields = Arc::default();
+            self.add_labels(&folded);
+            return;
+        }
+        if self.depth() > depth {
+            for v in Arc::make_mut(&mut self.fields).values_mut() {
+                v.truncate(depth - 1);
+            }
+        }
+    }
+
+    fn depth(&self) -> usize {
+        self.fields.values().map(|v| 1 + v.depth()).max().unwrap_or(0)
+    }
+
     /// A string constant.
     #[must_use]
     pub fn text(s: &str) -> Value {
@@ -108,6 +161,12 @@ impl Value {
             text: Some(s.to_string()),
             ..Value::default()
         }
+    }
+
+    /// The user type, when there is exactly one.
+    #[must_use]
+    pub fn type_name(&self) -> Option<&str> {
+        self.ty.as_deref().filter(|t| !t.is_empty())
     }
 
     /// The least value: knows and carries nothing.
@@ -156,7 +215,7 @@ impl Value {
         if depth > MAX_FIELD_DEPTH {
             return;
         }
-        for (name, v) in &self.fields {
+        for (name, v) in self.fields.iter() {
             if !skip(self, name) {
                 v.flatten_into(skip, out, depth + 1);
             }
@@ -168,11 +227,11 @@ impl Value {
     pub fn data_only(&self) -> Value {
         Value {
             labels: self.labels.clone(),
-            fields: self
-                .fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.data_only()))
-                .collect(),
+            fields: if self.fields.is_empty() {
+                Arc::clone(&self.fields)
+            } else {
+                Arc::new(self.fields.iter().map(|(k, v)| (k.clone(), v.data_only())).collect())
+            },
             dynamic: self.dynamic,
             ..Value::default()
         }
@@ -228,19 +287,26 @@ impl Value {
             let folded = other.flatten(&|_, _| false);
             self.add_labels(&folded);
         } else {
-            for (k, v) in &other.fields {
-                match self.fields.get_mut(k) {
+            if other.fields.is_empty() {
+                // nothing to add
+            } else if self.fields.is_empty() {
+                self.fields = Arc::clone(&other.fields);
+            } else if !Arc::ptr_eq(&self.fields, &other.fields) {
+                let fields = Arc::make_mut(&mut self.fields);
+                for (k, v) in other.fields.iter() {
+                    match fields.get_mut(k) {
                     Some(mine) => {
                         mine.join_depth(v, depth + 1);
                     }
                     None => {
-                        self.fields.insert(k.clone(), v.clone());
+                        fields.insert(k.clone(), v.clone());
                     }
+                }
                 }
             }
         }
-        self.kind = pick(self.kind, other.kind);
-        self.ty = pick_ref(self.ty.take(), other.ty.as_ref());
+        self.kind = flat(self.kind, other.kind, CONFLICT_KIND);
+        self.ty = flat_ref(self.ty.take(), other.ty.as_ref());
         self.closure = self.closure.or(other.closure);
         self.dynamic = self.dynamic || other.dynamic;
         self.text = match (&self.text, &other.text) {
@@ -249,12 +315,8 @@ impl Value {
         };
         self.endpoint = match (self.endpoint.take(), &other.endpoint) {
             (Some(a), Some(b)) => Some(Endpoint {
-                transport: match (a.transport, b.transport) {
-                    (x, y) if x == y => x,
-                    (Some(x), None) | (None, Some(x)) => Some(x),
-                    _ => None,
-                },
-                host: if a.host == b.host { a.host } else { None },
+                transport: flat(a.transport, b.transport, Transport::Unknown),
+                host: flat_ref(a.host, b.host.as_ref()),
             }),
             (a, b) => a.or_else(|| b.clone()),
         };
@@ -262,16 +324,21 @@ impl Value {
     }
 }
 
-fn pick<T: PartialEq + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+/// A kind that stands for "several kinds": joins of different kinds end here and stay here.
+pub const CONFLICT_KIND: KindId = KindId::MAX;
+
+/// Join in a flat lattice: unset < one value < conflict (absorbing), so loops converge.
+fn flat<T: PartialEq + Copy>(a: Option<T>, b: Option<T>, conflict: T) -> Option<T> {
     match (a, b) {
-        (Some(x), Some(y)) if x != y => None,
+        (Some(x), Some(y)) if x != y => Some(conflict),
         (x, y) => x.or(y),
     }
 }
 
-fn pick_ref(a: Option<Name>, b: Option<&Name>) -> Option<Name> {
+/// [`flat`] for names; the empty name is the conflict.
+fn flat_ref(a: Option<Name>, b: Option<&Name>) -> Option<Name> {
     match (a, b) {
-        (Some(x), Some(y)) if &x != y => None,
+        (Some(x), Some(y)) if &x != y => Some(Name::new()),
         (x, y) => x.or_else(|| y.cloned()),
     }
 }
@@ -295,7 +362,7 @@ mod tests {
         let mut a = Value::default();
         a.add_label(label(1));
         let mut b = Value::default();
-        b.fields.insert(
+        Arc::make_mut(&mut b.fields).insert(
             "imei".into(),
             Value {
                 labels: vec![label(2)],

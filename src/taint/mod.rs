@@ -92,6 +92,9 @@ pub struct Analysis {
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
     let mut engine = engine::Engine::new(prog, rules);
     engine.run();
+    if std::env::var_os("IDFLOW_DEBUG").is_some() {
+        engine.debug_stats();
+    }
     Analysis {
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
         sources: engine.sources,

@@ -101,7 +101,7 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                 };
                 if let Some(el) = c.element {
                     let mut t = Value::default();
-                    t.fields.insert(el.to_string(), v);
+                    std::sync::Arc::make_mut(&mut t.fields).insert(el.to_string(), v);
                     v = t;
                 }
                 decide(&mut effect, 3, v);
@@ -181,7 +181,7 @@ fn arg_or_recv<'a>(call: &CallSite<'a>, k: i64) -> Option<&'a Value> {
 fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     let s = &engine.rules.raw.sinks[i];
     let recv_kind = call.recv.and_then(|r| r.kind);
-    let fixed = recv_kind.and_then(|k| engine.rules.kinds[k as usize].transport);
+    let fixed = recv_kind.and_then(|k| engine.rules.kinds.get(k as usize)).and_then(|k| k.transport);
     let arg_ep = s
         .endpoint
         .and_then(|k| call.args.get(k))
@@ -194,18 +194,8 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     let host = arg_ep
         .as_ref()
         .and_then(|e| e.host.clone())
-        .or_else(|| recv_ep.as_ref().and_then(|e| e.host.clone()));
-    if std::env::var_os("IDFLOW_DEBUG").is_some() {
-        eprintln!(
-            "sink {} args={:?} recv_ep={:?}",
-            s.id,
-            call.args
-                .iter()
-                .map(|a| (&a.text, &a.endpoint, a.kind))
-                .collect::<Vec<_>>(),
-            recv_ep
-        );
-    }
+        .or_else(|| recv_ep.as_ref().and_then(|e| e.host.clone()))
+        .filter(|h| !h.is_empty());
     let data: Vec<usize> = if s.data.is_empty() {
         (0..call.args.len()).collect()
     } else {

@@ -1,0 +1,167 @@
+//! Text output for people: one block per finding, the skipped files, then a summary line.
+//!
+//! ```text
+//! imei → reqwest-body  plaintext, unencrypted, no consent → api.example.com
+//!   source  src/device.rs:11   let imei: String = env.get_string(...)?.into();
+//!   sink    src/presence.rs:28 .json(&query)
+//!   path    src/device.rs:11 → src/main.rs:38 (call who_is_online) → src/presence.rs:28
+//!
+//! 1 finding (1 plaintext, 1 without consent) in 12 files analysed, 0 skipped
+//! ```
+//!
+//! Colour (ANSI) only when the caller asks for it: the renderer never looks at the terminal.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{plural, protection};
+use crate::findings::{Finding, Location, ScanResult, Skipped, Transport};
+
+/// Styles of the text output; each is a no-op when colour is off.
+struct Palette {
+    color: bool,
+}
+
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+const BAD: Style = AnsiColor::Red.on_default().bold();
+const GOOD: Style = AnsiColor::Green.on_default();
+const MEH: Style = AnsiColor::Yellow.on_default();
+const RULE: Style = AnsiColor::Cyan.on_default();
+
+impl Palette {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Renders every finding, the skipped files and the summary line; ends with a newline.
+#[must_use]
+pub fn render(result: &ScanResult, color: bool) -> String {
+    let p = Palette { color };
+    let mut out = String::new();
+    for finding in &result.findings {
+        block(&mut out, &p, finding);
+        out.push('\n');
+    }
+    for skipped in &result.skipped {
+        let _ = writeln!(out, "{} {}", p.paint(MEH, "skipped"), skipped_line(skipped));
+    }
+    if !result.skipped.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", p.paint(BOLD, &summary(result)));
+    out
+}
+
+/// One finding's block: header, source, sink and path lines.
+fn block(out: &mut String, p: &Palette, f: &Finding) {
+    let arrow = p.paint(DIM, "→");
+    let transport = match f.transport {
+        Transport::Tls => p.paint(GOOD, "tls"),
+        Transport::Plaintext => p.paint(BAD, "plaintext"),
+        Transport::Unknown => p.paint(MEH, "unknown transport"),
+    };
+    let protection = match protection(f) {
+        "encrypted" => p.paint(GOOD, "encrypted"),
+        "pseudonymized" => p.paint(MEH, "pseudonymized"),
+        other => p.paint(BAD, other),
+    };
+    let consent = if f.consent {
+        p.paint(GOOD, "consent")
+    } else {
+        p.paint(BAD, "no consent")
+    };
+    let recipient = match &f.recipient {
+        Some(host) => p.paint(BOLD, host),
+        None => p.paint(MEH, "unknown recipient"),
+    };
+    let _ = writeln!(
+        out,
+        "{} {arrow} {}  {transport}, {protection}, {consent} {arrow} {recipient}",
+        p.paint(BOLD, &f.category),
+        p.paint(RULE, &f.sink_rule),
+    );
+
+    let source_at = short_location(&f.source);
+    let sink_at = short_location(&f.sink);
+    let width = source_at.chars().count().max(sink_at.chars().count());
+    for (label, at, loc) in [
+        ("source", &source_at, &f.source),
+        ("sink  ", &sink_at, &f.sink),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {}  {at:<width$} {}",
+            p.paint(DIM, label),
+            loc.snippet
+        );
+    }
+    if !f.path.is_empty() {
+        let last = f.path.len() - 1;
+        let steps: Vec<String> = f
+            .path
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let at = short_location(&step.location);
+                // The first and last notes only repeat the source and sink lines above.
+                if i == 0 || i == last || step.note.is_empty() {
+                    at
+                } else {
+                    format!("{at} ({})", step.note)
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}    {}",
+            p.paint(DIM, "path"),
+            steps.join(&format!(" {arrow} "))
+        );
+    }
+}
+
+/// `file:line`.
+fn short_location(loc: &Location) -> String {
+    format!("{}:{}", loc.file, loc.line)
+}
+
+/// A skipped file as `file[:line[:col]]: reason: message`, for the text report and stderr.
+#[must_use]
+pub fn skipped_line(skipped: &Skipped) -> String {
+    let mut at = skipped.file.clone();
+    if let Some(line) = skipped.line {
+        let _ = write!(at, ":{line}");
+        if let Some(column) = skipped.column {
+            let _ = write!(at, ":{column}");
+        }
+    }
+    if skipped.message.is_empty() {
+        format!("{at}: {}", skipped.reason.code())
+    } else {
+        format!("{at}: {}: {}", skipped.reason.code(), skipped.message)
+    }
+}
+
+/// `N findings (X plaintext, Y without consent) in F files analysed, S skipped`.
+#[must_use]
+pub fn summary(result: &ScanResult) -> String {
+    let plaintext = result
+        .findings
+        .iter()
+        .filter(|f| f.transport == Transport::Plaintext)
+        .count();
+    let unguarded = result.findings.iter().filter(|f| !f.consent).count();
+    format!(
+        "{} ({plaintext} plaintext, {unguarded} without consent) in {} analysed, {} skipped",
+        plural(result.findings.len(), "finding"),
+        plural(result.stats.files_analyzed, "file"),
+        result.skipped.len().max(result.stats.files_skipped),
+    )
+}
