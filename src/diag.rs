@@ -100,7 +100,9 @@ impl Code {
             Code::RuleUnknownKey => "a rule file has a key the rule format does not know",
             Code::RuleMissingKey => "a rule entry lacks a key it requires",
             Code::RuleConflictingKeys => "a rule entry has keys that exclude each other",
-            Code::RuleBadValue => "a rule value has the wrong type or is not one of the allowed values",
+            Code::RuleBadValue => {
+                "a rule value has the wrong type or is not one of the allowed values"
+            }
             Code::RuleBadId => "a rule id is not kebab-case (category ids: snake_case)",
             Code::RuleDuplicateId => "an id is defined twice in one list of one layer of the pack",
             Code::RuleBadReference => "a rule refers to a category or kind that is not defined",

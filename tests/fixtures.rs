@@ -60,8 +60,6 @@ struct VirtualFile {
 /// A parsed fixture.
 #[derive(Debug, Default)]
 struct Fixture {
-    /// `tests/fixtures/...` path.
-    name: String,
     files: Vec<VirtualFile>,
     /// Rule ids the fixture names (`sink=`, `source=`, `covers`).
     named: BTreeSet<String>,
@@ -96,10 +94,7 @@ fn fixture_paths() -> Vec<PathBuf> {
 /// Splits a fixture on `//- path` markers and collects its annotations; problems with the
 /// annotations themselves go to `errors`.
 fn parse_fixture(name: &str, text: &str, errors: &mut Vec<String>) -> Fixture {
-    let mut fixture = Fixture {
-        name: name.to_string(),
-        ..Fixture::default()
-    };
+    let mut fixture = Fixture::default();
     let has_markers = text.lines().any(|l| l.starts_with("//- "));
     if !has_markers {
         fixture.files.push(VirtualFile {
@@ -138,7 +133,14 @@ fn parse_fixture(name: &str, text: &str, errors: &mut Vec<String>) -> Fixture {
             let alone = line[..at].trim().is_empty();
             let mut here = Vec::new();
             for part in line[at..].split("// idflow:").skip(1) {
-                parse_annotation(part, fixture_line, name, &mut fixture.named, &mut here, errors);
+                parse_annotation(
+                    part,
+                    fixture_line,
+                    name,
+                    &mut fixture.named,
+                    &mut here,
+                    errors,
+                );
             }
             if alone {
                 pending.extend(here);
@@ -185,7 +187,9 @@ fn parse_annotation(
         }
     };
     let Some(category) = words.next() else {
-        errors.push(format!("{name}:{fixture_line}: annotation without a category"));
+        errors.push(format!(
+            "{name}:{fixture_line}: annotation without a category"
+        ));
         return;
     };
     let mut attrs = Vec::new();
@@ -293,8 +297,13 @@ fn check_line(
                         ));
                     }
                 } else if !passes {
-                    let got: Vec<String> =
-                        same_category.iter().map(|&i| describe(findings[i])).collect();
+                    for &i in &same_category {
+                        explained[i] = true;
+                    }
+                    let got: Vec<String> = same_category
+                        .iter()
+                        .map(|&i| describe(findings[i]))
+                        .collect();
                     let attrs: Vec<String> =
                         a.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     failures.push(if got.is_empty() {
@@ -323,8 +332,10 @@ fn check_line(
                         ));
                     }
                 } else if !passes {
-                    let got: Vec<String> =
-                        same_category.iter().map(|&i| describe(findings[i])).collect();
+                    let got: Vec<String> = same_category
+                        .iter()
+                        .map(|&i| describe(findings[i]))
+                        .collect();
                     failures.push(format!("{at}: false positive: {}", got.join(" | ")));
                 }
             }
@@ -491,5 +502,68 @@ fn every_rule_has_a_fixture() {
         .chain(r.guards.iter().map(|g| g.id.as_str()))
         .collect();
     let unknown: Vec<&String> = named.iter().filter(|n| !all.contains(n.as_str())).collect();
-    assert!(unknown.is_empty(), "fixtures name rules that do not exist: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "fixtures name rules that do not exist: {unknown:?}"
+    );
+}
+
+/// The harness itself fails on a missing finding, an unexpected one, a wrong attribute and a
+/// todo that passes, and accepts a todo that still fails.
+#[test]
+fn harness_reports_mismatches() {
+    use idflow::findings::{Location, Transport};
+    let finding = |category: &str, transport| Finding {
+        id: String::new(),
+        category: category.into(),
+        source_rule: "name-imei".into(),
+        sink_rule: "reqwest-body".into(),
+        source: Location {
+            file: "src/main.rs".into(),
+            line: 1,
+            column: 1,
+            function: None,
+            snippet: String::new(),
+        },
+        sink: Location {
+            file: "src/main.rs".into(),
+            line: 2,
+            column: 1,
+            function: None,
+            snippet: String::new(),
+        },
+        path: Vec::new(),
+        encrypted: false,
+        pseudonymized: false,
+        consent: false,
+        transport,
+        recipient: None,
+    };
+    let text =
+        "// idflow: expect imei transport=tls\nsend();\nsend(); // idflow: todo-expect imei\n\
+                send(); // idflow: todo-ok imei\nsend(); // idflow: ok imsi\n";
+    let mut errors = Vec::new();
+    let fixture = parse_fixture("t.rs", text, &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let a = fixture.files[0].annotations.clone();
+    let plain = finding("imei", Transport::Plaintext);
+    let tls = finding("imei", Transport::Tls);
+    let imsi = finding("imsi", Transport::Tls);
+    let mut tally = Tally::default();
+    let cases: [(usize, Vec<&Finding>, usize); 6] = [
+        (2, vec![&tls], 0),        // expectation met
+        (2, vec![&plain], 1),      // wrong attribute
+        (2, vec![], 1),            // missing
+        (3, vec![], 0),            // todo still failing: counted only
+        (3, vec![&tls], 1),        // todo passes: promote it
+        (5, vec![&imsi, &tls], 2), // false positive and unexpected finding
+    ];
+    for (line, found, failures) in cases {
+        let mut out = Vec::new();
+        check_line("t.rs", &a[&line], &found, &mut tally, &mut out);
+        assert_eq!(out.len(), failures, "line {line} with {found:?}: {out:?}");
+    }
+    let mut out = Vec::new();
+    check_line("t.rs", &a[&4], &[], &mut tally, &mut out);
+    assert_eq!(out.len(), 1, "a todo-ok with no finding passes: {out:?}");
 }

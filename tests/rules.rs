@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use idflow::diag::{render_rule_errors, Code};
+use idflow::rules::raw::RawCall;
 use idflow::rules::{RawRuleFile, RuleError, RulePack, DEFAULT_RULE_FILES};
 
 /// The default pack plus `extra` files (path, text) as a `--rules` layer.
@@ -39,9 +40,17 @@ fn summary(errors: &[RuleError]) -> Vec<(Code, usize, usize)> {
 fn default_pack_loads() {
     let pack = match RulePack::load(None) {
         Ok(pack) => pack,
-        Err(errors) => panic!("default pack has errors:\n{}", render_rule_errors(&errors, false)),
+        Err(errors) => panic!(
+            "default pack has errors:\n{}",
+            render_rule_errors(&errors, false)
+        ),
     };
-    let ids: Vec<&str> = pack.rules().categories.iter().map(|c| c.id.as_str()).collect();
+    let ids: Vec<&str> = pack
+        .rules()
+        .categories
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
     assert_eq!(
         ids,
         [
@@ -73,26 +82,66 @@ fn default_pack_is_documented() {
             missing.push(id.to_string());
         }
     }
-    assert!(missing.is_empty(), "entries without why/example/references: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "entries without why/example/references: {missing:?}"
+    );
 }
 
 /// (id, why, example, references) of every documented entry.
 fn documented(r: &RawRuleFile) -> Vec<(&str, &str, &str, &[String])> {
     let mut out: Vec<(&str, &str, &str, &[String])> = Vec::new();
-    out.extend(r.sources.iter().map(|s| (s.id.as_str(), s.why.as_str(), s.example.as_str(), &s.references[..])));
-    out.extend(r.sinks.iter().map(|s| (s.id.as_str(), s.why.as_str(), s.example.as_str(), &s.references[..])));
-    out.extend(r.sanitizers.iter().map(|s| (s.id.as_str(), s.why.as_str(), s.example.as_str(), &s.references[..])));
-    out.extend(r.guards.iter().map(|s| (s.id.as_str(), s.why.as_str(), s.example.as_str(), &s.references[..])));
+    out.extend(r.sources.iter().map(|s| {
+        (
+            s.id.as_str(),
+            s.why.as_str(),
+            s.example.as_str(),
+            &s.references[..],
+        )
+    }));
+    out.extend(r.sinks.iter().map(|s| {
+        (
+            s.id.as_str(),
+            s.why.as_str(),
+            s.example.as_str(),
+            &s.references[..],
+        )
+    }));
+    out.extend(r.sanitizers.iter().map(|s| {
+        (
+            s.id.as_str(),
+            s.why.as_str(),
+            s.example.as_str(),
+            &s.references[..],
+        )
+    }));
+    out.extend(r.guards.iter().map(|s| {
+        (
+            s.id.as_str(),
+            s.why.as_str(),
+            s.example.as_str(),
+            &s.references[..],
+        )
+    }));
     out
 }
 
 /// An unknown key is an error at its own line and column, with a suggestion for a typo.
 #[test]
 fn unknown_key_has_line_and_column() {
-    let text = "sinks:\n  - id: x-body\n    what: x\n    call: { methd: [body] }\n    bogus_key: 1\n";
+    let text =
+        "sinks:\n  - id: x-body\n    what: x\n    call: { methd: [body] }\n    bogus_key: 1\n";
     let errors = errors_of(&[("extra/bad.yaml", text)]);
-    assert_eq!(summary(&errors), [(Code::RuleUnknownKey, 4, 13)], "{errors:#?}");
-    assert!(errors[0].message.contains("`methd`"), "{}", errors[0].message);
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleUnknownKey, 4, 13)],
+        "{errors:#?}"
+    );
+    assert!(
+        errors[0].message.contains("`methd`"),
+        "{}",
+        errors[0].message
+    );
     assert_eq!(errors[0].help.as_deref(), Some("did you mean `method`?"));
     assert_eq!(errors[0].file, Path::new("extra/bad.yaml"));
 }
@@ -101,14 +150,21 @@ fn unknown_key_has_line_and_column() {
 #[test]
 fn unknown_list_is_reported() {
     let errors = errors_of(&[("extra/bad.yaml", "# sinks\nsink:\n  - id: x\n")]);
-    assert_eq!(summary(&errors), [(Code::RuleUnknownKey, 2, 1)], "{errors:#?}");
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleUnknownKey, 2, 1)],
+        "{errors:#?}"
+    );
     assert_eq!(errors[0].help.as_deref(), Some("did you mean `sinks`?"));
 }
 
 /// A file that is not YAML gives one syntax error with its position.
 #[test]
 fn syntax_error_is_located() {
-    let errors = errors_of(&[("extra/bad.yaml", "sinks:\n  - id: \"unterminated\n    what: x\n")]);
+    let errors = errors_of(&[(
+        "extra/bad.yaml",
+        "sinks:\n  - id: \"unterminated\n    what: x\n",
+    )]);
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(errors[0].code, Code::RuleSyntax);
     assert!(errors[0].line >= 2, "{errors:#?}");
@@ -117,10 +173,19 @@ fn syntax_error_is_located() {
 /// A regex that does not compile is an error at the regex.
 #[test]
 fn bad_regex() {
-    let text = "guards:\n  - id: my-consent\n    what: a consent flag\n    name: 'consent|(opt_in'\n";
+    let text =
+        "guards:\n  - id: my-consent\n    what: a consent flag\n    name: 'consent|(opt_in'\n";
     let errors = errors_of(&[("extra/guards.yaml", text)]);
-    assert_eq!(summary(&errors), [(Code::RuleBadRegex, 4, 12)], "{errors:#?}");
-    assert!(errors[0].message.contains("unclosed group"), "{}", errors[0].message);
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleBadRegex, 4, 12)],
+        "{errors:#?}"
+    );
+    assert!(
+        errors[0].message.contains("unclosed group"),
+        "{}",
+        errors[0].message
+    );
 }
 
 /// A source whose category does not exist is a bad reference at the value, with a suggestion.
@@ -128,8 +193,15 @@ fn bad_regex() {
 fn unknown_category_reference() {
     let text = "sources:\n  - id: name-msisdn\n    category: phone_numbr\n    what: x\n    name: 'msisdn$'\n";
     let errors = errors_of(&[("extra/sources.yaml", text)]);
-    assert_eq!(summary(&errors), [(Code::RuleBadReference, 3, 15)], "{errors:#?}");
-    assert_eq!(errors[0].help.as_deref(), Some("did you mean `phone_number`?"));
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleBadReference, 3, 15)],
+        "{errors:#?}"
+    );
+    assert_eq!(
+        errors[0].help.as_deref(),
+        Some("did you mean `phone_number`?")
+    );
 }
 
 /// A receiver kind that no file defines is a bad reference at that list element.
@@ -137,7 +209,11 @@ fn unknown_category_reference() {
 fn unknown_receiver_kind() {
     let text = "sinks:\n  - id: my-send\n    what: x\n    call:\n      method: [send]\n      receiver: [tcp-stream, tcp-stram]\n";
     let errors = errors_of(&[("extra/sinks.yaml", text)]);
-    assert_eq!(summary(&errors), [(Code::RuleBadReference, 6, 30)], "{errors:#?}");
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleBadReference, 6, 30)],
+        "{errors:#?}"
+    );
     assert_eq!(errors[0].len, "tcp-stram".len());
 }
 
@@ -147,7 +223,11 @@ fn duplicate_id() {
     let a = "sinks:\n  - id: my-send\n    what: x\n    call: { function: [a::send] }\n";
     let b = "sinks:\n  - id: other\n    what: y\n    call: { function: [b::send] }\n  - id: my-send\n    what: z\n    call: { function: [c::send] }\n";
     let errors = errors_of(&[("extra/a.yaml", a), ("extra/b.yaml", b)]);
-    assert_eq!(summary(&errors), [(Code::RuleDuplicateId, 5, 9)], "{errors:#?}");
+    assert_eq!(
+        summary(&errors),
+        [(Code::RuleDuplicateId, 5, 9)],
+        "{errors:#?}"
+    );
     assert_eq!(errors[0].file, Path::new("extra/b.yaml"));
     let help = errors[0].help.as_deref().unwrap_or_default();
     assert!(help.contains("extra/a.yaml:2:9"), "{help}");
@@ -161,7 +241,10 @@ fn override_replaces_default_entry() {
     let pack = load_with(&[("extra/override.yaml", text)]).expect("override loads");
     let sinks = &pack.rules().sinks;
     assert_eq!(sinks.len(), default.rules().sinks.len());
-    let body = sinks.iter().find(|s| s.id == "reqwest-body").expect("still there");
+    let body = sinks
+        .iter()
+        .find(|s| s.id == "reqwest-body")
+        .expect("still there");
     assert_eq!(body.what, "overridden");
     assert_eq!(body.call.method, ["body", "body_bytes"]);
 }
@@ -203,7 +286,10 @@ sources:
     name: 'imei$'
     on: [variable]
 ";
-    let errors = errors_of(&[("extra/a.yaml", serde_problems), ("extra/b.yaml", value_problems)]);
+    let errors = errors_of(&[
+        ("extra/a.yaml", serde_problems),
+        ("extra/b.yaml", value_problems),
+    ]);
     let got: Vec<(&str, Code, usize)> = errors
         .iter()
         .map(|e| (e.file.to_str().unwrap_or_default(), e.code, e.line))
@@ -243,7 +329,10 @@ fn diagnostic_codes_are_documented() {
         .map(|c| c.as_str())
         .filter(|c| !docs.contains(&format!("### `{c}`")))
         .collect();
-    assert!(undocumented.is_empty(), "docs/diagnostics.md lacks {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "docs/diagnostics.md lacks {undocumented:?}"
+    );
     let codes: String = Code::ALL
         .iter()
         .map(|c| format!("{}: {}\n", c.as_str(), c.description()))
@@ -275,11 +364,22 @@ fn rules_reference() -> String {
     );
     let mut files: Vec<(&str, RawRuleFile)> = DEFAULT_RULE_FILES
         .iter()
-        .map(|(p, t)| (*p, serde_yaml::from_str::<Option<RawRuleFile>>(t).ok().flatten().unwrap_or_default()))
+        .map(|(p, t)| {
+            (
+                *p,
+                serde_yaml::from_str::<Option<RawRuleFile>>(t)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     files.sort_by_key(|(p, _)| (p.matches('/').count(), p.to_string()));
     let _ = writeln!(out, "## Categories\n");
-    let _ = writeln!(out, "| id | name | fideslang | Google Play | Apple |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| id | name | fideslang | Google Play | Apple |\n|---|---|---|---|---|"
+    );
     for (_, f) in &files {
         for c in &f.categories {
             let _ = writeln!(
@@ -299,6 +399,9 @@ fn rules_reference() -> String {
         for e in entries {
             let _ = writeln!(out, "### `{}`\n", e.id);
             let _ = writeln!(out, "*{}*{}: {}\n", e.list, e.extra, one_line(&e.what));
+            if !e.matches.is_empty() {
+                let _ = writeln!(out, "**Matches.** {}\n", e.matches);
+            }
             if !e.why.is_empty() {
                 let _ = writeln!(out, "**Why.** {}\n", one_line(&e.why));
             }
@@ -325,6 +428,38 @@ struct DocEntry {
     why: String,
     example: String,
     references: Vec<String>,
+    matches: String,
+}
+
+/// `method `json` on `reqwest-request``, the call matcher in words.
+fn matcher(call: &RawCall) -> String {
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !call.function.is_empty() {
+        parts.push(format!("function {}", list(&call.function)));
+    }
+    if !call.method.is_empty() {
+        parts.push(format!("method {}", list(&call.method)));
+    }
+    if !call.macro_.is_empty() {
+        parts.push(format!("macro {}", list(&call.macro_)));
+    }
+    if !call.path.is_empty() {
+        parts.push(format!("path {}", list(&call.path)));
+    }
+    let mut out = parts.join("; ");
+    if !call.receiver.is_empty() {
+        let _ = write!(out, " on {}", list(&call.receiver));
+    }
+    if let Some(s) = &call.string_arg {
+        let _ = write!(out, " with a string argument matching `{s}`");
+    }
+    out
 }
 
 fn one_line(s: &str) -> String {
@@ -341,6 +476,7 @@ fn entries(f: &RawRuleFile) -> Vec<DocEntry> {
         why: String::new(),
         example: String::new(),
         references: Vec::new(),
+        matches: String::new(),
     };
     for s in &f.sources {
         out.push(DocEntry {
@@ -348,6 +484,10 @@ fn entries(f: &RawRuleFile) -> Vec<DocEntry> {
             why: s.why.clone(),
             example: s.example.clone(),
             references: s.references.clone(),
+            matches: s.call.as_ref().map_or_else(
+                || format!("names matching `{}`", s.name.clone().unwrap_or_default()),
+                matcher,
+            ),
             ..plain("source", &s.id, &s.what, String::new())
         });
     }
@@ -356,6 +496,18 @@ fn entries(f: &RawRuleFile) -> Vec<DocEntry> {
             why: s.why.clone(),
             example: s.example.clone(),
             references: s.references.clone(),
+            matches: format!(
+                "{}; data {}{}",
+                matcher(&s.call),
+                if s.data.is_empty() {
+                    "every argument".to_string()
+                } else {
+                    format!("{:?}", s.data)
+                },
+                s.endpoint
+                    .map(|e| format!("; endpoint argument {e}"))
+                    .unwrap_or_default()
+            ),
             ..plain("sink", &s.id, &s.what, String::new())
         });
     }
@@ -365,6 +517,7 @@ fn entries(f: &RawRuleFile) -> Vec<DocEntry> {
             why: s.why.clone(),
             example: s.example.clone(),
             references: s.references.clone(),
+            matches: matcher(&s.call),
             ..plain("sanitizer", &s.id, &s.what, String::new())
         });
     }
@@ -373,19 +526,43 @@ fn entries(f: &RawRuleFile) -> Vec<DocEntry> {
             why: g.why.clone(),
             example: g.example.clone(),
             references: g.references.clone(),
+            matches: format!(
+                "names matching `{}`{}",
+                g.name,
+                g.exclude
+                    .as_ref()
+                    .map(|x| format!(", except `{x}`"))
+                    .unwrap_or_default()
+            ),
             ..plain("guard", &g.id, &g.what, String::new())
         });
     }
     for k in &f.kinds {
-        let t = k.transport.as_deref().map(|t| format!(" (transport {t})")).unwrap_or_default();
+        let t = k
+            .transport
+            .as_deref()
+            .map(|t| format!(" (transport {t})"))
+            .unwrap_or_default();
         out.push(plain("kind", &k.id, &k.what, t));
     }
     for c in &f.constructors {
-        let k = c.kind.as_deref().map(|k| format!(" (→ `{k}`)")).unwrap_or_default();
-        out.push(plain("constructor", &c.id, &c.what, k));
+        let k = c
+            .kind
+            .as_deref()
+            .map(|k| format!(" (→ `{k}`)"))
+            .unwrap_or_default();
+        out.push(DocEntry {
+            matches: matcher(&c.call),
+            ..plain("constructor", &c.id, &c.what, k)
+        });
     }
     for p in &f.propagators {
-        out.push(plain("propagator", &p.id, &p.what, format!(" ({})", p.effect)));
+        out.push(plain(
+            "propagator",
+            &p.id,
+            &p.what,
+            format!(" ({})", p.effect),
+        ));
     }
     out
 }

@@ -1,7 +1,8 @@
 //! Step one of rule loading: the YAML shape of a rule file, deserialized as written.
 //!
 //! Every struct denies unknown keys and none uses `#[serde(flatten)]`, so serde_yaml can report
-//! the line and column of every mistake. Step two (`validate`) checks references between entries.
+//! the line and column of every mistake. Step two ([`super::validate`]) checks what serde cannot:
+//! ids, references between entries, regexes and the allowed values of the string fields.
 //!
 //! A rule file is a mapping with any of the lists below; the default pack keeps one concern per
 //! file (`rules/categories.yaml`, `rules/sources/*.yaml`, `rules/sinks/*.yaml`, ...).
@@ -270,7 +271,9 @@ pub struct RawPropagator {
     pub what: String,
     /// `clean` (result carries nothing), `receiver` (result carries the receiver only),
     /// `into-receiver` (arguments flow into the receiver, e.g. `push_str`),
-    /// `identity` (result is the first argument with its kind, e.g. `Box::new`).
+    /// `identity` (result is the first argument with its kind, e.g. `Box::new`),
+    /// `closure` (result is what the closure argument returns, e.g. `map`),
+    /// `reset` (the receiver is emptied, e.g. `clear`). Checked by `validate`.
     pub effect: String,
     /// The calls.
     pub call: RawCall,

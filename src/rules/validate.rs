@@ -169,7 +169,9 @@ fn serde_error(path: &Path, text: &SourceText, err: &serde_yaml::Error, at: &str
     let raw = SERDE_AT.replace(&raw, "").into_owned();
     let message = if at.is_empty() || raw.starts_with(at) {
         raw.clone()
-    } else if raw.contains(": ") && !raw.starts_with("unknown") && !raw.starts_with("missing")
+    } else if raw.contains(": ")
+        && !raw.starts_with("unknown")
+        && !raw.starts_with("missing")
         && !raw.starts_with("invalid")
     {
         format!("{at}.{raw}")
@@ -373,7 +375,10 @@ impl<'a> Locator<'a> {
                 let pos = start + pos;
                 let before_ok = !line[..pos].chars().next_back().is_some_and(is_word)
                     || !value.starts_with(is_word);
-                let after_ok = !line[pos + value.len()..].chars().next().is_some_and(is_word)
+                let after_ok = !line[pos + value.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(is_word)
                     || !value.ends_with(is_word);
                 if before_ok && after_ok {
                     return Some((i, pos));
@@ -390,7 +395,12 @@ impl<'a> Locator<'a> {
             let col = line[..col.min(line.len())].chars().count() + 1;
             (i + 1, col, len)
         };
-        let Some(item) = self.items.get(at.list).and_then(|v| v.get(at.index)).copied() else {
+        let Some(item) = self
+            .items
+            .get(at.list)
+            .and_then(|v| v.get(at.index))
+            .copied()
+        else {
             return self
                 .lines
                 .iter()
@@ -413,13 +423,7 @@ impl<'a> Locator<'a> {
         point(key_pos, key.len())
     }
 
-    fn error(
-        &self,
-        at: At<'_>,
-        code: Code,
-        message: String,
-        help: Option<String>,
-    ) -> RuleError {
+    fn error(&self, at: At<'_>, code: Code, message: String, help: Option<String>) -> RuleError {
         let (line, column, len) = self.locate(at);
         RuleError {
             file: self.file.path.clone(),
@@ -538,7 +542,13 @@ impl<'a> Checker<'a, '_> {
                 ("apple_privacy", &c.apple_privacy),
             ] {
                 if value.trim().is_empty() {
-                    self.push(e, key, None, Code::RuleBadValue, &format!("`{key}` is empty"));
+                    self.push(
+                        e,
+                        key,
+                        None,
+                        Code::RuleBadValue,
+                        &format!("`{key}` is empty"),
+                    );
                 }
             }
         }
@@ -775,7 +785,12 @@ impl<'a> Checker<'a, '_> {
         if !allowed.contains(&value) {
             let help = suggest(value, allowed).map_or_else(
                 || format!("`{key}` is one of {}", allowed.join(", ")),
-                |s| format!("did you mean `{s}`? `{key}` is one of {}", allowed.join(", ")),
+                |s| {
+                    format!(
+                        "did you mean `{s}`? `{key}` is one of {}",
+                        allowed.join(", ")
+                    )
+                },
             );
             self.push_help(
                 e,
@@ -817,7 +832,10 @@ impl<'a> Checker<'a, '_> {
                     .lines()
                     .rev()
                     .find(|l| l.starts_with("error:"))
-                    .map_or_else(|| s.clone(), |l| l.trim_start_matches("error: ").to_string()),
+                    .map_or_else(
+                        || s.clone(),
+                        |l| l.trim_start_matches("error: ").to_string(),
+                    ),
                 other => other.to_string(),
             };
             self.push_help(
@@ -826,7 +844,10 @@ impl<'a> Checker<'a, '_> {
                 Some(pattern),
                 Code::RuleBadRegex,
                 &format!("invalid regex: {detail}"),
-                Some("patterns use the `regex` crate syntax (no look-around, no backreferences)".into()),
+                Some(
+                    "patterns use the `regex` crate syntax (no look-around, no backreferences)"
+                        .into(),
+                ),
             );
         }
     }
@@ -839,7 +860,10 @@ impl<'a> Checker<'a, '_> {
                 Some(path),
                 Code::RuleBadValue,
                 &format!("`{path}` is not a Rust path"),
-                Some("write `::`-separated segments without generics: `rustls::StreamOwned::new`".into()),
+                Some(
+                    "write `::`-separated segments without generics: `rustls::StreamOwned::new`"
+                        .into(),
+                ),
             );
         }
     }
@@ -868,7 +892,10 @@ impl<'a> Checker<'a, '_> {
             for name in names {
                 if !IDENT.is_match(name) {
                     let help = if name.ends_with('!') {
-                        format!("write the macro name without `!`: `{}`", name.trim_end_matches('!'))
+                        format!(
+                            "write the macro name without `!`: `{}`",
+                            name.trim_end_matches('!')
+                        )
                     } else {
                         format!("a {key} is a bare name such as `write_all`")
                     };

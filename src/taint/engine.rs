@@ -74,7 +74,36 @@ pub struct Summary {
     pub ret: Value,
     /// Final values of parameters the callee may mutate (`&mut` and `&mut self`).
     pub params_out: Vec<Option<Value>>,
+    /// For an abstract summary: the instance whose placeholder labels stand for the arguments.
+    instance: Option<u32>,
+    /// For an abstract summary: sinks the arguments reach, with placeholder labels.
+    param_hits: Vec<Hit>,
+    /// Hits carrying placeholders of enclosing abstract analyses, replayed on a memo hit.
+    nested_hits: Vec<Hit>,
 }
+
+/// Labels at or above this source id are placeholders: "whatever argument `i` carries" in an
+/// abstract summary. Encoded as `base + (instance * 64 + param) * 64 + category`.
+const PLACEHOLDER_BASE: u32 = 1 << 31;
+const PLACEHOLDER_SLOTS: u32 = 64;
+
+fn placeholder(instance: u32, param: usize, category: usize) -> Option<u32> {
+    let param = u32::try_from(param).ok().filter(|p| *p < PLACEHOLDER_SLOTS)?;
+    let category = u32::try_from(category).ok().filter(|c| *c < PLACEHOLDER_SLOTS)?;
+    let slot = instance.checked_mul(PLACEHOLDER_SLOTS)?.checked_add(param)?;
+    slot.checked_mul(PLACEHOLDER_SLOTS)?.checked_add(category)?.checked_add(PLACEHOLDER_BASE)
+}
+
+/// (instance, param, category) of a placeholder label.
+fn decode_placeholder(source: u32) -> Option<(u32, usize, usize)> {
+    let rest = source.checked_sub(PLACEHOLDER_BASE)?;
+    let category = (rest % PLACEHOLDER_SLOTS) as usize;
+    let slot = rest / PLACEHOLDER_SLOTS;
+    Some((slot / PLACEHOLDER_SLOTS, (slot % PLACEHOLDER_SLOTS) as usize, category))
+}
+
+/// Identity of a hit for de-duplication.
+type HitKey = (u32, bool, bool, usize, usize, Span, bool, crate::findings::Transport, Option<String>);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct MemoKey {
@@ -137,7 +166,9 @@ pub struct Engine<'p> {
     pub(super) traces: Vec<TraceNode>,
     pub(super) hits: Vec<Hit>,
     memo: HashMap<MemoKey, Summary>,
-    widened: HashMap<FnId, (Vec<Value>, bool)>,
+    instances: HashMap<FnId, u32>,
+    placeholder_log: Vec<Hit>,
+    hit_keys: HashSet<HitKey>,
     trace_analyses: bool,
     in_progress: HashSet<MemoKey>,
     contexts: Vec<u32>,
@@ -158,7 +189,9 @@ impl<'p> Engine<'p> {
             traces: Vec::new(),
             hits: Vec::new(),
             memo: HashMap::new(),
-            widened: HashMap::new(),
+            instances: HashMap::new(),
+            placeholder_log: Vec::new(),
+            hit_keys: HashSet::new(),
             trace_analyses: std::env::var_os("IDFLOW_TRACE").is_some(),
             in_progress: HashSet::new(),
             contexts: vec![0; prog.fns.len()],
@@ -214,17 +247,14 @@ impl<'p> Engine<'p> {
         for a in &mut args {
             a.truncate(MAX_FIELD_DEPTH);
         }
-        let mut key = MemoKey { fid, args, guarded };
+        let key = MemoKey { fid, args, guarded };
         if let Some(s) = self.memo.get(&key) {
-            return s.clone();
+            let s = s.clone();
+            self.placeholder_log.extend(s.nested_hits.iter().cloned());
+            return s;
         }
         if self.contexts[fid] >= CONTEXT_BUDGET {
-            // Widening: past its budget a function gets one context standing for every further
-            // call, the join of their arguments; it is re-analysed only when that join grows.
-            key = self.widen(key);
-            if let Some(s) = self.memo.get(&key) {
-                return s.clone();
-            }
+            return self.analyze_abstract(fid, &key.args, key.guarded);
         }
         if self.in_progress.contains(&key)
             || self.depth >= MAX_CALL_DEPTH
@@ -232,6 +262,14 @@ impl<'p> Engine<'p> {
         {
             return conservative(&key.args);
         }
+        let mark = self.placeholder_log.len();
+        let mut summary = self.run_analysis(fid, &key);
+        summary.nested_hits = self.placeholder_log[mark..].to_vec();
+        self.memo.insert(key, summary.clone());
+        summary
+    }
+
+    fn run_analysis(&mut self, fid: FnId, key: &MemoKey) -> Summary {
         self.contexts[fid] += 1;
         if self.trace_analyses {
             eprintln!("analyze {} #{} depth {}", self.prog.func(fid).name, self.contexts[fid], self.depth);
@@ -241,23 +279,139 @@ impl<'p> Engine<'p> {
         self.depth += 1;
         let summary = self.interpret(fid, &key.args, key.guarded);
         self.depth -= 1;
-        self.in_progress.remove(&key);
-        self.memo.insert(key, summary.clone());
+        self.in_progress.remove(key);
         summary
     }
 
-    fn widen(&mut self, key: MemoKey) -> MemoKey {
-        let widened = match self.widened.remove(&key.fid) {
-            Some((mut args, guarded)) => {
-                for (w, a) in args.iter_mut().zip(&key.args) {
-                    w.join_in(a);
-                }
-                (args, guarded && key.guarded)
+    /// Past its context budget a function is analysed once per argument *shape*: its arguments'
+    /// labels are replaced by placeholders, and the summary is instantiated at each call with
+    /// the caller's labels. Source-precise results without one analysis per label set.
+    fn analyze_abstract(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
+        let next = u32::try_from(self.instances.len()).unwrap_or(u32::MAX);
+        let instance = *self.instances.entry(fid).or_insert(next);
+        let abstract_args: Option<Vec<Value>> =
+            args.iter().enumerate().map(|(i, a)| self.abstract_value(a, instance, i)).collect();
+        let Some(abstract_args) = abstract_args else { return conservative(args) };
+        let key = MemoKey { fid, args: abstract_args, guarded: false };
+        let summary = if let Some(s) = self.memo.get(&key) {
+            let s = s.clone();
+            self.placeholder_log.extend(s.nested_hits.iter().cloned());
+            s
+        } else {
+            if self.in_progress.contains(&key)
+                || self.depth >= MAX_CALL_DEPTH
+                || self.contexts[fid] >= MAX_CONTEXTS_PER_FN
+            {
+                return conservative(args);
             }
-            None => (key.args, key.guarded),
+            let mark = self.placeholder_log.len();
+            let mut s = self.run_analysis(fid, &key);
+            let produced = self.placeholder_log.split_off(mark);
+            let (mine, others): (Vec<Hit>, Vec<Hit>) = produced
+                .into_iter()
+                .partition(|h| decode_placeholder(h.label.source).is_some_and(|(i, _, _)| i == instance));
+            s.instance = Some(instance);
+            s.param_hits = mine;
+            s.nested_hits.clone_from(&others);
+            self.placeholder_log.extend(others);
+            self.memo.insert(key, s.clone());
+            s
         };
-        self.widened.insert(key.fid, widened.clone());
-        MemoKey { fid: key.fid, args: widened.0, guarded: widened.1 }
+        self.instantiate(&summary, args, guarded)
+    }
+
+    /// `v` with every label replaced by the placeholder of (instance, param, its category).
+    fn abstract_value(&self, v: &Value, instance: u32, param: usize) -> Option<Value> {
+        let mut out = v.clone();
+        self.abstract_in(&mut out, instance, param, 0)?;
+        Some(out)
+    }
+
+    fn abstract_in(&self, v: &mut Value, instance: u32, param: usize, depth: usize) -> Option<()> {
+        if !v.labels.is_empty() {
+            let mut labels = Vec::with_capacity(v.labels.len());
+            for l in &v.labels {
+                let source = placeholder(instance, param, self.label_category(l))?;
+                labels.push(Label { source, ..*l });
+            }
+            labels.sort();
+            labels.dedup();
+            v.labels = labels;
+        }
+        if depth < MAX_FIELD_DEPTH && v.is_tainted() {
+            for f in Arc::make_mut(&mut v.fields).values_mut() {
+                self.abstract_in(f, instance, param, depth + 1)?;
+            }
+        }
+        Some(())
+    }
+
+    /// The labels argument `param` of this call carries in `category`, for placeholder `source`
+    /// of `instance`; `None` for any other label.
+    fn actual_labels(&self, source: u32, instance: u32, args: &[Value]) -> Option<Vec<Label>> {
+        let (i, param, category) = decode_placeholder(source)?;
+        if i != instance {
+            return None;
+        }
+        let arg = args.get(param)?;
+        Some(arg.flatten(&|_, _| false).into_iter().filter(|l| self.label_category(l) == category).collect())
+    }
+
+    /// An abstract summary made concrete for one call: placeholders become the arguments' labels.
+    fn instantiate(&mut self, s: &Summary, args: &[Value], guarded: bool) -> Summary {
+        let Some(instance) = s.instance else { return s.clone() };
+        let mut ret = s.ret.clone();
+        self.substitute_in(&mut ret, instance, args, 0);
+        let params_out = s
+            .params_out
+            .iter()
+            .map(|p| {
+                p.as_ref().map(|v| {
+                    let mut v = v.clone();
+                    self.substitute_in(&mut v, instance, args, 0);
+                    v
+                })
+            })
+            .collect();
+        for h in &s.param_hits {
+            for l in self.actual_labels(h.label.source, instance, args).unwrap_or_default() {
+                let label = Label { encrypted: l.encrypted || h.label.encrypted, hashed: l.hashed || h.label.hashed, ..l };
+                self.record_hit(Hit { label, guarded: h.guarded || guarded, ..h.clone() });
+            }
+        }
+        Summary { ret, params_out, ..Summary::default() }
+    }
+
+    fn substitute_in(&self, v: &mut Value, instance: u32, args: &[Value], depth: usize) {
+        if v.labels.iter().any(|l| l.source >= PLACEHOLDER_BASE) {
+            let mut labels = Vec::new();
+            for l in &v.labels {
+                match self.actual_labels(l.source, instance, args) {
+                    Some(real) => labels.extend(real.into_iter().map(|r| Label {
+                        encrypted: r.encrypted || l.encrypted,
+                        hashed: r.hashed || l.hashed,
+                        ..r
+                    })),
+                    None => labels.push(*l),
+                }
+            }
+            labels.sort();
+            labels.dedup();
+            v.labels = labels;
+        }
+        if depth < MAX_FIELD_DEPTH && v.is_tainted() {
+            for f in Arc::make_mut(&mut v.fields).values_mut() {
+                self.substitute_in(f, instance, args, depth + 1);
+            }
+        }
+    }
+
+    /// The category of a label, placeholders included.
+    fn label_category(&self, l: &Label) -> usize {
+        match decode_placeholder(l.source) {
+            Some((_, _, category)) => category,
+            None => self.sources[l.source as usize].category,
+        }
     }
 
     fn interpret(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
@@ -298,7 +452,7 @@ impl<'p> Engine<'p> {
                 _ => None,
             })
             .collect();
-        Summary { ret, params_out }
+        Summary { ret, params_out, ..Summary::default() }
     }
 
     // ----- statements and blocks -------------------------------------------------------------
@@ -1445,7 +1599,7 @@ impl<'p> Engine<'p> {
             let present = v
                 .flatten(&|_, _| false)
                 .iter()
-                .any(|l| self.sources[l.source as usize].category == category);
+                .any(|l| self.label_category(l) == category);
             if !present {
                 let label = self.new_label(rule, file, span, fid);
                 v.add_label(label);
@@ -1497,8 +1651,27 @@ impl<'p> Engine<'p> {
         }
     }
 
+    /// Records a hit: placeholder hits go to the enclosing abstract analysis, the rest are kept
+    /// once each.
     pub(super) fn record_hit(&mut self, hit: Hit) {
-        self.hits.push(hit);
+        if hit.label.source >= PLACEHOLDER_BASE {
+            self.placeholder_log.push(hit);
+            return;
+        }
+        let key: HitKey = (
+            hit.label.source,
+            hit.label.encrypted,
+            hit.label.hashed,
+            hit.sink_rule,
+            hit.file,
+            hit.span,
+            hit.guarded,
+            hit.transport,
+            hit.host.clone(),
+        );
+        if self.hit_keys.insert(key) {
+            self.hits.push(hit);
+        }
     }
 
     /// Applies matched rules to a call; `None` when no rule matched.
@@ -1608,10 +1781,7 @@ fn conservative(args: &[Value]) -> Summary {
     }
     ret.text = None;
     ret.dynamic = true;
-    Summary {
-        ret,
-        params_out: Vec::new(),
-    }
+    Summary { ret, params_out: Vec::new(), ..Summary::default() }
 }
 
 /// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).
