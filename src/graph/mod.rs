@@ -10,6 +10,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, Stmt, StructIr};
 use crate::parse::ParsedFile;
 
+/// A module scope: (file index, scope index in the file).
+type ScopeRef = (usize, u32);
+
 /// A function's global index.
 pub type FnId = usize;
 
@@ -42,7 +45,7 @@ pub struct Program {
     structs: HashMap<(usize, Name), (usize, usize)>,
     consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
-    module_scopes: HashMap<(usize, Vec<Name>), Vec<(usize, u32)>>,
+    module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
 }
@@ -338,9 +341,16 @@ impl Program {
                 })
                 .unwrap_or_default();
         }
+        // Without a receiver type only trait methods are candidates (generic and `dyn` calls);
+        // an inherent method called on a value of unknown type is most often a library's.
         self.methods_by_name
             .get(&(krate, name.to_string()))
-            .cloned()
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|&i| self.func(i).trait_name.is_some())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

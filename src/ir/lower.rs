@@ -628,9 +628,14 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
             if i.subpat.is_none()
                 && i.by_ref.is_none()
                 && i.mutability.is_none()
-                && i.ident.to_string().starts_with(|c: char| c.is_ascii_uppercase()) =>
+                && i.ident
+                    .to_string()
+                    .starts_with(|c: char| c.is_ascii_uppercase()) =>
         {
-            Pat::TupleStruct { path: vec![i.ident.to_string()], elems: Vec::new() }
+            Pat::TupleStruct {
+                path: vec![i.ident.to_string()],
+                elems: Vec::new(),
+            }
         }
         syn::Pat::Ident(i) => Pat::Bind {
             name: i.ident.to_string(),

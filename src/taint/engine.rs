@@ -88,10 +88,18 @@ const PLACEHOLDER_BASE: u32 = 1 << 31;
 const PLACEHOLDER_SLOTS: u32 = 64;
 
 fn placeholder(instance: u32, param: usize, category: usize) -> Option<u32> {
-    let param = u32::try_from(param).ok().filter(|p| *p < PLACEHOLDER_SLOTS)?;
-    let category = u32::try_from(category).ok().filter(|c| *c < PLACEHOLDER_SLOTS)?;
-    let slot = instance.checked_mul(PLACEHOLDER_SLOTS)?.checked_add(param)?;
-    slot.checked_mul(PLACEHOLDER_SLOTS)?.checked_add(category)?.checked_add(PLACEHOLDER_BASE)
+    let param = u32::try_from(param)
+        .ok()
+        .filter(|p| *p < PLACEHOLDER_SLOTS)?;
+    let category = u32::try_from(category)
+        .ok()
+        .filter(|c| *c < PLACEHOLDER_SLOTS)?;
+    let slot = instance
+        .checked_mul(PLACEHOLDER_SLOTS)?
+        .checked_add(param)?;
+    slot.checked_mul(PLACEHOLDER_SLOTS)?
+        .checked_add(category)?
+        .checked_add(PLACEHOLDER_BASE)
 }
 
 /// (instance, param, category) of a placeholder label.
@@ -99,11 +107,25 @@ fn decode_placeholder(source: u32) -> Option<(u32, usize, usize)> {
     let rest = source.checked_sub(PLACEHOLDER_BASE)?;
     let category = (rest % PLACEHOLDER_SLOTS) as usize;
     let slot = rest / PLACEHOLDER_SLOTS;
-    Some((slot / PLACEHOLDER_SLOTS, (slot % PLACEHOLDER_SLOTS) as usize, category))
+    Some((
+        slot / PLACEHOLDER_SLOTS,
+        (slot % PLACEHOLDER_SLOTS) as usize,
+        category,
+    ))
 }
 
 /// Identity of a hit for de-duplication.
-type HitKey = (u32, bool, bool, usize, usize, Span, bool, crate::findings::Transport, Option<String>);
+type HitKey = (
+    u32,
+    bool,
+    bool,
+    usize,
+    usize,
+    Span,
+    bool,
+    crate::findings::Transport,
+    Option<String>,
+);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct MemoKey {
@@ -272,7 +294,12 @@ impl<'p> Engine<'p> {
     fn run_analysis(&mut self, fid: FnId, key: &MemoKey) -> Summary {
         self.contexts[fid] += 1;
         if self.trace_analyses {
-            eprintln!("analyze {} #{} depth {}", self.prog.func(fid).name, self.contexts[fid], self.depth);
+            eprintln!(
+                "analyze {} #{} depth {}",
+                self.prog.func(fid).name,
+                self.contexts[fid],
+                self.depth
+            );
         }
         self.analyzed[fid] = true;
         self.in_progress.insert(key.clone());
@@ -289,10 +316,19 @@ impl<'p> Engine<'p> {
     fn analyze_abstract(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
         let next = u32::try_from(self.instances.len()).unwrap_or(u32::MAX);
         let instance = *self.instances.entry(fid).or_insert(next);
-        let abstract_args: Option<Vec<Value>> =
-            args.iter().enumerate().map(|(i, a)| self.abstract_value(a, instance, i)).collect();
-        let Some(abstract_args) = abstract_args else { return conservative(args) };
-        let key = MemoKey { fid, args: abstract_args, guarded: false };
+        let abstract_args: Option<Vec<Value>> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.abstract_value(a, instance, i))
+            .collect();
+        let Some(abstract_args) = abstract_args else {
+            return conservative(args);
+        };
+        let key = MemoKey {
+            fid,
+            args: abstract_args,
+            guarded: false,
+        };
         let summary = if let Some(s) = self.memo.get(&key) {
             let s = s.clone();
             self.placeholder_log.extend(s.nested_hits.iter().cloned());
@@ -307,9 +343,9 @@ impl<'p> Engine<'p> {
             let mark = self.placeholder_log.len();
             let mut s = self.run_analysis(fid, &key);
             let produced = self.placeholder_log.split_off(mark);
-            let (mine, others): (Vec<Hit>, Vec<Hit>) = produced
-                .into_iter()
-                .partition(|h| decode_placeholder(h.label.source).is_some_and(|(i, _, _)| i == instance));
+            let (mine, others): (Vec<Hit>, Vec<Hit>) = produced.into_iter().partition(|h| {
+                decode_placeholder(h.label.source).is_some_and(|(i, _, _)| i == instance)
+            });
             s.instance = Some(instance);
             s.param_hits = mine;
             s.nested_hits.clone_from(&others);
@@ -354,12 +390,19 @@ impl<'p> Engine<'p> {
             return None;
         }
         let arg = args.get(param)?;
-        Some(arg.flatten(&|_, _| false).into_iter().filter(|l| self.label_category(l) == category).collect())
+        Some(
+            arg.flatten(&|_, _| false)
+                .into_iter()
+                .filter(|l| self.label_category(l) == category)
+                .collect(),
+        )
     }
 
     /// An abstract summary made concrete for one call: placeholders become the arguments' labels.
     fn instantiate(&mut self, s: &Summary, args: &[Value], guarded: bool) -> Summary {
-        let Some(instance) = s.instance else { return s.clone() };
+        let Some(instance) = s.instance else {
+            return s.clone();
+        };
         let mut ret = s.ret.clone();
         self.substitute_in(&mut ret, instance, args, 0);
         let params_out = s
@@ -374,12 +417,27 @@ impl<'p> Engine<'p> {
             })
             .collect();
         for h in &s.param_hits {
-            for l in self.actual_labels(h.label.source, instance, args).unwrap_or_default() {
-                let label = Label { encrypted: l.encrypted || h.label.encrypted, hashed: l.hashed || h.label.hashed, ..l };
-                self.record_hit(Hit { label, guarded: h.guarded || guarded, ..h.clone() });
+            for l in self
+                .actual_labels(h.label.source, instance, args)
+                .unwrap_or_default()
+            {
+                let label = Label {
+                    encrypted: l.encrypted || h.label.encrypted,
+                    hashed: l.hashed || h.label.hashed,
+                    ..l
+                };
+                self.record_hit(Hit {
+                    label,
+                    guarded: h.guarded || guarded,
+                    ..h.clone()
+                });
             }
         }
-        Summary { ret, params_out, ..Summary::default() }
+        Summary {
+            ret,
+            params_out,
+            ..Summary::default()
+        }
     }
 
     fn substitute_in(&self, v: &mut Value, instance: u32, args: &[Value], depth: usize) {
@@ -452,7 +510,11 @@ impl<'p> Engine<'p> {
                 _ => None,
             })
             .collect();
-        Summary { ret, params_out, ..Summary::default() }
+        Summary {
+            ret,
+            params_out,
+            ..Summary::default()
+        }
     }
 
     // ----- statements and blocks -------------------------------------------------------------
@@ -570,9 +632,9 @@ impl<'p> Engine<'p> {
                 let b = self.eval(base, env, frame);
                 let mut v = b.field(name);
                 if v.kind.is_none() && v.ty.is_none() {
-                    if let Some(ty) =
-                        b.type_name()
-                            .and_then(|t| self.field_type(frame.krate, t, name))
+                    if let Some(ty) = b
+                        .type_name()
+                        .and_then(|t| self.field_type(frame.krate, t, name))
                     {
                         v = self.typed(v, Some(&ty), frame);
                     }
@@ -987,7 +1049,9 @@ impl<'p> Engine<'p> {
                 target.join_in(&value.folded());
                 return;
             }
-            target = Arc::make_mut(&mut target.fields).entry(seg.clone()).or_default();
+            target = Arc::make_mut(&mut target.fields)
+                .entry(seg.clone())
+                .or_default();
         }
         if strong {
             *target = value;
@@ -1205,7 +1269,8 @@ impl<'p> Engine<'p> {
                 .into_iter()
                 .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
                 .collect();
-            if !fids.is_empty() && (rv.type_name().is_some() || fids.len() <= MAX_UNTYPED_DISPATCH) {
+            if !fids.is_empty() && (rv.type_name().is_some() || fids.len() <= MAX_UNTYPED_DISPATCH)
+            {
                 let mut all = Vec::with_capacity(args.len() + 1);
                 all.push(rv);
                 all.extend(arg_values);
@@ -1553,10 +1618,10 @@ impl<'p> Engine<'p> {
 
     /// The data of `v` as a serializer sees it: `#[serde(skip)]` fields left out.
     fn serialized(&self, v: &Value, krate: usize) -> Value {
-        let has_skips =
-            v.type_name()
-                .and_then(|t| self.prog.struct_def(krate, t))
-                .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
+        let has_skips = v
+            .type_name()
+            .and_then(|t| self.prog.struct_def(krate, t))
+            .is_some_and(|d| d.fields.iter().any(|f| f.skip_serializing));
         if has_skips {
             Value {
                 labels: v.flatten(&self.skip_field(krate)),
@@ -1740,7 +1805,7 @@ impl<'p> Engine<'p> {
                     for a in args {
                         match a.closure {
                             Some(c) => {
-                                let c = self.run_closure(c, &[r.clone()], env, frame);
+                                let c = self.run_closure(c, std::slice::from_ref(&r), env, frame);
                                 v.join_in(&c.data_only());
                             }
                             None => {
@@ -1781,7 +1846,11 @@ fn conservative(args: &[Value]) -> Summary {
     }
     ret.text = None;
     ret.dynamic = true;
-    Summary { ret, params_out: Vec::new(), ..Summary::default() }
+    Summary {
+        ret,
+        params_out: Vec::new(),
+        ..Summary::default()
+    }
 }
 
 /// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).

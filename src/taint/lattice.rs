@@ -151,7 +151,11 @@ impl Value {
     }
 
     fn depth(&self) -> usize {
-        self.fields.values().map(|v| 1 + v.depth()).max().unwrap_or(0)
+        self.fields
+            .values()
+            .map(|v| 1 + v.depth())
+            .max()
+            .unwrap_or(0)
     }
 
     /// A string constant.
@@ -230,7 +234,12 @@ impl Value {
             fields: if self.fields.is_empty() {
                 Arc::clone(&self.fields)
             } else {
-                Arc::new(self.fields.iter().map(|(k, v)| (k.clone(), v.data_only())).collect())
+                Arc::new(
+                    self.fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.data_only()))
+                        .collect(),
+                )
             },
             dynamic: self.dynamic,
             ..Value::default()
@@ -295,13 +304,13 @@ impl Value {
                 let fields = Arc::make_mut(&mut self.fields);
                 for (k, v) in other.fields.iter() {
                     match fields.get_mut(k) {
-                    Some(mine) => {
-                        mine.join_depth(v, depth + 1);
+                        Some(mine) => {
+                            mine.join_depth(v, depth + 1);
+                        }
+                        None => {
+                            fields.insert(k.clone(), v.clone());
+                        }
                     }
-                    None => {
-                        fields.insert(k.clone(), v.clone());
-                    }
-                }
                 }
             }
         }

@@ -181,7 +181,9 @@ fn arg_or_recv<'a>(call: &CallSite<'a>, k: i64) -> Option<&'a Value> {
 fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     let s = &engine.rules.raw.sinks[i];
     let recv_kind = call.recv.and_then(|r| r.kind);
-    let fixed = recv_kind.and_then(|k| engine.rules.kinds.get(k as usize)).and_then(|k| k.transport);
+    let fixed = recv_kind
+        .and_then(|k| engine.rules.kinds.get(k as usize))
+        .and_then(|k| k.transport);
     let arg_ep = s
         .endpoint
         .and_then(|k| call.args.get(k))
