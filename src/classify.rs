@@ -122,7 +122,10 @@ fn finding(
     let sink_loc = location(prog, key.sink_file, key.sink, Some(first.func), lines);
     let sink_rule = rules.raw.sinks[key.sink_rule].id.clone();
     let mut path = trace_path(prog, analysis, first.label.via, lines);
-    if path.first().is_none_or(|s| s.location != source_loc) {
+    if path
+        .first()
+        .is_none_or(|s| (&s.location.file, s.location.line) != (&source_loc.file, source_loc.line))
+    {
         path.insert(
             0,
             Step {

@@ -95,10 +95,10 @@ fn load_rules(dir: Option<&Path>) -> Result<RulePack> {
             "invalid rule pack ({count} error{})",
             if count == 1 { "" } else { "s" }
         );
-        for err in &errors {
-            message.push_str("\n  ");
-            message.push_str(&err.to_string());
-        }
+        message.push_str("\n\n");
+        let color =
+            io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+        message.push_str(crate::diag::render_rule_errors(&errors, color).trim_end());
         anyhow::anyhow!(message)
     })
 }

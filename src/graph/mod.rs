@@ -62,7 +62,8 @@ pub struct Ctx {
 impl Program {
     /// Indexes `files` and builds the call graph.
     #[must_use]
-    pub fn build(files: Vec<ParsedFile>) -> Program {
+    pub fn build(mut files: Vec<ParsedFile>) -> Program {
+        apply_path_attributes(&mut files);
         let mut crate_keys: BTreeMap<String, usize> = BTreeMap::new();
         let mut crate_names = HashMap::new();
         let mut crate_of_file = Vec::new();
@@ -442,6 +443,54 @@ impl Program {
             })
             .map(|n| self.calls[n])
             .collect()
+    }
+}
+
+/// `#[path = "x.rs"] mod name;` puts `x.rs` at `parent::name` in the declaring file's crate,
+/// wherever the file sits on disk.
+fn apply_path_attributes(files: &mut [ParsedFile]) {
+    let by_rel: HashMap<String, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.source.rel.clone(), i))
+        .collect();
+    let mut updates = Vec::new();
+    for f in files.iter() {
+        let dir: Vec<&str> = f
+            .source
+            .rel
+            .rsplit_once('/')
+            .map_or_else(Vec::new, |(d, _)| d.split('/').collect());
+        for decl in &f.ir.mod_decls {
+            let Some(attr) = &decl.path_attr else {
+                continue;
+            };
+            let mut target: Vec<&str> = dir.clone();
+            for part in attr.split(['/', '\\']) {
+                match part {
+                    "" | "." => {}
+                    ".." => {
+                        target.pop();
+                    }
+                    other => target.push(other),
+                }
+            }
+            if let Some(&t) = by_rel.get(&target.join("/")) {
+                let mut module = module_of(&f.source.module, &f.ir.scopes[decl.scope as usize]);
+                module.push(decl.name.clone());
+                updates.push((
+                    t,
+                    module,
+                    f.source.crate_key.clone(),
+                    f.source.crate_name.clone(),
+                ));
+            }
+        }
+    }
+    for (t, module, key, name) in updates {
+        files[t].source.module = module;
+        files[t].source.crate_key = key;
+        files[t].source.crate_name = name;
     }
 }
 

@@ -1345,6 +1345,7 @@ impl<'p> Engine<'p> {
                 | "trim"
                 | "unwrap"
                 | "expect"
+                | "parse"
         ) {
             v.text = None;
             v.dynamic = v.dynamic || args.iter().any(|a| a.dynamic);

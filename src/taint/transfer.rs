@@ -126,12 +126,12 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     }
                 }
                 if s.into_receiver {
-                    if let Some(r) = call.recv {
-                        let mut updated = r.clone();
-                        updated.add_labels(&marked.labels);
-                        effect.receiver_update = Some(updated);
-                    }
-                    decide(&mut effect, 2, Value::default());
+                    // `hasher.update(x)` returns nothing, `hasher.chain_update(x)` the hasher:
+                    // either way the result is the updated receiver.
+                    let mut updated = call.recv.cloned().unwrap_or_default();
+                    updated.add_labels(&marked.labels);
+                    effect.receiver_update = Some(updated.clone());
+                    decide(&mut effect, 2, updated);
                 } else {
                     decide(&mut effect, 2, marked);
                 }
