@@ -616,6 +616,7 @@ fn lower_lit(lit: &syn::Lit) -> Lit {
     match lit {
         syn::Lit::Str(s) => Lit::Str(s.value()),
         syn::Lit::ByteStr(b) => Lit::Str(String::from_utf8_lossy(&b.value()).into_owned()),
+        syn::Lit::Bool(b) => Lit::Bool(b.value),
         _ => Lit::Other,
     }
 }

@@ -7,6 +7,8 @@
 pub mod lower;
 mod macros;
 
+pub use macros::inline_format_args;
+
 use serde::{Deserialize, Serialize};
 
 /// Identifier text.
@@ -204,6 +206,8 @@ pub enum BinOp {
 pub enum Lit {
     /// A string (or byte string) literal.
     Str(String),
+    /// `true` or `false`.
+    Bool(bool),
     /// Any other literal.
     Other,
 }

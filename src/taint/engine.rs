@@ -626,7 +626,7 @@ impl<'p> Engine<'p> {
         }
         match expr {
             Expr::Lit(crate::ir::Lit::Str(s)) => Value::text(s),
-            Expr::Lit(crate::ir::Lit::Other) => Value::default(),
+            Expr::Lit(crate::ir::Lit::Other | crate::ir::Lit::Bool(_)) => Value::default(),
             Expr::Path { segs, span } => self.path_value(segs, *span, env, frame),
             Expr::Field { base, name, span } => {
                 let b = self.eval(base, env, frame);
@@ -653,13 +653,23 @@ impl<'p> Engine<'p> {
                 self.eval(index, env, frame);
                 self.eval(base, env, frame)
             }
-            Expr::Call { func, args, span } => self.call(func, args, *span, env, frame),
+            Expr::Call { func, args, span } => {
+                let mut v = self.call(func, args, *span, env, frame);
+                if let Expr::Path { segs, .. } = &**func {
+                    v.consent_check = segs.last().is_some_and(|n| self.rules.is_guard_name(n));
+                }
+                v
+            }
             Expr::Method {
                 recv,
                 name,
                 args,
                 span,
-            } => self.method(recv, name, args, *span, env, frame),
+            } => {
+                let mut v = self.method(recv, name, args, *span, env, frame);
+                v.consent_check = self.rules.is_guard_name(name);
+                v
+            }
             Expr::Macro {
                 name,
                 args,
@@ -799,7 +809,7 @@ impl<'p> Engine<'p> {
             Expr::While { cond, body } => {
                 self.looped(env, frame, |this, env, frame| {
                     if let Some(c) = cond {
-                        let guard = this.guard_polarity(c);
+                        let guard = this.guard_polarity(c, env);
                         this.eval(c, env, frame);
                         if guard == Some(true) {
                             env.guarded = true;
@@ -845,7 +855,7 @@ impl<'p> Engine<'p> {
         env: &mut Env,
         frame: &mut Frame<'p>,
     ) -> Value {
-        let polarity = self.guard_polarity(cond);
+        let polarity = self.guard_polarity(cond, env);
         let mut else_env = env.clone();
         let mut then_env = env.clone();
         self.eval(cond, &mut then_env, frame);
@@ -910,26 +920,37 @@ impl<'p> Engine<'p> {
     }
 
     /// `Some(true)`: the condition holds only with consent; `Some(false)`: only without.
-    fn guard_polarity(&self, cond: &Expr) -> Option<bool> {
+    fn guard_polarity(&self, cond: &Expr, env: &Env) -> Option<bool> {
         match cond {
-            Expr::Not(inner) => self.guard_polarity(inner).map(|b| !b),
-            Expr::Wrap(inner) => self.guard_polarity(inner),
+            Expr::Not(inner) => self.guard_polarity(inner, env).map(|b| !b),
+            Expr::Wrap(inner) => self.guard_polarity(inner, env),
             Expr::Binary {
                 op: BinOp::And,
                 l,
                 r,
-            } => (self.guard_polarity(l) == Some(true) || self.guard_polarity(r) == Some(true))
-                .then_some(true),
+            } => (self.guard_polarity(l, env) == Some(true)
+                || self.guard_polarity(r, env) == Some(true))
+            .then_some(true),
             Expr::Binary {
                 op: BinOp::Compare,
                 l,
-                ..
-            } => self.guard_polarity(l).filter(|b| *b),
+                r,
+            } => {
+                // `consent == true`, `opted_in() == false`
+                let flip = matches!(&**r, Expr::Lit(crate::ir::Lit::Bool(false)));
+                self.guard_polarity(l, env)
+                    .filter(|b| *b)
+                    .map(|b| b != flip)
+            }
             Expr::Binary {
                 op: BinOp::NotEqual,
                 l,
-                ..
-            } => self.guard_polarity(l).filter(|b| *b).map(|_| false),
+                r,
+            } => {
+                // `consent != Some(true)` holds without consent, `opted_in != false` with it
+                let flip = matches!(&**r, Expr::Lit(crate::ir::Lit::Bool(false)));
+                self.guard_polarity(l, env).filter(|b| *b).map(|_| flip)
+            }
             Expr::Method { name, .. } | Expr::Field { name, .. } => {
                 self.rules.is_guard_name(name).then_some(true)
             }
@@ -941,7 +962,9 @@ impl<'p> Engine<'p> {
                 _ => None,
             },
             Expr::Path { segs, .. } if segs.len() == 1 => {
-                self.rules.is_guard_name(&segs[0]).then_some(true)
+                // `let ok = consent.is_granted(..); if ok { .. }`
+                let checked = env.vars.get(&segs[0]).is_some_and(|v| v.consent_check);
+                (checked || self.rules.is_guard_name(&segs[0])).then_some(true)
             }
             _ => None,
         }
@@ -1915,6 +1938,9 @@ fn pat_names(p: &Pat, out: &mut Vec<Name>) {
 /// The text `format!(fmt, args)` produces, unknown parts marked.
 fn format_text(fmt: &str, args: &[Value], env: &Env) -> String {
     let unknown = super::lattice::UNKNOWN_TEXT;
+    // Inline arguments (`{BASE}`) were lowered as paths after the positional ones, in order.
+    let inline = crate::ir::inline_format_args(fmt);
+    let inline_base = args.len().saturating_sub(inline.len());
     let mut out = String::new();
     let mut next = 0;
     let mut chars = fmt.chars().peekable();
@@ -1942,6 +1968,8 @@ fn format_text(fmt: &str, args: &[Value], env: &Env) -> String {
                     args.get(next - 1).and_then(|v| v.text.clone())
                 } else if let Ok(i) = name.parse::<usize>() {
                     args.get(i).and_then(|v| v.text.clone())
+                } else if let Some(k) = inline.iter().position(|n| n == name) {
+                    args.get(inline_base + k).and_then(|v| v.text.clone())
                 } else {
                     env.vars.get(name).and_then(|v| v.text.clone())
                 };

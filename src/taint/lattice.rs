@@ -98,6 +98,8 @@ pub struct Value {
     /// May hold data computed at run time; false for literal constants, which are never
     /// identifiers whatever their name says. A "may" fact: joins by `||`, bottom is false.
     pub dynamic: bool,
+    /// The value is the result of a consent / opt-in check (a must-fact: joins by `&&`).
+    pub consent_check: bool,
     /// The closure this value is: (function id, closure index).
     pub closure: Option<(usize, u32)>,
 }
@@ -318,6 +320,7 @@ impl Value {
         self.ty = flat_ref(self.ty.take(), other.ty.as_ref());
         self.closure = self.closure.or(other.closure);
         self.dynamic = self.dynamic || other.dynamic;
+        self.consent_check = self.consent_check && other.consent_check;
         self.text = match (&self.text, &other.text) {
             (Some(a), Some(b)) if a == b => Some(a.clone()),
             _ => None,
