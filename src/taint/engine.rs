@@ -552,6 +552,12 @@ impl<'p> Engine<'p> {
                     if i == last && !semi {
                         value = v;
                     }
+                    // `consent.require(Purpose::Ads)?;`: a check whose failure returns early.
+                    if let Expr::Wrap(inner) = expr {
+                        if *semi && self.guard_polarity(inner, env) == Some(true) {
+                            env.guarded = true;
+                        }
+                    }
                 }
             }
         }
@@ -961,6 +967,7 @@ impl<'p> Engine<'p> {
                     .map(|_| true),
                 _ => None,
             },
+            Expr::Let { pat, .. } => self.pat_is_guard(pat).then_some(true),
             Expr::Path { segs, .. } if segs.len() == 1 => {
                 // `let ok = consent.is_granted(..); if ok { .. }`
                 let checked = env.vars.get(&segs[0]).is_some_and(|v| v.consent_check);
