@@ -63,6 +63,7 @@ pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanEr
 const ANALYSIS_STACK_BYTES: usize = 1 << 30;
 
 fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
+    let mut clock = StageClock::new();
     let root = &options.root;
     let meta = std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.clone(),
@@ -79,14 +80,19 @@ fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanRes
         discover::discover(root, &excludes)
     };
     let files_found = files.len();
+    clock.lap("discover");
     let (parsed, parse_skips) = parse::parse_all(&files, parse::DEFAULT_MAX_FILE_BYTES);
+    clock.lap("parse+lower");
     skipped.extend(parse_skips);
     skipped.sort();
     let lines = parsed.iter().map(|p| p.lines).sum();
     let program = graph::Program::build(parsed);
+    clock.lap("graph");
     let index = RuleIndex::new(rules.rules());
     let analysis = taint::analyze(&program, &index);
+    clock.lap("propagate");
     let findings = classify::classify(&program, &index, &analysis);
+    clock.lap("classify");
     let mut categories: Vec<CategoryInfo> = rules
         .rules()
         .categories
@@ -117,4 +123,28 @@ fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanRes
         stats,
         categories,
     })
+}
+
+/// Stage timings on stderr when `IDFLOW_TIMING` is set (a debugging aid; the benchmark harness of
+/// a later stage reports them properly).
+struct StageClock {
+    enabled: bool,
+    last: std::time::Instant,
+}
+
+impl StageClock {
+    fn new() -> StageClock {
+        StageClock {
+            enabled: std::env::var_os("IDFLOW_TIMING").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    #[allow(clippy::print_stderr)]
+    fn lap(&mut self, stage: &str) {
+        if self.enabled {
+            eprintln!("idflow: {stage} took {:.2?}", self.last.elapsed());
+        }
+        self.last = std::time::Instant::now();
+    }
 }

@@ -45,6 +45,7 @@ pub struct Program {
     structs: HashMap<(usize, Name), (usize, usize)>,
     consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
+    traits: std::collections::HashSet<(usize, Name)>,
     module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
@@ -87,6 +88,7 @@ impl Program {
             structs: HashMap::new(),
             consts: HashMap::new(),
             consts_by_name: HashMap::new(),
+            traits: std::collections::HashSet::new(),
             module_scopes: HashMap::new(),
             calls: DiGraph::new(),
         };
@@ -126,6 +128,9 @@ impl Program {
                         .entry((krate, f.name.clone()))
                         .or_default()
                         .push(id);
+                }
+                if let Some(t) = &f.trait_name {
+                    self.traits.insert((krate, t.clone()));
                 }
                 if is_method {
                     self.methods_by_name
@@ -277,10 +282,7 @@ impl Program {
         // `Trait::method(&value)`: conservative dispatch to every method so named.
         let qualifier = &segs[segs.len() - 2];
         if qualifier.chars().next().is_some_and(char::is_uppercase) {
-            let is_trait = self.fns.iter().any(|f| {
-                let fi = &self.files[f.file].ir.fns[f.idx];
-                f.krate == krate && fi.trait_name.as_deref() == Some(qualifier.as_str())
-            });
+            let is_trait = self.traits.contains(&(krate, qualifier.clone()));
             if is_trait {
                 return self.resolve_method(krate, None, &segs[segs.len() - 1]);
             }
