@@ -27,6 +27,8 @@ const CONTEXT_BUDGET: u32 = 6;
 /// A method call on a receiver of unknown type dispatches to at most this many program methods
 /// of that name; more means the name is too common to tell.
 const MAX_UNTYPED_DISPATCH: usize = 8;
+/// Closure index that stands for the function itself (a function item used as a value).
+const FN_ITEM: u32 = u32::MAX;
 /// Deepest call chain analysed context-sensitively.
 const MAX_CALL_DEPTH: usize = 48;
 /// Loop bodies are re-analysed at most this many times before the environment is widened.
@@ -999,6 +1001,10 @@ impl<'p> Engine<'p> {
                 .apply_rules(&rules, None, None, &[], &[], span, env, frame)
                 .unwrap_or_default();
         }
+        // A function item used as a value (`.filter_map(read_slot)`): callable like a closure.
+        if let Some(&fid) = self.prog.resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref()).first() {
+            return Value { closure: Some((fid, FN_ITEM)), ..Value::default() };
+        }
         let last = segs.last().map_or("", String::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
             let ty = if last == "Self" {
@@ -1222,6 +1228,11 @@ impl<'p> Engine<'p> {
         frame: &mut Frame<'p>,
     ) -> Value {
         let owner = self.prog.func(cfid);
+        if idx == FN_ITEM {
+            let mut args = args.to_vec();
+            args.resize(owner.params.len(), Value { dynamic: true, ..Value::default() });
+            return self.analyze_fn(cfid, args, env.guarded).ret;
+        }
         let Some(closure) = owner.closures.get(idx as usize) else {
             return Value::default();
         };
