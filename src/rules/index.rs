@@ -8,6 +8,32 @@ use regex::Regex;
 use super::raw::{RawCall, RawRuleFile};
 use crate::findings::Transport;
 
+/// Suffixes that say how an identifier is represented, not what it is.
+const REPRESENTATION_SUFFIXES: &[&str] = &[
+    "_str",
+    "_string",
+    "_text",
+    "_txt",
+    "_value",
+    "_val",
+    "_raw",
+    "_bytes",
+    "_hex",
+    "_e164",
+    "_number",
+    "_num",
+    "_trimmed",
+    "_clean",
+    "_normalized",
+    "_normalised",
+    "_formatted",
+    "_upper",
+    "_lower",
+    "_param",
+    "_field",
+    "_header",
+];
+
 /// Index of a kind in [`RuleIndex::kinds`].
 pub type KindId = u16;
 
@@ -323,9 +349,18 @@ impl RuleIndex {
         site: NameSite,
     ) -> impl Iterator<Item = &'a NameSource> + 'a {
         let lower = name.to_ascii_lowercase();
-        self.names
+        // `imei_str`, `msisdn_e164`, `android_id_raw`: a representation suffix does not change
+        // what a name says it holds.
+        let stem = REPRESENTATION_SUFFIXES
             .iter()
-            .filter(move |n| n.on[site as usize] && n.regex.is_match(&lower))
+            .find_map(|suffix| lower.strip_suffix(suffix))
+            .filter(|stem| !stem.is_empty())
+            .map(str::to_string);
+        self.names.iter().filter(move |n| {
+            n.on[site as usize]
+                && (n.regex.is_match(&lower)
+                    || stem.as_deref().is_some_and(|s| n.regex.is_match(s)))
+        })
     }
 
     /// Effect of propagator `i`.

@@ -939,6 +939,14 @@ impl<'p> Engine<'p> {
             } => (self.guard_polarity(l, env) == Some(true)
                 || self.guard_polarity(r, env) == Some(true))
             .then_some(true),
+            // `if !consent || offline { return }`: false only when consent holds
+            Expr::Binary {
+                op: BinOp::Or,
+                l,
+                r,
+            } => (self.guard_polarity(l, env) == Some(false)
+                || self.guard_polarity(r, env) == Some(false))
+            .then_some(false),
             Expr::Binary {
                 op: BinOp::Compare,
                 l,
@@ -1002,8 +1010,15 @@ impl<'p> Engine<'p> {
                 .unwrap_or_default();
         }
         // A function item used as a value (`.filter_map(read_slot)`): callable like a closure.
-        if let Some(&fid) = self.prog.resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref()).first() {
-            return Value { closure: Some((fid, FN_ITEM)), ..Value::default() };
+        if let Some(&fid) = self
+            .prog
+            .resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref())
+            .first()
+        {
+            return Value {
+                closure: Some((fid, FN_ITEM)),
+                ..Value::default()
+            };
         }
         let last = segs.last().map_or("", String::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
@@ -1230,7 +1245,13 @@ impl<'p> Engine<'p> {
         let owner = self.prog.func(cfid);
         if idx == FN_ITEM {
             let mut args = args.to_vec();
-            args.resize(owner.params.len(), Value { dynamic: true, ..Value::default() });
+            args.resize(
+                owner.params.len(),
+                Value {
+                    dynamic: true,
+                    ..Value::default()
+                },
+            );
             return self.analyze_fn(cfid, args, env.guarded).ret;
         }
         let Some(closure) = owner.closures.get(idx as usize) else {
@@ -1388,6 +1409,15 @@ impl<'p> Engine<'p> {
                 | "expect"
                 | "parse"
         ) {
+            // The text is gone, but a URL's scheme and host still describe where a request
+            // built from it goes (`"wss://..".into_client_request()`).
+            if v.endpoint.is_none() && args.is_empty() {
+                v.endpoint = rv
+                    .text
+                    .as_deref()
+                    .map(super::transfer::endpoint_of)
+                    .filter(|e| e.transport.is_some());
+            }
             v.text = None;
             v.dynamic = v.dynamic || args.iter().any(|a| a.dynamic);
         }
