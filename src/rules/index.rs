@@ -78,6 +78,10 @@ pub enum Propagation {
     Closure,
     /// The receiver is emptied (`clear`): a strong update that kills its data.
     Reset,
+    /// The arguments go into the channel the receiver is a half of (`tx.send(x)`).
+    Store,
+    /// The result is what was stored in the channel the receiver is a half of (`rx.recv()`).
+    Load,
 }
 
 /// A kind with its fixed transport.
@@ -372,6 +376,8 @@ impl RuleIndex {
             "into-receiver" => Propagation::IntoReceiver,
             "closure" => Propagation::Closure,
             "reset" => Propagation::Reset,
+            "store" => Propagation::Store,
+            "load" => Propagation::Load,
             _ => Propagation::Identity,
         }
     }

@@ -145,6 +145,10 @@ pub struct RawConstructor {
     /// The call configures its receiver instead of returning a new value (`set_transport`).
     #[serde(default)]
     pub mutates_receiver: bool,
+    /// The result is a (sender, receiver) pair over one channel (`mpsc::channel()`): what is
+    /// stored through one half (`store` propagators) is loaded from the other (`load`).
+    #[serde(default)]
+    pub pair: bool,
 }
 
 /// A source of identifiers: a call or a name.

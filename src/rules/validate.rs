@@ -41,13 +41,15 @@ pub const LISTS: [&str; 8] = [
 pub const SANITIZER_EFFECTS: [&str; 2] = ["encrypt", "hash"];
 
 /// Propagator effects.
-pub const PROPAGATOR_EFFECTS: [&str; 6] = [
+pub const PROPAGATOR_EFFECTS: [&str; 8] = [
     "clean",
     "receiver",
     "into-receiver",
     "identity",
     "closure",
     "reset",
+    "store",
+    "load",
 ];
 
 /// Transports a kind or constructor may fix.

@@ -191,6 +191,9 @@ pub struct Engine<'p> {
     pub(super) hits: Vec<Hit>,
     memo: HashMap<MemoKey, Summary>,
     instances: HashMap<FnId, u32>,
+    cell_sites: HashMap<(usize, Span), u32>,
+    pub(super) cells: HashMap<u32, Value>,
+    pub(super) cells_grew: bool,
     placeholder_log: Vec<Hit>,
     hit_keys: HashSet<HitKey>,
     trace_analyses: bool,
@@ -214,6 +217,9 @@ impl<'p> Engine<'p> {
             hits: Vec::new(),
             memo: HashMap::new(),
             instances: HashMap::new(),
+            cell_sites: HashMap::new(),
+            cells: HashMap::new(),
+            cells_grew: false,
             placeholder_log: Vec::new(),
             hit_keys: HashSet::new(),
             trace_analyses: std::env::var_os("IDFLOW_TRACE").is_some(),
@@ -807,7 +813,12 @@ impl<'p> Engine<'p> {
                 out
             }
             Expr::For { pat, iter, body } => {
-                let it = self.eval(iter, env, frame);
+                let mut it = self.eval(iter, env, frame);
+                if let Some(cell) = it.cell {
+                    // `for msg in rx`: the loop receives from the channel.
+                    let received = self.load_cell(cell);
+                    it.join_in(&received);
+                }
                 self.looped(env, frame, |this, env, frame| {
                     this.bind(pat, it.clone(), env, frame, NameSite::Local);
                     this.block(body, env, frame);
@@ -1786,6 +1797,35 @@ impl<'p> Engine<'p> {
                         .any(|f| f.name == field && f.skip_serializing)
                 })
         }
+    }
+
+    /// Starts from what an earlier run learnt: its channel contents, and its source and trace
+    /// tables, so the labels stored in the channels keep their meaning.
+    pub(super) fn carry_over(&mut self, earlier: Engine<'p>) {
+        self.cells = earlier.cells;
+        self.cell_sites = earlier.cell_sites;
+        self.sources = earlier.sources;
+        self.source_ids = earlier.source_ids;
+        self.traces = earlier.traces;
+    }
+
+    /// The abstract cell of the channel created at a call site.
+    pub(super) fn cell_at(&mut self, file: usize, span: Span) -> u32 {
+        let next = u32::try_from(self.cell_sites.len()).unwrap_or(u32::MAX - 1);
+        *self.cell_sites.entry((file, span)).or_insert(next)
+    }
+
+    /// Joins `data` into a channel's contents.
+    pub(super) fn store_cell(&mut self, cell: u32, data: &Value) {
+        let slot = self.cells.entry(cell).or_default();
+        if slot.join_in(data) {
+            self.cells_grew = true;
+        }
+    }
+
+    /// What a channel may hold.
+    pub(super) fn load_cell(&self, cell: u32) -> Value {
+        self.cells.get(&cell).cloned().unwrap_or_default()
     }
 
     /// Records a hit: placeholder hits go to the enclosing abstract analysis, the rest are kept

@@ -100,6 +100,8 @@ pub struct Value {
     pub dynamic: bool,
     /// The value is the result of a consent / opt-in check (a must-fact: joins by `&&`).
     pub consent_check: bool,
+    /// The channel this value is a half of (an abstract cell, one per creating call site).
+    pub cell: Option<u32>,
     /// The closure this value is: (function id, closure index).
     pub closure: Option<(usize, u32)>,
 }
@@ -123,6 +125,7 @@ impl Value {
         self.text.hash(state);
         self.dynamic.hash(state);
         self.closure.hash(state);
+        self.cell.hash(state);
         self.endpoint.hash(state);
         self.fields.len().hash(state);
         if depth > 0 {
@@ -319,6 +322,7 @@ impl Value {
         self.kind = flat(self.kind, other.kind, CONFLICT_KIND);
         self.ty = flat_ref(self.ty.take(), other.ty.as_ref());
         self.closure = self.closure.or(other.closure);
+        self.cell = flat(self.cell, other.cell, u32::MAX);
         self.dynamic = self.dynamic || other.dynamic;
         self.consent_check = self.consent_check && other.consent_check;
         self.text = match (&self.text, &other.text) {

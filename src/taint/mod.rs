@@ -92,6 +92,15 @@ pub struct Analysis {
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
     let mut engine = engine::Engine::new(prog, rules);
     engine.run();
+    if engine.cells_grew {
+        // Channels are flow-insensitive cells: a receive analysed before the matching send saw
+        // an empty channel. Run again with the channels' final contents (one more run reaches
+        // everything a chain of channels can carry in practice).
+        let mut again = engine::Engine::new(prog, rules);
+        again.carry_over(engine);
+        engine = again;
+        engine.run();
+    }
     if std::env::var_os("IDFLOW_DEBUG").is_some() {
         engine.debug_stats();
     }

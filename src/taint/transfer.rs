@@ -99,6 +99,15 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     endpoint: ep,
                     ..Value::default()
                 };
+                if c.pair {
+                    v.cell = Some(engine.cell_at(call.file, call.span));
+                    let mut pair = Value::default();
+                    let fields = std::sync::Arc::make_mut(&mut pair.fields);
+                    fields.insert("0".to_string(), v.clone());
+                    fields.insert("1".to_string(), v);
+                    decide(&mut effect, 3, pair);
+                    continue;
+                }
                 if let Some(el) = c.element {
                     let mut t = Value::default();
                     std::sync::Arc::make_mut(&mut t.fields).insert(el.to_string(), v);
@@ -159,6 +168,23 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     decide(&mut effect, 1, v);
                 }
                 Propagation::Closure => effect.closure_result = true,
+                Propagation::Store => {
+                    if let Some(cell) = call.recv.and_then(|r| r.cell) {
+                        let mut data = Value::default();
+                        for a in call.args {
+                            data.join_in(&a.data_only());
+                        }
+                        engine.store_cell(cell, &data);
+                    }
+                    decide(&mut effect, 1, Value::default());
+                }
+                Propagation::Load => {
+                    let mut v = call.recv.map(Value::data_only).unwrap_or_default();
+                    if let Some(cell) = call.recv.and_then(|r| r.cell) {
+                        v.join_in(&engine.load_cell(cell));
+                    }
+                    decide(&mut effect, 1, v);
+                }
                 Propagation::Reset => {
                     effect.receiver_update = Some(Value::default());
                     decide(&mut effect, 1, Value::default());
