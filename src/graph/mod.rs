@@ -320,6 +320,17 @@ impl Program {
                         }
                     }
                 }
+                // `pub use transport::*;`
+                for glob in self.scope(ctx).uses.iter().filter(|u| u.alias == "*") {
+                    let mut path = glob.path.clone();
+                    path.push(name.clone());
+                    let again = self.expand(ctx, &path);
+                    if again.as_slice() != full {
+                        if let Some(found) = self.lookup_fn(&again, krate, depth + 1) {
+                            return Some(found);
+                        }
+                    }
+                }
             }
         }
         None
