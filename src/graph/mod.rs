@@ -286,6 +286,25 @@ impl Program {
             if is_trait {
                 return self.resolve_method(krate, None, &segs[segs.len() - 1]);
             }
+            // `R::read()` on a type parameter: every trait impl's function of that name.
+            let generic = qualifier.len() <= 2
+                && qualifier
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if generic {
+                let name = &segs[segs.len() - 1];
+                return self
+                    .fns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.krate == krate)
+                    .filter(|(_, f)| {
+                        let fi = &self.files[f.file].ir.fns[f.idx];
+                        fi.trait_name.is_some() && &fi.name == name
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+            }
         }
         Vec::new()
     }

@@ -1174,6 +1174,39 @@ impl<'p> Engine<'p> {
             return v;
         }
         let last = segs.last().map_or("", String::as_str);
+        if let Some(v) = self.std_mem_call(&full, args, &arg_values, env) {
+            return v;
+        }
+        // `Write::write_all(&mut stream, buf)`, `SinkExt::send(&mut ws, msg)`: a trait method
+        // called with the receiver as first argument is that method call.
+        let qualified =
+            segs.len() >= 2 && segs[segs.len() - 2].starts_with(|c: char| c.is_ascii_uppercase());
+        if let (true, Some((recv_value, rest))) = (qualified, arg_values.split_first()) {
+            let rest_strings: Vec<Option<String>> = rest.iter().map(|v| v.text.clone()).collect();
+            let rules: Vec<_> = self
+                .rules
+                .for_method(last, recv_value.kind, &rest_strings)
+                .collect();
+            if rules
+                .iter()
+                .any(|r| !matches!(r, crate::rules::index::RuleRef::Propagator(_)))
+            {
+                let recv_expr = args.first();
+                let rest_exprs = args.get(1..).unwrap_or(&[]);
+                if let Some(v) = self.apply_rules(
+                    &rules,
+                    recv_expr,
+                    Some(recv_value),
+                    rest,
+                    rest_exprs,
+                    span,
+                    env,
+                    frame,
+                ) {
+                    return v;
+                }
+            }
+        }
         let mut v = self.unknown_call(last, &arg_values, env, frame);
         self.write_through_mut_args(args, &v, env);
         if last.chars().next().is_some_and(char::is_uppercase) {
@@ -1384,10 +1417,16 @@ impl<'p> Engine<'p> {
         let mut closure_results = Value::default();
         let mut has_closure = false;
         let mut others = Value::default();
+        // `fold(init, |acc, x| ..)`: the accumulator starts as `init`, the item is an element.
+        let first_param = if matches!(name, "fold" | "try_fold" | "rfold") {
+            args.first().cloned().unwrap_or_default()
+        } else {
+            element.clone()
+        };
         for a in args {
             if let Some(c) = a.closure {
                 has_closure = true;
-                let r = self.run_closure(c, &[element.clone(), element.clone()], env, frame);
+                let r = self.run_closure(c, &[first_param.clone(), element.clone()], env, frame);
                 closure_results.join_in(&r);
             } else {
                 others.join_in(&a.data_only());
@@ -1448,6 +1487,33 @@ impl<'p> Engine<'p> {
         v
     }
 
+    /// `std::mem::take(&mut x)` and `std::mem::replace(&mut x, new)`: the result is `x`, which
+    /// becomes empty (or `new`): a strong update, so a taken identifier no longer sits in `x`.
+    fn std_mem_call(
+        &mut self,
+        full: &[Name],
+        args: &[Expr],
+        values: &[Value],
+        env: &mut Env,
+    ) -> Option<Value> {
+        let name = full.last()?.as_str();
+        let is_mem = full.len() < 2 || full[full.len() - 2] == "mem";
+        if !is_mem || !matches!(name, "take" | "replace") {
+            return None;
+        }
+        let Some(Expr::MutRef(place)) = args.first() else {
+            return None;
+        };
+        let old = values.first().cloned().unwrap_or_default();
+        let new = if name == "replace" {
+            values.get(1).cloned().unwrap_or_default()
+        } else {
+            Value::default()
+        };
+        self.write_place(place, new, env, true);
+        Some(old)
+    }
+
     /// An unknown callee may write what it has into `&mut` arguments (`read_line(&mut buf)`).
     fn write_through_mut_args(&mut self, arg_exprs: &[Expr], data: &Value, env: &mut Env) {
         for e in arg_exprs {
@@ -1457,8 +1523,10 @@ impl<'p> Engine<'p> {
                     for seg in &path {
                         old = old.field(seg);
                     }
-                    let mut new = old.data_only();
+                    // The argument keeps what it is (a stream stays a stream) and gains the data.
+                    let mut new = old;
                     new.join_in(&data.data_only());
+                    new.text = None;
                     new.dynamic = true;
                     self.write_place(inner, new, env, true);
                 }
