@@ -435,10 +435,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         },
         syn::Expr::Field(f) => Expr::Field {
             base: boxed(&f.base, closures),
-            name: match &f.member {
-                syn::Member::Named(i) => i.to_string(),
-                syn::Member::Unnamed(i) => i.index.to_string(),
-            },
+            name: member_name(&f.member),
             span: span_of(f.member.span()),
         },
         syn::Expr::Index(i) => Expr::Index {
@@ -478,10 +475,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
                 .fields
                 .iter()
                 .map(|f| {
-                    let name = match &f.member {
-                        syn::Member::Named(i) => i.to_string(),
-                        syn::Member::Unnamed(i) => i.index.to_string(),
-                    };
+                    let name = member_name(&f.member);
                     (
                         name,
                         lower_expr(&f.expr, closures),
@@ -664,10 +658,7 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                 .fields
                 .iter()
                 .map(|f| {
-                    let name = match &f.member {
-                        syn::Member::Named(i) => i.to_string(),
-                        syn::Member::Unnamed(i) => i.index.to_string(),
-                    };
+                    let name = member_name(&f.member);
                     (name, lower_pat(&f.pat))
                 })
                 .collect(),
@@ -687,5 +678,13 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
         syn::Pat::Paren(p) => lower_pat(&p.pat),
         syn::Pat::Type(t) => lower_pat(&t.pat),
         _ => Pat::Ignore,
+    }
+}
+
+/// A field's name: `imei`, or `0` for a tuple field.
+fn member_name(member: &syn::Member) -> Name {
+    match member {
+        syn::Member::Named(i) => i.to_string(),
+        syn::Member::Unnamed(i) => i.index.to_string(),
     }
 }
