@@ -178,7 +178,9 @@ impl StorePurpose {
         match self {
             StorePurpose::AppFunctionality
             | StorePurpose::FraudPrevention
-            | StorePurpose::AccountManagement => "NSPrivacyCollectedDataTypePurposeAppFunctionality",
+            | StorePurpose::AccountManagement => {
+                "NSPrivacyCollectedDataTypePurposeAppFunctionality"
+            }
             StorePurpose::Analytics => "NSPrivacyCollectedDataTypePurposeAnalytics",
             StorePurpose::DeveloperCommunications => "NSPrivacyCollectedDataTypePurposeOther",
             StorePurpose::Advertising => "NSPrivacyCollectedDataTypePurposeDeveloperAdvertising",
@@ -334,7 +336,10 @@ impl Declarations {
         let mut ids = BTreeSet::new();
         for (i, purpose) in self.purposes.iter().enumerate() {
             if !ids.insert(purpose.id.as_str()) {
-                problems.push(format!("purposes[{i}]: duplicate purpose id `{}`", purpose.id));
+                problems.push(format!(
+                    "purposes[{i}]: duplicate purpose id `{}`",
+                    purpose.id
+                ));
             }
         }
         for (i, recipient) in self.recipients.iter().enumerate() {
@@ -381,9 +386,9 @@ impl Declarations {
         self.flows.iter().find(|f| {
             f.category == category
                 && host_matches(&f.recipient, host)
-                && f.path
-                    .as_deref()
-                    .is_none_or(|p| file == p || file.starts_with(&format!("{}/", p.trim_end_matches('/'))))
+                && f.path.as_deref().is_none_or(|p| {
+                    file == p || file.starts_with(&format!("{}/", p.trim_end_matches('/')))
+                })
         })
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod classify;
 pub mod cli;
+pub mod declarations;
 pub mod diag;
 pub mod discover;
 pub mod findings;

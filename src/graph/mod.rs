@@ -46,6 +46,7 @@ pub struct Program {
     consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
     traits: std::collections::HashSet<(usize, Name)>,
+    trait_fns: HashMap<(usize, Name), Vec<FnId>>,
     module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
@@ -89,6 +90,7 @@ impl Program {
             consts: HashMap::new(),
             consts_by_name: HashMap::new(),
             traits: std::collections::HashSet::new(),
+            trait_fns: HashMap::new(),
             module_scopes: HashMap::new(),
             calls: DiGraph::new(),
         };
@@ -131,6 +133,10 @@ impl Program {
                 }
                 if let Some(t) = &f.trait_name {
                     self.traits.insert((krate, t.clone()));
+                    self.trait_fns
+                        .entry((krate, f.name.clone()))
+                        .or_default()
+                        .push(id);
                 }
                 if is_method {
                     self.methods_by_name
@@ -294,16 +300,10 @@ impl Program {
             if generic {
                 let name = &segs[segs.len() - 1];
                 return self
-                    .fns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, f)| f.krate == krate)
-                    .filter(|(_, f)| {
-                        let fi = &self.files[f.file].ir.fns[f.idx];
-                        fi.trait_name.is_some() && &fi.name == name
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
+                    .trait_fns
+                    .get(&(krate, name.clone()))
+                    .cloned()
+                    .unwrap_or_default();
             }
         }
         Vec::new()

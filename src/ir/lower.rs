@@ -34,6 +34,9 @@ pub(super) fn span_of(span: PmSpan) -> Span {
 
 fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
     for item in items {
+        if is_test_only(item) {
+            continue;
+        }
         match item {
             syn::Item::Fn(f) => {
                 let entry = is_entry(&f.sig, &f.attrs);
@@ -101,6 +104,22 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
     }
 }
 
+/// `#[cfg(test)]` items and `#[test]` functions do not ship: their flows are not the product's.
+fn is_test_only(item: &syn::Item) -> bool {
+    let attrs = match item {
+        syn::Item::Fn(f) => &f.attrs,
+        syn::Item::Mod(m) => &m.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        _ => return false,
+    };
+    attrs.iter().any(|a| {
+        let is_test_attr = a.path().segments.last().is_some_and(|s| s.ident == "test");
+        let is_cfg_test = a.path().is_ident("cfg")
+            && matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string().trim() == "test");
+        is_test_attr || is_cfg_test
+    })
+}
+
 fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
     let self_ty = type_last_segment(&imp.self_ty);
     let trait_name = imp
@@ -155,7 +174,7 @@ fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
         || attrs.iter().any(|a| {
             let p = a.path();
             p.is_ident("no_mangle")
-                || p.segments.last().is_some_and(|s| s.ident == "main" || s.ident == "test")
+                || p.segments.last().is_some_and(|s| s.ident == "main")
                 || matches!(&a.meta, syn::Meta::List(l) if l.path.is_ident("unsafe") && l.tokens.to_string().contains("no_mangle"))
         })
 }

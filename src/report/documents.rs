@@ -304,8 +304,10 @@ pub struct DataSafetyRow {
 /// Apple privacy-manifest draft.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
-    /// Declared `tracking`, when declared.
-    pub tracking: Option<bool>,
+    /// Declared `tracking` (false when not declared).
+    pub tracking: bool,
+    /// Whether `tracking` is declared at all.
+    pub tracking_declared: bool,
     /// One entry per Apple data type.
     pub data_types: Vec<ManifestType>,
 }
@@ -319,8 +321,8 @@ pub struct ManifestType {
     pub categories: String,
     /// Identifiers and phone numbers are linkable to the user by nature.
     pub linked: bool,
-    /// Declared tracking.
-    pub tracking: Option<bool>,
+    /// Declared tracking (false when not declared).
+    pub tracking: bool,
     /// Apple purpose keys.
     pub purposes: Vec<String>,
     /// Some flow has no declared store purpose.
@@ -420,10 +422,7 @@ fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) ->
         )),
         Some(p) => {
             if p.legal_basis.is_none() {
-                missing.push(format!(
-                    "legal basis (Art. 6(1) a–f) of purpose `{}`",
-                    p.id
-                ));
+                missing.push(format!("legal basis (Art. 6(1) a–f) of purpose `{}`", p.id));
             }
             if p.retention.is_none() {
                 missing.push(format!("retention period of purpose `{}`", p.id));
@@ -859,7 +858,8 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
 
 fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Manifest {
     Manifest {
-        tracking: decl.tracking,
+        tracking: decl.tracking.unwrap_or(false),
+        tracking_declared: decl.tracking.is_some(),
         data_types: store_groups(result, flows, |c| c.apple_privacy.clone())
             .into_iter()
             .map(|(data_type, of)| ManifestType {
@@ -870,7 +870,7 @@ fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Man
                         .collect::<BTreeSet<_>>(),
                 ),
                 linked: true,
-                tracking: decl.tracking,
+                tracking: decl.tracking.unwrap_or(false),
                 purposes: of
                     .iter()
                     .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())

@@ -6,9 +6,15 @@
 //!
 //! Architecture Invariant: only this module knows the SARIF and JSON output shapes.
 
+pub mod datamap;
+pub mod disclosure;
+pub mod documents;
 pub mod json;
+pub mod provenance;
 pub mod rules;
 pub mod sarif;
+pub mod tables;
+pub mod tera;
 pub mod text;
 
 use crate::findings::{Finding, ScanResult, Transport};

@@ -27,6 +27,8 @@ const CONTEXT_BUDGET: u32 = 6;
 /// A method call on a receiver of unknown type dispatches to at most this many program methods
 /// of that name; more means the name is too common to tell.
 const MAX_UNTYPED_DISPATCH: usize = 8;
+/// Field depth kept in the argument shapes of abstract summaries.
+const ABSTRACT_FIELD_DEPTH: usize = 1;
 /// Closure index that stands for the function itself (a function item used as a value).
 const FN_ITEM: u32 = u32::MAX;
 /// Deepest call chain analysed context-sensitively.
@@ -303,10 +305,12 @@ impl<'p> Engine<'p> {
         self.contexts[fid] += 1;
         if self.trace_analyses {
             eprintln!(
-                "analyze {} #{} depth {}",
+                "analyze {} #{} depth {} guarded {} args {:?}",
                 self.prog.func(fid).name,
                 self.contexts[fid],
-                self.depth
+                self.depth,
+                key.guarded,
+                key.args
             );
         }
         self.analyzed[fid] = true;
@@ -367,6 +371,9 @@ impl<'p> Engine<'p> {
     /// `v` with every label replaced by the placeholder of (instance, param, its category).
     fn abstract_value(&self, v: &Value, instance: u32, param: usize) -> Option<Value> {
         let mut out = v.clone();
+        // Shapes keep one level of fields: deeper taint folds into its top-level field, so the
+        // number of shapes a hot function sees stays small.
+        out.truncate(ABSTRACT_FIELD_DEPTH);
         self.abstract_in(&mut out, instance, param, 0)?;
         Some(out)
     }
@@ -382,10 +389,21 @@ impl<'p> Engine<'p> {
             labels.dedup();
             v.labels = labels;
         }
-        if depth < MAX_FIELD_DEPTH && v.is_tainted() {
-            for f in Arc::make_mut(&mut v.fields).values_mut() {
+        // The shape keeps what can change the callee's findings (labels, structure, kinds,
+        // endpoints, URLs); other constants and flags would only multiply contexts.
+        if v.text.as_deref().is_some_and(|t| !t.contains("://")) {
+            v.text = None;
+        }
+        v.dynamic = true;
+        v.consent_check = false;
+        if depth < MAX_FIELD_DEPTH && !v.fields.is_empty() {
+            let fields = Arc::make_mut(&mut v.fields);
+            for f in fields.values_mut() {
                 self.abstract_in(f, instance, param, depth + 1)?;
             }
+            // A field that carries nothing the callee can report on adds nothing but contexts;
+            // reading it falls back to its declared type.
+            fields.retain(|_, f| !f.is_inert());
         }
         Some(())
     }

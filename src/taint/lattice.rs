@@ -172,6 +172,18 @@ impl Value {
         }
     }
 
+    /// Carries no label, no structure, no network object and no constant text.
+    #[must_use]
+    pub fn is_inert(&self) -> bool {
+        self.labels.is_empty()
+            && self.fields.is_empty()
+            && self.kind.is_none()
+            && self.endpoint.is_none()
+            && self.cell.is_none()
+            && self.closure.is_none()
+            && self.text.is_none()
+    }
+
     /// The user type, when there is exactly one.
     #[must_use]
     pub fn type_name(&self) -> Option<&str> {
