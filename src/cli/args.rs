@@ -29,6 +29,8 @@ pub enum Command {
     /// Inspect the active rule pack
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Render GDPR disclosure documents (privacy notice, Art. 30 records, store labels, data map)
+    Report(ReportArgs),
 }
 
 /// `idflow rules ...`.
@@ -90,4 +92,71 @@ pub enum ListFormat {
     Text,
     /// The merged rule pack as JSON (schema `idflow-rules/1`)
     Json,
+}
+
+/// Arguments of `idflow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Root of the tree to scan; its `idflow.yaml` holds the declarations
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// Which document (`all` writes every kind in every format into the --output directory)
+    #[arg(long, value_enum, default_value_t = ReportKind::Notice)]
+    pub kind: ReportKind,
+    /// Output format (default: the kind's first format; with --kind all, every format)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write to FILE (a DIRECTORY with --kind all, created if missing) instead of stdout
+    #[arg(long, short, value_name = "FILE_OR_DIR")]
+    pub output: Option<PathBuf>,
+    /// Directory of templates that replace embedded ones with the same file name
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Declarations file (default: PATH/idflow.yaml when it exists)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Date printed in the documents (default: SOURCE_DATE_EPOCH, else the commit date)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Skip paths matching GLOB, relative to PATH (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Print nothing on stderr but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Document kinds of `idflow report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    /// Privacy notice (Art. 13/14): md, html
+    Notice,
+    /// Records of processing activities (Art. 30): md, html, csv
+    Ropa,
+    /// Google Play data-safety answers: csv, json
+    DataSafety,
+    /// Apple PrivacyInfo.xcprivacy draft: plist
+    PrivacyManifest,
+    /// The flow graph: md (Mermaid), html (SVG)
+    DataMap,
+    /// Every kind in every format, into a directory
+    All,
+}
+
+/// Output formats of `idflow report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown
+    Md,
+    /// One self-contained HTML file
+    Html,
+    /// CSV
+    Csv,
+    /// JSON
+    Json,
+    /// XML property list
+    Plist,
 }

@@ -12,6 +12,7 @@
 
 pub mod args;
 mod output;
+mod report_cmd;
 mod rules_cmd;
 mod scan;
 
@@ -77,6 +78,7 @@ pub fn run(cli: &Cli) -> Result<ExitStatus> {
     match &cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Rules(RulesCommand::List(args)) => rules_cmd::list(args),
+        Command::Report(args) => report_cmd::run(args),
     }
 }
 

@@ -33,6 +33,9 @@ struct EdgeStyle {
     flows: usize,
 }
 
+/// Title of a recipient node whose host matches no declared recipient.
+const UNDECLARED: &str = "undeclared recipient";
+
 const LAYERS: [&str; 4] = [
     "Where the identifier comes from",
     "Personal data",
@@ -73,7 +76,7 @@ pub fn build(flows: &[FlowView]) -> DataMap {
                 let title = f
                     .recipient
                     .as_ref()
-                    .map_or_else(|| "undeclared recipient".to_string(), |r| r.name.clone());
+                    .map_or_else(|| UNDECLARED.to_string(), |r| r.name.clone());
                 let sub = match f.recipient.as_ref().and_then(|r| r.country.as_deref()) {
                     Some(c) => format!("{host} · {c}"),
                     None => host.clone(),
@@ -224,6 +227,7 @@ const SVG_STYLE: &str = "<style>\
 .dm-node rect{fill:#fff;stroke:#9aa9bd;stroke-width:1.2}\
 .dm-l1 rect{fill:#eef3fb;stroke:#3b6aa8}\
 .dm-l3 rect{fill:#f6f4ee;stroke:#8a7a55}\
+.dm-undeclared rect{fill:#fff4dc;stroke:#b26a00;stroke-dasharray:4 3}\
 .dm-title{font:600 13px system-ui,sans-serif;fill:#1c2733}\
 .dm-sub{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#55606e}\
 .dm-edge{fill:none;stroke-width:2}\
@@ -308,11 +312,12 @@ fn svg(layers: &Layers, edges: &Edges) -> String {
             let y = node_y(nodes.len(), max, i);
             let _ = write!(
                 out,
-                "<g class=\"dm-node dm-l{layer}\"><rect x=\"{}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"6\"/><text x=\"{}\" y=\"{}\" class=\"dm-title\">{}</text><text x=\"{}\" y=\"{}\" class=\"dm-sub\">{}</text></g>",
+                "<g class=\"dm-node dm-l{layer}{}\"><rect x=\"{}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"6\"/><text x=\"{}\" y=\"{}\" class=\"dm-title\">{}</text><text x=\"{}\" y=\"{}\" class=\"dm-sub\">{}</text></g>",
+                if node.title == UNDECLARED { " dm-undeclared" } else { "" },
                 x(layer),
                 x(layer) + 10,
                 y + 19,
-                xml(&super::shorten(&node.title, 30)),
+                xml(&super::shorten(&node.title, 24)),
                 x(layer) + 10,
                 y + 36,
                 xml(&super::shorten(&node.sub, 34)),

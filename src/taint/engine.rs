@@ -204,6 +204,8 @@ pub struct Engine<'p> {
     pub(super) analyzed: Vec<bool>,
     depth: usize,
     active_closures: Vec<(FnId, u32)>,
+    /// The environment each closure was last created in, for calls from other functions.
+    captures: HashMap<(FnId, u32), BTreeMap<Name, Value>>,
     consts: HashMap<(usize, u32, Name), Value>,
 }
 
@@ -230,6 +232,7 @@ impl<'p> Engine<'p> {
             analyzed: vec![false; prog.fns.len()],
             depth: 0,
             active_closures: Vec::new(),
+            captures: HashMap::new(),
             consts: HashMap::new(),
         }
     }
@@ -857,10 +860,13 @@ impl<'p> Engine<'p> {
                 Value::default()
             }
             Expr::Block(b) => self.block(b, env, frame),
-            Expr::Closure(idx) => Value {
-                closure: Some((frame.fid, *idx)),
-                ..Value::default()
-            },
+            Expr::Closure(idx) => {
+                self.captures.insert((frame.fid, *idx), env.vars.clone());
+                Value {
+                    closure: Some((frame.fid, *idx)),
+                    ..Value::default()
+                }
+            }
             Expr::Return(e) => {
                 let v = match e {
                     Some(e) => self.eval(e, env, frame),
@@ -1320,9 +1326,9 @@ impl<'p> Engine<'p> {
             return Value::default();
         };
         if cfid != frame.fid {
-            // A closure from another function: its captures are unknown here.
+            // A closure from another function runs with the captures it was created with.
             let mut fresh = Env {
-                vars: BTreeMap::new(),
+                vars: self.captures.get(&(cfid, idx)).cloned().unwrap_or_default(),
                 guarded: env.guarded,
                 live: true,
             };
@@ -1605,13 +1611,14 @@ impl<'p> Engine<'p> {
         env: &mut Env,
         frame: &mut Frame<'p>,
     ) -> Value {
-        // Closures passed to another function run there without their captures: evaluate them
-        // here, where the captures are, and pass what they return.
+        // A closure passed to another function runs there with the captures recorded when it
+        // was created; what it returns without arguments also goes along as data, for callees
+        // that hand it on to library code.
         for a in &mut args {
             if let Some(c) = a.closure {
                 if c.0 == frame.fid {
                     let r = self.run_closure(c, &[], env, frame);
-                    *a = r.data_only();
+                    a.join_in(&r.data_only());
                 }
             }
         }

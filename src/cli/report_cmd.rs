@@ -1,0 +1,191 @@
+//! `idflow report`: scans, joins the findings with the declarations file, renders documents.
+//!
+//! The glue that does IO: reads `idflow.yaml` (or `--config`), the `--templates` directory,
+//! asks git for the scanned commit and its date, reads `SOURCE_DATE_EPOCH`, writes the files.
+//! Everything else is the library ([`crate::report::documents`], [`crate::report::disclosure`]).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _, Result};
+
+use super::args::{ReportArgs, ReportFormat, ReportKind};
+use super::{load_rules, note, output, warning, ExitStatus};
+use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
+use crate::report::disclosure::{self, DocFormat, Kind};
+use crate::report::documents;
+use crate::report::provenance::{Provenance, ProvenanceInput};
+use crate::report::tera::Templates;
+use crate::scan::ScanOptions;
+
+/// Renders the documents `args` asks for.
+///
+/// # Errors
+/// Rule, declarations, template, date and output errors.
+pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
+    let rules = load_rules(args.rules.as_deref())?;
+    std::fs::metadata(&args.path)
+        .with_context(|| format!("cannot scan {}", args.path.display()))?;
+    let (decl, decl_name) = declarations(args)?;
+    let templates = match &args.templates {
+        Some(dir) => {
+            if !dir.is_dir() {
+                bail!("templates directory {} does not exist", dir.display());
+            }
+            let templates = Templates::load(dir)?;
+            if templates.overridden().is_empty() && !args.quiet {
+                warning(&format!(
+                    "{} holds no file named like an embedded template (e.g. notice.html.tera)",
+                    dir.display()
+                ));
+            }
+            templates
+        }
+        None => Templates::builtin()?,
+    };
+    let jobs = jobs(args)?;
+
+    let result = crate::scan::run(
+        &ScanOptions {
+            root: args.path.clone(),
+            excludes: args.exclude.clone(),
+        },
+        &rules,
+    )?;
+    let input = ProvenanceInput {
+        scanned: scanned_name(&args.path),
+        commit: git(&args.path, &["rev-parse", "HEAD"]),
+        commit_date: git(&args.path, &["log", "-1", "--format=%cs"]),
+        dirty: git(
+            &args.path,
+            &["status", "--porcelain", "--untracked-files=no", "--", "."],
+        )
+        .is_some_and(|s| !s.is_empty()),
+        date: args.date.clone(),
+        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
+        declarations: decl_name,
+    };
+    let provenance = Provenance::resolve(&input, &result.tool_version, &result.rules_hash)?;
+    let doc = documents::build(&result, &decl, provenance);
+
+    if !args.quiet {
+        for skipped in &result.skipped {
+            warning(&format!(
+                "skipped {}",
+                crate::report::text::skipped_line(skipped)
+            ));
+        }
+    }
+    if args.kind == ReportKind::All {
+        let Some(dir) = &args.output else {
+            bail!("--kind all writes several files: give a directory with --output DIR");
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (kind, format) in &jobs {
+            let text = disclosure::render(*kind, *format, &doc, &templates)?;
+            let path = dir.join(kind.file_name(*format));
+            output::emit(Some(&path), &text)?;
+            if !args.quiet {
+                note(&format!("wrote {}", path.display()));
+            }
+        }
+    } else {
+        let (kind, format) = jobs[0];
+        let text = disclosure::render(kind, format, &doc, &templates)?;
+        output::emit(args.output.as_deref(), &text)?;
+        if let (Some(path), false) = (&args.output, args.quiet) {
+            note(&format!("wrote {}", path.display()));
+        }
+    }
+    if !args.quiet && !doc.gaps.is_empty() {
+        note(&format!(
+            "{} of {} flows have declarations to complete (see \"To be completed\")",
+            doc.gaps.len(),
+            doc.flows.len()
+        ));
+    }
+    Ok(ExitStatus::Pass)
+}
+
+/// The (kind, format) pairs to render.
+fn jobs(args: &ReportArgs) -> Result<Vec<(Kind, DocFormat)>> {
+    let format = args.format.map(|f| match f {
+        ReportFormat::Md => DocFormat::Md,
+        ReportFormat::Html => DocFormat::Html,
+        ReportFormat::Csv => DocFormat::Csv,
+        ReportFormat::Json => DocFormat::Json,
+        ReportFormat::Plist => DocFormat::Plist,
+    });
+    let kind = match args.kind {
+        ReportKind::Notice => Kind::Notice,
+        ReportKind::Ropa => Kind::Ropa,
+        ReportKind::DataSafety => Kind::DataSafety,
+        ReportKind::PrivacyManifest => Kind::PrivacyManifest,
+        ReportKind::DataMap => Kind::DataMap,
+        ReportKind::All => {
+            let jobs: Vec<(Kind, DocFormat)> = Kind::ALL
+                .iter()
+                .flat_map(|k| k.formats().iter().map(move |f| (*k, *f)))
+                .filter(|(_, f)| format.is_none_or(|want| want == *f))
+                .collect();
+            if jobs.is_empty() {
+                bail!("no document kind comes in that format");
+            }
+            return Ok(jobs);
+        }
+    };
+    let format = format.unwrap_or(kind.formats()[0]);
+    if !kind.formats().contains(&format) {
+        return Err(disclosure::DocumentError::Unsupported { kind, format }.into());
+    }
+    Ok(vec![(kind, format)])
+}
+
+/// The declarations and how the report should name their file.
+fn declarations(args: &ReportArgs) -> Result<(Declarations, Option<String>)> {
+    let path: PathBuf = match &args.config {
+        Some(path) => path.clone(),
+        None => {
+            let default = args.path.join(DEFAULT_FILE_NAME);
+            if !default.is_file() {
+                if !args.quiet {
+                    warning(&format!(
+                        "no {DEFAULT_FILE_NAME} in {}: every flow is reported as a gap (see --config)",
+                        args.path.display()
+                    ));
+                }
+                return Ok((Declarations::default(), None));
+            }
+            default
+        }
+    };
+    let decl = Declarations::load(&path)?;
+    // Inside the scanned tree the file is named relative to it, so the report does not carry
+    // the path of the machine it was made on.
+    let name = path
+        .strip_prefix(&args.path)
+        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+    Ok((decl, Some(name)))
+}
+
+/// The scanned directory's own name.
+fn scanned_name(root: &Path) -> String {
+    root.canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| root.display().to_string())
+}
+
+/// Trimmed stdout of `git args` run in `dir`, when git exists and succeeds.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -1,0 +1,396 @@
+//! GDPR disclosure reports (`idflow report`): snapshots of every document kind and format for
+//! both samples, and the guarantees a DPO relies on: code text is escaped, declarations errors
+//! carry line and column, a user template replaces an embedded one, the CSV and plist parse, and
+//! the same input gives byte-identical documents.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use idflow::declarations::{Declarations, DeclarationsError};
+use idflow::findings::{CategoryInfo, Finding, Location, ScanResult, Stats, Step, Transport};
+use idflow::report::disclosure::{self, DocFormat, Kind};
+use idflow::report::documents::{self, Document};
+use idflow::report::provenance::{Provenance, ProvenanceInput};
+use idflow::report::tables;
+use idflow::report::tera::Templates;
+use idflow::rules::RulePack;
+use idflow::scan::{self, ScanOptions};
+
+fn sample_root(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+/// A fixed provenance: no git, a pinned date, so snapshots do not move with commits.
+fn provenance(result: &ScanResult, scanned: &str, declarations: Option<&str>) -> Provenance {
+    Provenance::resolve(
+        &ProvenanceInput {
+            scanned: scanned.to_string(),
+            date: Some("2026-01-01".to_string()),
+            declarations: declarations.map(ToString::to_string),
+            ..ProvenanceInput::default()
+        },
+        &result.tool_version,
+        &result.rules_hash,
+    )
+    .expect("valid date")
+}
+
+/// The document of a bundled sample, with its `idflow.yaml`.
+fn sample_doc(name: &str) -> Document {
+    let root = sample_root(name);
+    let result = scan::run(
+        &ScanOptions {
+            root: root.clone(),
+            excludes: Vec::new(),
+        },
+        &RulePack::builtin(),
+    )
+    .expect("sample scans");
+    let decl = Declarations::load(&root.join("idflow.yaml")).expect("sample declarations load");
+    documents::build(
+        &result,
+        &decl,
+        provenance(&result, name, Some("idflow.yaml")),
+    )
+}
+
+/// Pins the tool version and the rule-pack hash.
+fn redact(s: &str) -> String {
+    let hash = RulePack::builtin().hash().to_string();
+    s.replace(
+        &format!("idflow {}", env!("CARGO_PKG_VERSION")),
+        "idflow {VERSION}",
+    )
+    .replace(
+        &format!("\"tool_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"tool_version\": \"{VERSION}\"",
+    )
+    .replace(&hash, "{RULES_HASH}")
+}
+
+fn every_document() -> Vec<(Kind, DocFormat)> {
+    Kind::ALL
+        .iter()
+        .flat_map(|k| k.formats().iter().map(move |f| (*k, *f)))
+        .collect()
+}
+
+fn snapshot_all(sample: &str) {
+    let doc = sample_doc(sample);
+    let templates = Templates::builtin().expect("embedded templates compile");
+    for (kind, format) in every_document() {
+        let text = disclosure::render(kind, format, &doc, &templates).expect("renders");
+        let name = format!("{}_{}_{}", sample.replace('-', "_"), kind, format).replace('-', "_");
+        insta::assert_snapshot!(name, redact(&text));
+    }
+}
+
+/// Every kind in every format for the leaky sample: plaintext, no opt-in, gaps listed.
+#[test]
+fn cloud_messenger_documents() {
+    snapshot_all("cloud-messenger");
+}
+
+/// Every kind in every format for the fixed sample: TLS, encrypted, opt-in, no gaps.
+#[test]
+fn cloud_messenger_fixed_documents() {
+    snapshot_all("cloud-messenger-fixed");
+}
+
+/// The leaky sample's declarations leave gaps and its flows trip the DPIA screening; the fixed
+/// sample's are complete and clean.
+#[test]
+fn gaps_and_dpia_follow_the_declarations() {
+    let leaky = sample_doc("cloud-messenger");
+    assert_eq!(leaky.gaps.len(), leaky.flows.len());
+    assert!(leaky.dpia.iter().any(|d| d.criterion == "plaintext"));
+    assert!(leaky.dpia.iter().any(|d| d.criterion == "no-opt-in"));
+    assert!(leaky.document_gaps.iter().any(|g| g.contains("DPO")));
+    let fixed = sample_doc("cloud-messenger-fixed");
+    assert!(fixed.gaps.is_empty(), "{:#?}", fixed.gaps);
+    assert!(fixed.document_gaps.is_empty());
+    assert!(fixed.dpia.is_empty(), "{:#?}", fixed.dpia);
+    assert!(fixed.flows.iter().all(|f| f.purpose.is_some()));
+}
+
+fn at(file: &str, line: u32, snippet: &str) -> Location {
+    Location {
+        file: file.to_string(),
+        line,
+        column: 5,
+        function: Some("net::upload".to_string()),
+        snippet: snippet.to_string(),
+    }
+}
+
+/// A one-finding result whose code text is hostile to HTML, Markdown and CSV.
+fn hostile_result() -> ScanResult {
+    let source = at("src/a.rs", 3, r#"let imei = "<script>alert(1)</script>";"#);
+    let sink = at(
+        "src/b.rs",
+        9,
+        r#"client.post("http://x.example/?a=1&b=2").body(format!("\"{imei}\" | `x`"))"#,
+    );
+    ScanResult {
+        tool_version: "0.0.0".to_string(),
+        rules_hash: "feedface".to_string(),
+        findings: vec![Finding {
+            id: "0123456789abcdef".to_string(),
+            category: "imei".to_string(),
+            source_rule: "name-imei".to_string(),
+            sink_rule: "reqwest-body".to_string(),
+            path: vec![
+                Step {
+                    location: source.clone(),
+                    note: "source: name-imei".to_string(),
+                },
+                Step {
+                    location: sink.clone(),
+                    note: "sink: reqwest-body".to_string(),
+                },
+            ],
+            source,
+            sink,
+            encrypted: false,
+            pseudonymized: false,
+            consent: false,
+            transport: Transport::Plaintext,
+            recipient: Some("x.example".to_string()),
+        }],
+        skipped: Vec::new(),
+        stats: Stats {
+            files_found: 2,
+            files_analyzed: 2,
+            ..Stats::default()
+        },
+        categories: vec![CategoryInfo {
+            id: "imei".to_string(),
+            name: "IMEI".to_string(),
+            gdpr: "An identifier <b>".to_string(),
+            fideslang: "user.device.device_id".to_string(),
+            play_data_safety: "Device or other IDs".to_string(),
+            apple_privacy: "NSPrivacyCollectedDataTypeDeviceID".to_string(),
+        }],
+    }
+}
+
+fn hostile_doc(decl: &Declarations) -> Document {
+    let result = hostile_result();
+    let p = provenance(&result, "hostile", None);
+    documents::build(&result, decl, p)
+}
+
+/// Code text with `<script>` and `"` is shown as text in every HTML document, never as markup.
+#[test]
+fn html_escapes_code_text() {
+    let doc = hostile_doc(&Declarations::default());
+    let templates = Templates::builtin().expect("templates");
+    for kind in [Kind::Notice, Kind::Ropa, Kind::DataMap] {
+        let html = disclosure::render(kind, DocFormat::Html, &doc, &templates).expect("renders");
+        assert!(!html.contains("<script"), "{kind}: raw <script> in HTML");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"),
+            "{kind}"
+        );
+        assert!(
+            html.contains("&quot;&lt;script&gt;"),
+            "{kind}: quote not escaped"
+        );
+        if kind == Kind::Notice {
+            assert!(
+                html.contains("An identifier &lt;b&gt;"),
+                "category text not escaped"
+            );
+        }
+        // Self-contained: no fetches of any kind.
+        for needle in ["src=", "href=\"http", "url(", "@import"] {
+            assert!(!html.contains(needle), "{kind}: found {needle}");
+        }
+    }
+}
+
+/// Markdown tables survive pipes and backticks in code text.
+#[test]
+fn markdown_escapes_pipes_and_backticks() {
+    let doc = hostile_doc(&Declarations::default());
+    let templates = Templates::builtin().expect("templates");
+    let md = disclosure::render(Kind::Notice, DocFormat::Md, &doc, &templates).expect("renders");
+    let line = md
+        .lines()
+        .find(|l| l.contains("src/b.rs:9") && l.starts_with("2. "))
+        .expect("path step of the sink");
+    assert!(line.contains("\\| `x`"), "{line}");
+    assert!(
+        line.contains("``"),
+        "code span fence grows past backticks: {line}"
+    );
+}
+
+/// A declarations file with an unknown key fails with its file, line and column.
+#[test]
+fn declarations_unknown_key_has_line_and_column() {
+    let text = "controller:\n  name: Parley\npurposes:\n  - id: presence\n    description: x\n    legal_basic: a\n";
+    let err = Declarations::parse(text, Path::new("idflow.yaml")).expect_err("unknown key");
+    match &err {
+        DeclarationsError::Syntax { line, column, .. } => {
+            assert_eq!((*line, *column), (6, 5));
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert!(message.starts_with("idflow.yaml:6:5: "), "{message}");
+    assert!(message.contains("legal_basic"), "{message}");
+}
+
+/// A legal basis outside a–f and a flow naming an undeclared purpose are rejected.
+#[test]
+fn declarations_bad_values_are_rejected() {
+    let bad_basis = "purposes:\n  - id: p\n    description: x\n    legal_basis: g\n";
+    let err = Declarations::parse(bad_basis, Path::new("d.yaml")).expect_err("bad basis");
+    assert!(err.to_string().starts_with("d.yaml:4:"), "{err}");
+    let bad_ref = "flows:\n  - { category: imei, recipient: a.example, purpose: nope }\n";
+    let err = Declarations::parse(bad_ref, Path::new("d.yaml")).expect_err("bad reference");
+    assert!(err.to_string().contains("purpose `nope`"), "{err}");
+}
+
+/// A user template directory replaces exactly the templates it names.
+#[test]
+fn user_template_overrides_one_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("notice.md.tera"),
+        "Custom notice for {{ provenance.scanned }}: {{ summary.flows }} flows\n",
+    )
+    .expect("write");
+    // A file that is no template name is ignored, never read as one.
+    std::fs::write(dir.path().join("other.txt"), "{{ broken").expect("write");
+    let templates = Templates::load(dir.path()).expect("loads");
+    assert_eq!(templates.overridden(), ["notice.md.tera".to_string()]);
+    let doc = hostile_doc(&Declarations::default());
+    let md = disclosure::render(Kind::Notice, DocFormat::Md, &doc, &templates).expect("renders");
+    assert_eq!(md, "Custom notice for hostile: 1 flows\n");
+    let ropa = disclosure::render(Kind::Ropa, DocFormat::Md, &doc, &templates).expect("renders");
+    assert!(ropa.starts_with("# Records of processing"));
+}
+
+/// A template that links outside the template directory is refused.
+#[cfg(unix)]
+#[test]
+fn user_template_outside_directory_is_refused() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "secret").expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(&secret, dir.path().join("notice.md.tera")).expect("symlink");
+    assert!(Templates::load(dir.path()).is_err());
+}
+
+/// Both CSV documents parse with a standard reader, one record per row, and no cell starts a
+/// spreadsheet formula.
+#[test]
+fn csv_parses_and_is_formula_safe() {
+    let decl = Declarations::parse(
+        "purposes:\n  - id: p\n    description: \"=HYPERLINK(\\\"http://evil\\\")\"\n    legal_basis: f\nflows:\n  - { category: imei, recipient: x.example, purpose: p }\n",
+        Path::new("d.yaml"),
+    )
+    .expect("valid");
+    let doc = hostile_doc(&decl);
+    let templates = Templates::builtin().expect("templates");
+    for (kind, columns) in [(Kind::Ropa, 13), (Kind::DataSafety, 10)] {
+        let csv = disclosure::render(kind, DocFormat::Csv, &doc, &templates).expect("renders");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(reader.headers().expect("header").len(), columns);
+        let rows: Vec<csv::StringRecord> =
+            reader.records().collect::<Result<_, _>>().expect("parses");
+        assert!(!rows.is_empty(), "{kind}");
+        for row in &rows {
+            assert_eq!(row.len(), columns);
+            for cell in row {
+                assert!(!cell.starts_with(['=', '+', '-', '@']), "{kind}: {cell}");
+            }
+        }
+    }
+    assert_eq!(tables::safe("=1+1"), "'=1+1");
+    assert_eq!(tables::safe("@SUM"), "'@SUM");
+    assert_eq!(tables::safe("plain"), "plain");
+}
+
+/// The privacy manifest is a well-formed plist with the collected data types.
+#[test]
+fn privacy_manifest_is_a_plist() {
+    let templates = Templates::builtin().expect("templates");
+    for doc in [
+        sample_doc("cloud-messenger-fixed"),
+        hostile_doc(&Declarations::default()),
+    ] {
+        let text = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, &doc, &templates)
+            .expect("renders");
+        let value = plist::Value::from_reader_xml(text.as_bytes()).expect("well-formed plist");
+        let dict = value.as_dictionary().expect("top-level dict");
+        assert_eq!(
+            dict.get("NSPrivacyTracking"),
+            Some(&plist::Value::Boolean(false))
+        );
+        let types = dict
+            .get("NSPrivacyCollectedDataTypes")
+            .and_then(plist::Value::as_array)
+            .expect("data types");
+        assert!(!types.is_empty());
+    }
+}
+
+/// The data-safety JSON is valid JSON.
+#[test]
+fn data_safety_json_parses() {
+    let templates = Templates::builtin().expect("templates");
+    for doc in [
+        sample_doc("cloud-messenger"),
+        hostile_doc(&Declarations::default()),
+    ] {
+        let text = disclosure::render(Kind::DataSafety, DocFormat::Json, &doc, &templates)
+            .expect("renders");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(value["schema"], "idflow-play-data-safety/1");
+    }
+}
+
+/// Same input, byte-identical documents: two scans and two renders of every document.
+#[test]
+fn documents_are_deterministic() {
+    let templates = Templates::builtin().expect("templates");
+    let (a, b) = (sample_doc("cloud-messenger"), sample_doc("cloud-messenger"));
+    for (kind, format) in every_document() {
+        let x = disclosure::render(kind, format, &a, &templates).expect("renders");
+        let y = disclosure::render(kind, format, &b, &templates).expect("renders");
+        assert!(x == y, "{kind}.{format} differs between runs");
+    }
+}
+
+/// Without `--date` the date comes from `SOURCE_DATE_EPOCH`, then the commit; never the clock.
+#[test]
+fn date_never_comes_from_the_clock() {
+    let resolve = |input: &ProvenanceInput| Provenance::resolve(input, "0", "h").expect("valid");
+    let input = ProvenanceInput::default();
+    assert_eq!(resolve(&input).date, "undated");
+    let input = ProvenanceInput {
+        source_date_epoch: Some("1767225600".to_string()),
+        ..ProvenanceInput::default()
+    };
+    assert_eq!(resolve(&input).date, "2026-01-01");
+}
+
+/// Every embedded template compiles, and every kind's formats have a renderer.
+#[test]
+fn embedded_templates_cover_every_document() {
+    let templates = Templates::builtin().expect("templates");
+    let doc = hostile_doc(&Declarations::default());
+    let mut rendered = BTreeMap::new();
+    for (kind, format) in every_document() {
+        let text = disclosure::render(kind, format, &doc, &templates).expect("renders");
+        rendered.insert(kind.file_name(format), text.len());
+    }
+    assert_eq!(rendered.len(), 10);
+    assert!(disclosure::render(Kind::Notice, DocFormat::Csv, &doc, &templates).is_err());
+}
