@@ -48,6 +48,7 @@ fn help_snapshots() {
         ("help_scan", &["scan", "--help"][..]),
         ("help_rules", &["rules", "--help"][..]),
         ("help_rules_list", &["rules", "list", "--help"][..]),
+        ("help_report", &["report", "--help"][..]),
     ] {
         let out = idflow(args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
