@@ -1737,6 +1737,15 @@ impl<'p> Engine<'p> {
                 }
                 v
             }
+            // `tokio::join!(a, b)` gives a tuple of the results, each in its place.
+            "join" | "try_join" => {
+                let mut v = Value::default();
+                let fields = Arc::make_mut(&mut v.fields);
+                for (i, x) in values.iter().enumerate() {
+                    fields.insert(i.to_string(), x.clone());
+                }
+                v
+            }
             "env" | "option_env" | "include_str" | "include_bytes" | "concat" | "stringify"
             | "line" | "file" | "column" => {
                 let mut v = Value::default();
