@@ -394,3 +394,29 @@ fn embedded_templates_cover_every_document() {
     assert_eq!(rendered.len(), 10);
     assert!(disclosure::render(Kind::Notice, DocFormat::Csv, &doc, &templates).is_err());
 }
+
+/// Every HTML document is self-contained: no scripts, no stylesheets, images or fonts fetched
+/// from anywhere, and a CSP that forbids loading anything.
+#[test]
+fn html_is_self_contained() {
+    let doc = sample_doc("cloud-messenger");
+    let templates = Templates::builtin().expect("embedded templates compile");
+    for (kind, format) in every_document() {
+        if format != DocFormat::Html {
+            continue;
+        }
+        let html = disclosure::render(kind, format, &doc, &templates).expect("renders");
+        for needle in [
+            "<script",
+            "<link",
+            "<iframe",
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "@import",
+        ] {
+            assert!(!html.contains(needle), "{kind}: found {needle}");
+        }
+        assert!(html.contains("default-src 'none'"), "{kind}: no CSP");
+    }
+}
