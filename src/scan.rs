@@ -72,10 +72,16 @@ fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanRes
     let excludes = discover::exclude_set(&options.excludes)
         .map_err(|(glob, message)| ScanError::BadGlob { glob, message })?;
     let (files, mut skipped) = if meta.is_file() {
+        // One file: scanned alone, as a crate root, its path relative to its directory.
         let parent = root.parent().map(PathBuf::from).unwrap_or_default();
-        let (mut files, skipped) = discover::discover(&parent, &excludes);
-        files.retain(|f| f.path == *root);
-        (files, skipped)
+        let file = discover::SourceFile {
+            path: root.clone(),
+            rel: discover::relative(&parent, root),
+            crate_key: String::new(),
+            crate_name: None,
+            module: Vec::new(),
+        };
+        (vec![file], Vec::new())
     } else {
         discover::discover(root, &excludes)
     };

@@ -163,3 +163,20 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path, shift: bool) {
         }
     }
 }
+
+/// A single file can be scanned on its own; its path is reported relative to its directory.
+#[test]
+fn single_file_scan() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/cloud-messenger/src/presence.rs");
+    let result = scan::run(
+        &ScanOptions {
+            root: file,
+            excludes: Vec::new(),
+        },
+        &RulePack::builtin(),
+    )
+    .expect("file scans");
+    assert_eq!(result.stats.files_analyzed, 1);
+    assert!(result.findings.iter().all(|f| f.sink.file == "presence.rs"));
+}
