@@ -542,7 +542,12 @@ fn crate_path(module: &[Name], rest: &[Name]) -> Vec<Name> {
 /// Calls `f` on every expression under `stmt`.
 pub fn walk_stmt(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
     match stmt {
-        Stmt::Let { init, els, .. } => {
+        Stmt::Let { pat, init, els, .. } => {
+            // The binding itself, seen as `let pat = _` so visitors can look at its names.
+            f(&Expr::Let {
+                pat: pat.clone(),
+                expr: Box::new(Expr::Unknown),
+            });
             if let Some(e) = init {
                 walk_expr(e, f);
             }

@@ -322,6 +322,31 @@ impl RuleIndex {
             .map(|&i| (self.matchers[i].0, &self.matchers[i].1))
     }
 
+    /// Whether a call named `name` (method, function's last segment, path or macro) may match
+    /// a rule that is not a plain propagator: a source, sink, sanitizer or constructor.
+    #[must_use]
+    pub fn may_matter(&self, name: &str) -> bool {
+        [
+            &self.by_method,
+            &self.by_function,
+            &self.by_path,
+            &self.by_macro,
+        ]
+        .iter()
+        .any(|map| {
+            map.get(name).is_some_and(|ids| {
+                ids.iter()
+                    .any(|&i| !matches!(self.matchers[i].0, RuleRef::Propagator(_)))
+            })
+        })
+    }
+
+    /// Whether `name` is a name source at any site.
+    #[must_use]
+    pub fn is_source_name(&self, name: &str, site: NameSite) -> bool {
+        self.name_sources(name, site).next().is_some()
+    }
+
     /// Whether any rule matches method calls named `name`.
     #[must_use]
     pub fn knows_method(&self, name: &str) -> bool {

@@ -184,6 +184,19 @@ impl Value {
             && self.text.is_none()
     }
 
+    /// Carries, in itself and in every field, no label, network object, channel, closure or
+    /// constant text: nothing that could make or shape a flow (a user type may remain).
+    #[must_use]
+    pub fn is_deeply_inert(&self) -> bool {
+        self.labels.is_empty()
+            && self.kind.is_none()
+            && self.endpoint.is_none()
+            && self.cell.is_none()
+            && self.closure.is_none()
+            && self.text.is_none()
+            && self.fields.values().all(Value::is_deeply_inert)
+    }
+
     /// The user type, when there is exactly one.
     #[must_use]
     pub fn type_name(&self) -> Option<&str> {

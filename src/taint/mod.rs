@@ -11,6 +11,7 @@
 
 pub mod engine;
 pub mod lattice;
+pub mod relevance;
 pub mod transfer;
 
 use crate::findings::Transport;
