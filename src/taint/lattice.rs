@@ -148,19 +148,22 @@ impl Value {
             self.add_labels(&folded);
             return;
         }
-        if self.depth() > depth {
+        if self.exceeds(depth) {
             for v in Arc::make_mut(&mut self.fields).values_mut() {
                 v.truncate(depth - 1);
             }
         }
     }
 
-    fn depth(&self) -> usize {
-        self.fields
-            .values()
-            .map(|v| 1 + v.depth())
-            .max()
-            .unwrap_or(0)
+    /// Whether fields nest deeper than `depth`; looks no deeper than that.
+    fn exceeds(&self, depth: usize) -> bool {
+        if self.fields.is_empty() {
+            false
+        } else if depth == 0 {
+            true
+        } else {
+            self.fields.values().any(|v| v.exceeds(depth - 1))
+        }
     }
 
     /// A string constant.
