@@ -685,6 +685,7 @@ impl<'p> Engine<'p> {
                     *span,
                     frame.fid,
                 );
+                v.consent_check = self.rules.is_guard_name(name);
                 v
             }
             Expr::Index { base, index } => {
