@@ -1597,8 +1597,11 @@ impl<'p> Engine<'p> {
         );
         v.dynamic = !conversion || args.iter().any(|a| a.dynamic);
         if let [only] = args {
-            // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call.
+            // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call, and
+            // a wrapped network object stays one (`tokio::io::split(stream)`, `Box::pin(ws)`).
             v.text.clone_from(&only.text);
+            v.kind = only.kind;
+            v.endpoint.clone_from(&only.endpoint);
         }
         v
     }
