@@ -1489,7 +1489,7 @@ impl<'p> Engine<'p> {
         ) {
             // The text is gone, but a URL's scheme and host still describe where a request
             // built from it goes (`"wss://..".into_client_request()`).
-            if v.endpoint.is_none() && args.is_empty() {
+            if v.endpoint.is_none() {
                 v.endpoint = rv
                     .text
                     .as_deref()
@@ -1602,6 +1602,14 @@ impl<'p> Engine<'p> {
             v.text.clone_from(&only.text);
             v.kind = only.kind;
             v.endpoint.clone_from(&only.endpoint);
+        }
+        if v.endpoint.is_none() {
+            // `Url::parse_with_params(URL, &params)`: a URL argument still says where it goes.
+            v.endpoint = args
+                .iter()
+                .find_map(|a| a.text.as_deref().filter(|t| t.contains("://")))
+                .map(super::transfer::endpoint_of)
+                .filter(|e| e.transport.is_some());
         }
         v
     }
