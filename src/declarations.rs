@@ -44,6 +44,9 @@ pub struct Declarations {
     /// Which flows serve which purpose.
     #[serde(default)]
     pub flows: Vec<FlowDecl>,
+    /// What `idflow check` enforces (defaults when absent, see [`crate::policy::PolicyConfig`]).
+    #[serde(default)]
+    pub policies: Option<crate::policy::PolicyConfig>,
 }
 
 /// The controller's identity and contact details (Art. 13(1)(a)).

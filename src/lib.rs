@@ -12,6 +12,8 @@
 //! 6. [`classify`]: turn each source → sink hit into a [`findings::Finding`] with its attributes.
 //! 7. [`report`]: render findings as SARIF, JSON or text.
 //!
+//! [`policy`] evaluates the CI gate's policies (`idflow check`) on a scan's findings.
+//!
 //! [`rules`] holds the rule pack (YAML, embedded), [`findings`] the serializable model every
 //! output renders from, and [`cli`] the command-line front end.
 
@@ -24,6 +26,7 @@ pub mod findings;
 pub mod graph;
 pub mod ir;
 pub mod parse;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;

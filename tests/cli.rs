@@ -49,6 +49,8 @@ fn help_snapshots() {
         ("help_rules", &["rules", "--help"][..]),
         ("help_rules_list", &["rules", "list", "--help"][..]),
         ("help_report", &["report", "--help"][..]),
+        ("help_check", &["check", "--help"][..]),
+        ("help_baseline", &["baseline", "--help"][..]),
     ] {
         let out = idflow(args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));

@@ -31,6 +31,10 @@ pub enum Command {
     Rules(RulesCommand),
     /// Render GDPR disclosure documents (privacy notice, Art. 30 records, store labels, data map)
     Report(ReportArgs),
+    /// CI gate: exit 1 when a policy is violated (plaintext, no consent, undeclared, new flows)
+    Check(CheckArgs),
+    /// Record every current flow as accepted, for `idflow check --baseline`
+    Baseline(BaselineArgs),
 }
 
 /// `idflow rules ...`.
@@ -159,4 +163,76 @@ pub enum ReportFormat {
     Json,
     /// XML property list
     Plist,
+}
+
+/// Arguments of `idflow check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Root of the tree to scan; its `idflow.yaml` holds the declarations and policies
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// Baseline file: findings in it are accepted, any other finding violates `deny-new`
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Declarations file (default: PATH/idflow.yaml when it exists)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only flows whose source, sink or path touches lines changed since REV (git)
+    #[arg(long, value_name = "REV")]
+    pub diff_base: Option<String>,
+    /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Skip paths matching GLOB, relative to PATH (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Print nothing on stderr but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Output formats of `idflow check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One block per violation with source and sink code, then a summary line
+    Text,
+    /// The outcome as JSON (schema `idflow-check/1`)
+    Json,
+    /// SARIF 2.1.0 for code scanning: one result per violation, on the sink
+    Sarif,
+    /// A Markdown table for a pull-request comment
+    Markdown,
+    /// GitHub Actions workflow commands (`::error file=..,line=..::`)
+    Github,
+}
+
+/// Arguments of `idflow baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Root of the tree to scan
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// Where to write the baseline (atomically)
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        default_value = "idflow-baseline.json"
+    )]
+    pub output: PathBuf,
+    /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Skip paths matching GLOB, relative to PATH (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Print nothing on stderr but errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }

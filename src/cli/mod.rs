@@ -11,6 +11,7 @@
 //! ([`ExitStatus::Error`]). A closed stdout (`idflow scan | head`) exits 0 quietly.
 
 pub mod args;
+mod check;
 mod output;
 mod report_cmd;
 mod rules_cmd;
@@ -79,6 +80,8 @@ pub fn run(cli: &Cli) -> Result<ExitStatus> {
         Command::Scan(args) => scan::run(args),
         Command::Rules(RulesCommand::List(args)) => rules_cmd::list(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Baseline(args) => check::baseline(args),
     }
 }
 

@@ -6,6 +6,7 @@
 //!
 //! Architecture Invariant: only this module knows the SARIF and JSON output shapes.
 
+pub mod check;
 pub mod datamap;
 pub mod disclosure;
 pub mod documents;

@@ -1,0 +1,181 @@
+//! `idflow check` (the CI gate) and `idflow baseline`: scan, evaluate the policies, render,
+//! exit 0 (pass), 1 (violation) or 2 (usage, config, rule or git error).
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use anyhow::{bail, Context as _, Result};
+
+use super::args::{BaselineArgs, CheckArgs, CheckFormat};
+use super::{load_rules, note, output, warning, ExitStatus};
+use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
+use crate::findings::ScanResult;
+use crate::policy::{self, Baseline, CheckInput};
+use crate::report;
+use crate::scan::ScanOptions;
+
+/// Loads the rules and scans `path`.
+fn scan(path: &Path, rules: Option<&Path>, exclude: &[String]) -> Result<ScanResult> {
+    let rules = load_rules(rules)?;
+    std::fs::metadata(path).with_context(|| format!("cannot scan {}", path.display()))?;
+    let options = ScanOptions {
+        root: path.to_path_buf(),
+        excludes: exclude.to_vec(),
+    };
+    Ok(crate::scan::run(&options, &rules)?)
+}
+
+/// `idflow baseline`: records every current finding as accepted.
+///
+/// # Errors
+/// Rule errors, a missing root, output errors.
+pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
+    let result = scan(&args.path, args.rules.as_deref(), &args.exclude)?;
+    for skipped in &result.skipped {
+        warning(&format!("skipped {}", report::text::skipped_line(skipped)));
+    }
+    let baseline = Baseline::from_result(&result);
+    let mut text = serde_json::to_string_pretty(&baseline)?;
+    text.push('\n');
+    output::emit(Some(&args.output), &text)?;
+    if !args.quiet {
+        note(&format!(
+            "wrote {}: {} accepted flow{}",
+            args.output.display(),
+            baseline.entries.len(),
+            if baseline.entries.len() == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(ExitStatus::Pass)
+}
+
+/// The declarations file: `--config`, else `PATH/idflow.yaml` when it exists.
+fn declarations(args: &CheckArgs) -> Result<Option<Declarations>> {
+    let path = match &args.config {
+        Some(path) => path.clone(),
+        None => {
+            let default = args.path.join(DEFAULT_FILE_NAME);
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    Ok(Some(Declarations::load(&path)?))
+}
+
+/// Reads and parses the baseline file.
+fn read_baseline(path: &Path) -> Result<Baseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read baseline {}", path.display()))?;
+    let baseline: Baseline = serde_json::from_str(&text)
+        .with_context(|| format!("invalid baseline {}", path.display()))?;
+    if baseline.schema != policy::BASELINE_SCHEMA {
+        bail!(
+            "baseline {} has schema `{}`, expected `{}`",
+            path.display(),
+            baseline.schema,
+            policy::BASELINE_SCHEMA
+        );
+    }
+    Ok(baseline)
+}
+
+/// Lines changed since `rev` in the git repository at `root`, relative to `root`.
+fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
+    let git = |args: &[&str]| {
+        Process::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .context("cannot run git (is it installed?)")
+    };
+    let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
+    if !inside.status.success() {
+        bail!(
+            "--diff-base needs a git repository, and {} is not inside one",
+            root.display()
+        );
+    }
+    let verify = git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{rev}^{{commit}}"),
+    ])?;
+    if !verify.status.success() {
+        bail!(
+            "--diff-base: revision `{rev}` is not in the repository at {}; in a shallow CI checkout fetch it first \
+             (actions/checkout with `fetch-depth: 0`, or `git fetch origin {rev}`)",
+            root.display()
+        );
+    }
+    // `--relative` makes paths relative to the scanned root, like finding paths.
+    let diff = git(&[
+        "diff",
+        "--unified=0",
+        "--no-color",
+        "--no-ext-diff",
+        "--relative",
+        rev,
+    ])?;
+    if !diff.status.success() {
+        bail!(
+            "git diff {rev} failed: {}",
+            String::from_utf8_lossy(&diff.stderr).trim()
+        );
+    }
+    Ok(policy::parse_diff(&String::from_utf8_lossy(&diff.stdout)))
+}
+
+/// `idflow check`: the CI gate.
+///
+/// # Errors
+/// Rule, declarations, baseline and git errors, output errors (all exit 2).
+pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
+    let declarations = declarations(args)?;
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let changed = args
+        .diff_base
+        .as_deref()
+        .map(|rev| changed_lines(&args.path, rev))
+        .transpose()?;
+    let result = scan(&args.path, args.rules.as_deref(), &args.exclude)?;
+    let root: PathBuf = args.path.clone();
+    let outcome = policy::check(
+        &result,
+        &CheckInput {
+            root: Some(&root),
+            declarations: declarations.as_ref(),
+            baseline: baseline.as_ref(),
+            changed: changed.as_ref(),
+        },
+    );
+    let rendered = match args.format {
+        CheckFormat::Text => report::check::text(&outcome),
+        CheckFormat::Json => report::check::json(&outcome),
+        CheckFormat::Sarif => report::check::sarif(&outcome),
+        CheckFormat::Markdown => report::check::markdown(&outcome),
+        CheckFormat::Github => report::check::github(&outcome),
+    };
+    output::emit(args.output.as_deref(), &rendered)?;
+    if !args.quiet {
+        for skipped in &result.skipped {
+            warning(&format!("skipped {}", report::text::skipped_line(skipped)));
+        }
+        if args.format != CheckFormat::Text {
+            for id in &outcome.stale_baseline {
+                note(&format!(
+                    "note: baseline entry {id} matches no finding any more (stale)"
+                ));
+            }
+            note(&report::check::summary(&outcome));
+        }
+    }
+    Ok(if outcome.violations.is_empty() {
+        ExitStatus::Pass
+    } else {
+        ExitStatus::Violation
+    })
+}

@@ -1,0 +1,496 @@
+//! The CI gate's policies: a [`ScanResult`] plus declarations in, [`Violation`]s out.
+//!
+//! Takes the findings of [`crate::scan::run`], the optional declarations file (its `policies:`
+//! section configures what is enforced), an optional baseline and optional changed lines (diff
+//! mode); gives a [`CheckOutcome`] with the violations, the suppressed findings and the stale
+//! baseline entries. Pure apart from [`read_line`], which reads the line above a finding for a
+//! suppression comment.
+//!
+//! Policies (stable ids, used in output and SARIF rule ids):
+//! - `deny-plaintext`: an identifier sent without TLS;
+//! - `require-consent`: a flow of a listed category not behind a consent check;
+//! - `require-encryption`: a flow of a listed category not encrypted beyond TLS;
+//! - `deny-undeclared`: a category or recipient with no flow declaration (only with a
+//!   declarations file);
+//! - `deny-new`: a finding whose stable id is not in the baseline (only with a baseline);
+//! - `suppression-without-reason`: an `// idflow: allow(..)` comment with no `reason="..."`.
+//!
+//! Findings in the baseline are accepted: no policy reports them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::declarations::Declarations;
+use crate::findings::{Finding, Location, ScanResult};
+
+/// The `policies:` section of a declarations file. Every key is optional; the defaults are
+/// what a user gets without writing any: `deny-plaintext` and `require-consent` for every
+/// category, `deny-undeclared` when a declarations file exists.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PolicyConfig {
+    /// Fail on identifiers sent without TLS.
+    #[serde(default = "yes")]
+    pub deny_plaintext: bool,
+    /// Categories that must be sent only under a consent check; `["*"]` means every category,
+    /// `[]` turns the policy off.
+    #[serde(default = "all_categories")]
+    pub require_consent: Vec<String>,
+    /// Categories that must be encrypted beyond TLS; `["*"]` means every category.
+    #[serde(default)]
+    pub require_encryption: Vec<String>,
+    /// Fail on categories or recipients with no flow declaration.
+    #[serde(default = "yes")]
+    pub deny_undeclared: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            deny_plaintext: true,
+            require_consent: all_categories(),
+            require_encryption: Vec::new(),
+            deny_undeclared: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn all_categories() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+/// True when `list` names `category` or holds `*`.
+fn lists(list: &[String], category: &str) -> bool {
+    list.iter().any(|c| c == "*" || c == category)
+}
+
+/// A policy of the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// Identifier sent without TLS.
+    DenyPlaintext,
+    /// Flow not behind a consent check.
+    RequireConsent,
+    /// Flow not encrypted beyond TLS.
+    RequireEncryption,
+    /// Category or recipient not declared.
+    DenyUndeclared,
+    /// Finding not in the baseline.
+    DenyNew,
+    /// Suppression comment without a reason.
+    SuppressionWithoutReason,
+}
+
+impl Policy {
+    /// Every policy, in documentation order.
+    pub const ALL: [Policy; 6] = [
+        Policy::DenyPlaintext,
+        Policy::RequireConsent,
+        Policy::RequireEncryption,
+        Policy::DenyUndeclared,
+        Policy::DenyNew,
+        Policy::SuppressionWithoutReason,
+    ];
+
+    /// The stable kebab-case id.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Policy::DenyPlaintext => "deny-plaintext",
+            Policy::RequireConsent => "require-consent",
+            Policy::RequireEncryption => "require-encryption",
+            Policy::DenyUndeclared => "deny-undeclared",
+            Policy::DenyNew => "deny-new",
+            Policy::SuppressionWithoutReason => "suppression-without-reason",
+        }
+    }
+
+    /// What the policy demands and how to satisfy it (SARIF rule help).
+    #[must_use]
+    pub fn help(self) -> &'static str {
+        match self {
+            Policy::DenyPlaintext => "Identifiers must not be sent without TLS: use https/wss/TLS streams for this sink.",
+            Policy::RequireConsent => "Flows of this category must only run after an opt-in check: guard the sink with the user's consent.",
+            Policy::RequireEncryption => "This category must be encrypted beyond TLS before it is sent (e.g. aes-gcm, chacha20poly1305).",
+            Policy::DenyUndeclared => "Every category and recipient must be declared under `flows:` in idflow.yaml (purpose, recipient).",
+            Policy::DenyNew => "The flow is not in the committed baseline: fix it, or accept it with `idflow baseline`.",
+            Policy::SuppressionWithoutReason => "A suppression must say why: `// idflow: allow(<category>) reason=\"...\"`.",
+        }
+    }
+}
+
+/// One violated policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The policy.
+    pub policy: Policy,
+    /// The finding's stable id.
+    pub finding_id: String,
+    /// The finding's category.
+    pub category: String,
+    /// Id of the sink rule.
+    pub sink_rule: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The sink.
+    pub sink: Location,
+    /// The source.
+    pub source: Location,
+    /// The path, source first, sink last.
+    pub path: Vec<Location>,
+}
+
+/// A finding suppressed by a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppressed {
+    /// The finding's stable id.
+    pub finding_id: String,
+    /// The finding's category.
+    pub category: String,
+    /// The sink.
+    pub sink: Location,
+    /// The reason given (empty when missing, which is itself a violation).
+    pub reason: String,
+}
+
+/// One accepted flow in a baseline file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    /// Stable finding id.
+    pub id: String,
+    /// Category, for humans.
+    pub category: String,
+    /// Sink rule, for humans.
+    pub sink_rule: String,
+    /// Sink as `file:line` when recorded, for humans.
+    pub sink: String,
+    /// Source as `file:line` when recorded, for humans.
+    pub source: String,
+}
+
+/// A baseline file (`idflow-baseline.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Format tag, `idflow-baseline/1`.
+    pub schema: String,
+    /// Accepted flows, sorted by id.
+    pub entries: Vec<BaselineEntry>,
+}
+
+/// The baseline format tag.
+pub const BASELINE_SCHEMA: &str = "idflow-baseline/1";
+
+impl Baseline {
+    /// The baseline accepting every finding of `result`, sorted, one entry per id.
+    #[must_use]
+    pub fn from_result(result: &ScanResult) -> Baseline {
+        let mut by_id = BTreeMap::new();
+        for f in &result.findings {
+            by_id.entry(f.id.clone()).or_insert_with(|| BaselineEntry {
+                id: f.id.clone(),
+                category: f.category.clone(),
+                sink_rule: f.sink_rule.clone(),
+                sink: format!("{}:{}", f.sink.file, f.sink.line),
+                source: format!("{}:{}", f.source.file, f.source.line),
+            });
+        }
+        Baseline {
+            schema: BASELINE_SCHEMA.to_string(),
+            entries: by_id.into_values().collect(),
+        }
+    }
+}
+
+/// Lines changed since the diff base, per file relative to the scanned root.
+pub type ChangedLines = BTreeMap<String, BTreeSet<u32>>;
+
+/// Parses the output of `git diff --unified=0`: the new-side lines of every hunk. A pure
+/// deletion touches the line after it.
+#[must_use]
+pub fn parse_diff(diff: &str) -> ChangedLines {
+    let mut changed = ChangedLines::new();
+    let mut file: Option<String> = None;
+    for line in diff.lines() {
+        if let Some(path) = line.strip_prefix("+++ ") {
+            file = path.strip_prefix("b/").map(str::to_string);
+        } else if let (Some(hunk), Some(file)) = (line.strip_prefix("@@ "), &file) {
+            // `@@ -a,b +c,d @@`
+            let Some(new) = hunk.split_whitespace().find(|p| p.starts_with('+')) else {
+                continue;
+            };
+            let mut parts = new[1..].splitn(2, ',');
+            let start: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let count: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+            let lines = changed.entry(file.clone()).or_default();
+            if count == 0 {
+                lines.insert(start.max(1));
+                lines.insert(start + 1);
+            } else {
+                lines.extend(start..start + count);
+            }
+        }
+    }
+    changed
+}
+
+/// What the gate decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// Violations, sorted by sink file, sink line, policy.
+    pub violations: Vec<Violation>,
+    /// Findings suppressed by a comment.
+    pub suppressed: Vec<Suppressed>,
+    /// Baseline ids no finding has any more.
+    pub stale_baseline: Vec<String>,
+    /// Findings accepted by the baseline.
+    pub baselined: usize,
+    /// Findings outside the changed lines (diff mode).
+    pub outside_diff: usize,
+    /// Findings the scan produced.
+    pub findings: usize,
+}
+
+/// Inputs of [`check`] besides the scan result.
+#[derive(Debug, Default)]
+pub struct CheckInput<'a> {
+    /// The scanned root, to read lines above findings for suppressions.
+    pub root: Option<&'a Path>,
+    /// The declarations file, when there is one.
+    pub declarations: Option<&'a Declarations>,
+    /// The baseline, when given.
+    pub baseline: Option<&'a Baseline>,
+    /// Changed lines, in diff mode.
+    pub changed: Option<&'a ChangedLines>,
+}
+
+/// A suppression comment found on a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    /// Categories named (`*` or `all` for any).
+    pub categories: Vec<String>,
+    /// The reason, when given and not empty.
+    pub reason: Option<String>,
+}
+
+/// Parses `// idflow: allow(imei, phone_number) reason="..."` out of a code line.
+#[must_use]
+pub fn parse_allow(line: &str) -> Option<Allow> {
+    let at = line.find("idflow: allow(")?;
+    let rest = &line[at + "idflow: allow(".len()..];
+    let close = rest.find(')')?;
+    let categories = rest[..close]
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let after = &rest[close + 1..];
+    let reason = after.find("reason=\"").and_then(|r| {
+        let text = &after[r + "reason=\"".len()..];
+        let end = text.find('"')?;
+        let reason = text[..end].trim();
+        (!reason.is_empty()).then(|| reason.to_string())
+    });
+    Some(Allow { categories, reason })
+}
+
+/// Line `line` (1-based) of `root/file`, when readable.
+#[must_use]
+pub fn read_line(root: &Path, file: &str, line: u32) -> Option<String> {
+    let text = std::fs::read_to_string(root.join(file)).ok()?;
+    let index = usize::try_from(line.checked_sub(1)?).ok()?;
+    text.lines().nth(index).map(str::to_string)
+}
+
+/// The suppression that applies to `finding`: on the sink or source line, or the line above.
+fn allow_for(finding: &Finding, root: Option<&Path>) -> Option<Allow> {
+    for loc in [&finding.sink, &finding.source] {
+        let mut lines = vec![loc.snippet.clone()];
+        if let Some(root) = root {
+            lines.extend(read_line(root, &loc.file, loc.line));
+            if loc.line > 1 {
+                lines.extend(read_line(root, &loc.file, loc.line - 1));
+            }
+        }
+        for line in lines {
+            if let Some(allow) = parse_allow(&line) {
+                if allow
+                    .categories
+                    .iter()
+                    .any(|c| c == "*" || c == "all" || *c == finding.category)
+                {
+                    return Some(allow);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// True when the finding's source, sink or a path step is on a changed line.
+fn touches(finding: &Finding, changed: &ChangedLines) -> bool {
+    let hit = |loc: &Location| {
+        changed
+            .get(&loc.file)
+            .is_some_and(|l| l.contains(&loc.line))
+    };
+    hit(&finding.source) || hit(&finding.sink) || finding.path.iter().any(|s| hit(&s.location))
+}
+
+/// Evaluates every policy on `result`.
+#[must_use]
+pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
+    let default = PolicyConfig::default();
+    let config = input
+        .declarations
+        .and_then(|d| d.policies.as_ref())
+        .unwrap_or(&default);
+    let accepted: BTreeSet<&str> = input
+        .baseline
+        .map(|b| b.entries.iter().map(|e| e.id.as_str()).collect())
+        .unwrap_or_default();
+    let mut outcome = CheckOutcome {
+        findings: result.findings.len(),
+        ..CheckOutcome::default()
+    };
+    let mut seen_ids = BTreeSet::new();
+    for finding in &result.findings {
+        seen_ids.insert(finding.id.as_str());
+        if accepted.contains(finding.id.as_str()) {
+            outcome.baselined += 1;
+            continue;
+        }
+        if let Some(changed) = input.changed {
+            if !touches(finding, changed) {
+                outcome.outside_diff += 1;
+                continue;
+            }
+        }
+        let violation = |policy: Policy, message: String| Violation {
+            policy,
+            finding_id: finding.id.clone(),
+            category: finding.category.clone(),
+            sink_rule: finding.sink_rule.clone(),
+            message,
+            sink: finding.sink.clone(),
+            source: finding.source.clone(),
+            path: finding.path.iter().map(|s| s.location.clone()).collect(),
+        };
+        if let Some(allow) = allow_for(finding, input.root) {
+            if allow.reason.is_none() {
+                outcome.violations.push(violation(
+                    Policy::SuppressionWithoutReason,
+                    format!(
+                        "the suppression of this {} flow gives no reason=\"...\"",
+                        finding.category
+                    ),
+                ));
+            }
+            outcome.suppressed.push(Suppressed {
+                finding_id: finding.id.clone(),
+                category: finding.category.clone(),
+                sink: finding.sink.clone(),
+                reason: allow.reason.unwrap_or_default(),
+            });
+            continue;
+        }
+        let cat = &finding.category;
+        let to = finding
+            .recipient
+            .as_deref()
+            .map_or_else(String::new, |r| format!(" to {r}"));
+        if config.deny_plaintext && finding.transport == crate::findings::Transport::Plaintext {
+            outcome.violations.push(violation(
+                Policy::DenyPlaintext,
+                format!("{cat} is sent{to} without TLS"),
+            ));
+        }
+        if !finding.consent && lists(&config.require_consent, cat) {
+            outcome.violations.push(violation(
+                Policy::RequireConsent,
+                format!("{cat} is sent{to} without a consent check"),
+            ));
+        }
+        if !finding.encrypted && lists(&config.require_encryption, cat) {
+            outcome.violations.push(violation(
+                Policy::RequireEncryption,
+                format!("{cat} is sent{to} without encryption beyond TLS"),
+            ));
+        }
+        if let (Some(decl), true) = (input.declarations, config.deny_undeclared) {
+            let declared = decl
+                .flow_for(cat, finding.recipient.as_deref(), &finding.sink.file)
+                .is_some();
+            if !declared {
+                let recipient = finding
+                    .recipient
+                    .as_deref()
+                    .unwrap_or("an unknown recipient");
+                outcome.violations.push(violation(
+                    Policy::DenyUndeclared,
+                    format!("no flow declaration covers {cat} sent to {recipient}"),
+                ));
+            }
+        }
+        if input.baseline.is_some() {
+            outcome.violations.push(violation(
+                Policy::DenyNew,
+                format!("this {cat} flow is not in the baseline"),
+            ));
+        }
+    }
+    outcome.stale_baseline = accepted
+        .iter()
+        .filter(|id| !seen_ids.contains(**id))
+        .map(|id| (*id).to_string())
+        .collect();
+    outcome.violations.sort_by(|a, b| {
+        (&a.sink.file, a.sink.line, a.policy, &a.finding_id).cmp(&(
+            &b.sink.file,
+            b.sink.line,
+            b.policy,
+            &b.finding_id,
+        ))
+    });
+    outcome.violations.dedup();
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A suppression comment is parsed with its categories and reason.
+    #[test]
+    fn parses_allow_comments() {
+        let allow =
+            parse_allow(r#"x.send(); // idflow: allow(imei, phone_number) reason="legacy""#)
+                .expect("allow");
+        assert_eq!(allow.categories, ["imei", "phone_number"]);
+        assert_eq!(allow.reason.as_deref(), Some("legacy"));
+        assert_eq!(
+            parse_allow("// idflow: allow(imei)").and_then(|a| a.reason),
+            None
+        );
+        assert_eq!(parse_allow("// nothing"), None);
+    }
+
+    /// Hunks of `git diff --unified=0` become changed new-side lines.
+    #[test]
+    fn parses_diff_hunks() {
+        let diff = "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -3,0 +4,2 @@ fn x\n+a\n+b\n@@ -10 +12 @@\n-c\n+d\n";
+        let changed = parse_diff(diff);
+        assert_eq!(
+            changed["src/a.rs"].iter().copied().collect::<Vec<_>>(),
+            [4, 5, 12]
+        );
+    }
+}

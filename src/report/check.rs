@@ -1,0 +1,262 @@
+//! Renderers of `idflow check`: a [`CheckOutcome`] in, text, JSON, Markdown, GitHub workflow
+//! commands or SARIF 2.1.0 out.
+//!
+//! SARIF: one result per violation, on the sink, `ruleId` `idflow-policy/<policy>`, one rule per
+//! policy with its help text, the path as `codeFlows`, the finding id as a partial fingerprint.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::findings::Location;
+use crate::policy::{CheckOutcome, Policy, Violation};
+
+/// The one-line summary, e.g. `check failed: 3 violations (6 findings, 1 suppressed)`.
+#[must_use]
+pub fn summary(outcome: &CheckOutcome) -> String {
+    let n = outcome.violations.len();
+    let verdict = if n == 0 {
+        "check passed"
+    } else {
+        "check failed"
+    };
+    let mut extra = format!("{} finding{}", outcome.findings, plural(outcome.findings));
+    for (count, what) in [
+        (outcome.suppressed.len(), "suppressed"),
+        (outcome.baselined, "in baseline"),
+        (outcome.outside_diff, "outside the diff"),
+        (outcome.stale_baseline.len(), "stale baseline entries"),
+    ] {
+        if count > 0 {
+            let _ = write!(extra, ", {count} {what}");
+        }
+    }
+    format!("{verdict}: {n} violation{} ({extra})", plural(n))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn at(loc: &Location) -> String {
+    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+}
+
+/// Text for humans: one block per violation with the source and sink lines, then the summary.
+#[must_use]
+pub fn text(outcome: &CheckOutcome) -> String {
+    let mut out = String::new();
+    for v in &outcome.violations {
+        let _ = writeln!(out, "error[{}]: {}", v.policy.id(), v.message);
+        let _ = writeln!(out, "  --> {}  (finding {})", at(&v.sink), v.finding_id);
+        let _ = writeln!(out, "   | source {}", at(&v.source));
+        let _ = writeln!(out, "   |   {}", v.source.snippet);
+        let _ = writeln!(out, "   | sink   {} ({})", at(&v.sink), v.sink_rule);
+        let _ = writeln!(out, "   |   {}", v.sink.snippet);
+        let _ = writeln!(out, "   = help: {}", v.policy.help());
+        out.push('\n');
+    }
+    for s in &outcome.suppressed {
+        let _ = writeln!(
+            out,
+            "note: {} flow at {} suppressed: {}",
+            s.category,
+            at(&s.sink),
+            if s.reason.is_empty() {
+                "(no reason)"
+            } else {
+                &s.reason
+            }
+        );
+    }
+    for id in &outcome.stale_baseline {
+        let _ = writeln!(
+            out,
+            "note: baseline entry {id} matches no finding any more (stale)"
+        );
+    }
+    let _ = writeln!(out, "{}", summary(outcome));
+    out
+}
+
+/// The outcome as JSON (schema `idflow-check/1`).
+///
+/// # Panics
+/// Never: the model has only string keys.
+#[must_use]
+pub fn json(outcome: &CheckOutcome) -> String {
+    let mut value = serde_json::to_value(outcome).expect("check outcome serializes");
+    if let Value::Object(map) = &mut value {
+        map.insert("schema".into(), json!("idflow-check/1"));
+        map.insert("passed".into(), json!(outcome.violations.is_empty()));
+        map.insert("summary".into(), json!(summary(outcome)));
+    }
+    let mut out = serde_json::to_string_pretty(&value).expect("JSON value serializes");
+    out.push('\n');
+    out
+}
+
+fn md_escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('`', "'")
+}
+
+/// A Markdown PR comment: a table of violations with `file#Lline` links.
+#[must_use]
+pub fn markdown(outcome: &CheckOutcome) -> String {
+    let mut out = String::from("## idflow check\n\n");
+    let _ = writeln!(out, "**{}**\n", summary(outcome));
+    if !outcome.violations.is_empty() {
+        out.push_str("| Policy | Category | Sink | Source | Message |\n|---|---|---|---|---|\n");
+        for v in &outcome.violations {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | [{f}:{l}]({f}#L{l}) | [{sf}:{sl}]({sf}#L{sl}) | {} |",
+                v.policy.id(),
+                v.category,
+                md_escape(&v.message),
+                f = v.sink.file,
+                l = v.sink.line,
+                sf = v.source.file,
+                sl = v.source.line,
+            );
+        }
+    }
+    if !outcome.suppressed.is_empty() {
+        out.push_str("\n<details><summary>Suppressed flows</summary>\n\n");
+        for s in &outcome.suppressed {
+            let _ = writeln!(
+                out,
+                "- {} at [{f}:{l}]({f}#L{l}): {}",
+                s.category,
+                md_escape(&s.reason),
+                f = s.sink.file,
+                l = s.sink.line
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}
+
+/// Escapes a GitHub workflow-command message (`%`, CR, LF).
+fn gh_escape(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value (also `,` and `:`).
+fn gh_property(text: &str) -> String {
+    gh_escape(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: `::error file=..,line=..,col=..,title=..::message`.
+#[must_use]
+pub fn github(outcome: &CheckOutcome) -> String {
+    let mut out = String::new();
+    for v in &outcome.violations {
+        let _ = writeln!(
+            out,
+            "::error file={},line={},col={},title=idflow {}::{}",
+            gh_property(&v.sink.file),
+            v.sink.line,
+            v.sink.column,
+            v.policy.id(),
+            gh_escape(&format!(
+                "{} (source {}:{}, finding {})",
+                v.message, v.source.file, v.source.line, v.finding_id
+            ))
+        );
+    }
+    for id in &outcome.stale_baseline {
+        let _ = writeln!(
+            out,
+            "::notice title=idflow stale baseline::baseline entry {id} matches no finding"
+        );
+    }
+    let _ = writeln!(out, "{}", summary(outcome));
+    out
+}
+
+fn sarif_location(loc: &Location, message: Option<&str>) -> Value {
+    let mut value = json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": loc.file, "uriBaseId": super::sarif::SRCROOT },
+            "region": {
+                "startLine": loc.line,
+                "startColumn": loc.column,
+                "snippet": { "text": loc.snippet }
+            }
+        }
+    });
+    if let Some(message) = message {
+        value["message"] = json!({ "text": message });
+    }
+    value
+}
+
+fn sarif_result(v: &Violation) -> Value {
+    let flow: Vec<Value> = v
+        .path
+        .iter()
+        .map(|l| json!({ "location": sarif_location(l, None) }))
+        .collect();
+    let mut result = json!({
+        "ruleId": format!("idflow-policy/{}", v.policy.id()),
+        "level": "error",
+        "message": { "text": v.message },
+        "locations": [sarif_location(&v.sink, None)],
+        "relatedLocations": [ {
+            "id": 0,
+            "physicalLocation": sarif_location(&v.source, None)["physicalLocation"].clone(),
+            "message": { "text": "source" }
+        } ],
+        "partialFingerprints": { super::sarif::FINGERPRINT_KEY: v.finding_id },
+        "properties": { "category": v.category, "policy": v.policy.id(), "sinkRule": v.sink_rule }
+    });
+    if !flow.is_empty() {
+        result["codeFlows"] = json!([{ "threadFlows": [{ "locations": flow }] }]);
+    }
+    result
+}
+
+/// SARIF 2.1.0 for code scanning.
+///
+/// # Panics
+/// Never: the log has only string keys.
+#[must_use]
+pub fn sarif(outcome: &CheckOutcome) -> String {
+    let rules: Vec<Value> = Policy::ALL
+        .iter()
+        .map(|p| {
+            json!({
+                "id": format!("idflow-policy/{}", p.id()),
+                "name": p.id(),
+                "shortDescription": { "text": p.id() },
+                "fullDescription": { "text": p.help() },
+                "help": { "text": p.help() },
+                "defaultConfiguration": { "level": "error" }
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": super::sarif::SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "idflow",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules
+            } },
+            "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": "The scanned root" } } },
+            "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
+        }]
+    });
+    let mut out = serde_json::to_string_pretty(&log).expect("SARIF value serializes");
+    out.push('\n');
+    out
+}

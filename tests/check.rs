@@ -1,0 +1,460 @@
+//! `idflow check` and `idflow baseline` as CI runs them: the binary on temporary git
+//! repositories, the samples, every output format, and the SARIF against the official schema.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const FLOW_FILE: &str = "\
+fn read_imei() -> String {
+    std::fs::read_to_string(\"/run/modem/imei\").unwrap_or_default()
+}
+
+pub fn upload() {
+    let imei = read_imei();
+    let client = reqwest::blocking::Client::new();
+    let _ = client
+        .post(\"http://api.example.com/hello\")
+        .body(imei)
+        .send();
+}
+";
+
+/// Runs `idflow` with `args` in `dir`.
+fn idflow_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idflow"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run idflow")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
+}
+
+/// A git repository with a crate whose `src/lib.rs` is `lib`, committed.
+fn repo(lib: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), lib).expect("write");
+    git(root, &["init", "-q"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+/// A baseline of the current flows makes `check --baseline` pass; a new plaintext IMEI flow
+/// then fails naming its file and line, and the old one stays accepted.
+#[test]
+fn baseline_then_new_flow_fails() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    let out = idflow_in(root, &["baseline", ".", "--output", "idflow-baseline.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let baseline: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("idflow-baseline.json")).expect("read"),
+    )
+    .expect("baseline is JSON");
+    assert_eq!(baseline["schema"], "idflow-baseline/1");
+    assert_eq!(baseline["entries"].as_array().map(Vec::len), Some(1));
+
+    let out = idflow_in(root, &["check", ".", "--baseline", "idflow-baseline.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    std::fs::write(
+        root.join("src/extra.rs"),
+        FLOW_FILE
+            .replace("upload", "upload_again")
+            .replace("/hello", "/v2"),
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), format!("mod extra;\n{FLOW_FILE}")).expect("write");
+    let out = idflow_in(root, &["check", ".", "--baseline", "idflow-baseline.json"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("src/extra.rs:10:"), "{all}");
+    assert!(all.contains("deny-new"), "{all}");
+    assert!(all.contains("deny-plaintext"), "{all}");
+    assert!(
+        !all.contains("src/lib.rs:11:"),
+        "the baselined flow is not reported: {all}"
+    );
+}
+
+/// Stable ids survive unrelated edits: lines inserted above and a new function elsewhere.
+#[test]
+fn baseline_survives_line_shifts() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    let out = idflow_in(root, &["baseline", ".", "-o", "b.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shifted = format!(
+        "// a comment\n\nconst X: u32 = 1;\n\n{FLOW_FILE}\npub fn unrelated() -> u32 {{ X }}\n"
+    );
+    std::fs::write(root.join("src/lib.rs"), shifted).expect("write");
+    let out = idflow_in(root, &["check", ".", "--baseline", "b.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The flow removed: its entry is stale, a notice that does not fail the gate.
+    std::fs::write(root.join("src/lib.rs"), "pub fn nothing() {}\n").expect("write");
+    let out = idflow_in(root, &["check", ".", "--baseline", "b.json"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("(stale)"), "{all}");
+    assert!(all.contains("1 stale baseline entries"), "{all}");
+}
+
+/// Without a baseline the default policies fail a plaintext, unguarded IMEI flow at its sink.
+#[test]
+fn plaintext_imei_fails_with_file_and_line() {
+    let dir = repo(FLOW_FILE);
+    let out = idflow_in(dir.path(), &["check", "."]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("error[deny-plaintext]"), "{all}");
+    assert!(all.contains("error[require-consent]"), "{all}");
+    assert!(all.contains("src/lib.rs:10:"), "{all}");
+    assert!(all.contains(".body(imei)"), "sink snippet shown: {all}");
+    assert!(all.contains("check failed: 2 violations"), "{all}");
+}
+
+/// A suppression with a reason passes; without one it is itself a violation.
+#[test]
+fn suppressions_need_a_reason() {
+    let with_reason = FLOW_FILE.replace(
+        ".body(imei)",
+        ".body(imei) // idflow: allow(imei) reason=\"test device only\"",
+    );
+    let dir = repo(&with_reason);
+    let out = idflow_in(dir.path(), &["check", "."]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("suppressed: test device only"), "{all}");
+
+    // On the line above the sink, with no reason.
+    let without = FLOW_FILE.replace(
+        "        .body(imei)",
+        "        // idflow: allow(imei)\n        .body(imei)",
+    );
+    let dir = repo(&without);
+    let out = idflow_in(dir.path(), &["check", "."]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("suppression-without-reason"), "{all}");
+    assert!(!all.contains("deny-plaintext"), "{all}");
+}
+
+/// Diff mode ignores a flow committed before REV and catches one added since.
+#[test]
+fn diff_mode_ignores_old_and_catches_new() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    std::fs::write(
+        root.join("src/extra.rs"),
+        FLOW_FILE
+            .replace("upload", "upload_again")
+            .replace("/hello", "/v2"),
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), format!("mod extra;\n{FLOW_FILE}")).expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "new flow"]);
+    let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD~1"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("src/extra.rs:10:"), "{all}");
+    assert!(!all.contains("--> src/lib.rs"), "old flow ignored: {all}");
+}
+
+/// A diff base missing from the clone is a usage error naming the rev and the fix.
+#[test]
+fn diff_mode_missing_rev_exits_2() {
+    let dir = repo(FLOW_FILE);
+    let out = idflow_in(dir.path(), &["check", ".", "--diff-base", "origin/nope"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("origin/nope"), "{all}");
+    assert!(all.contains("fetch-depth: 0"), "{all}");
+
+    let plain = tempfile::tempdir().expect("temp dir");
+    let out = idflow_in(plain.path(), &["check", ".", "--diff-base", "HEAD"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("needs a git repository"), "{all}");
+}
+
+/// A broken rules file, declarations file or baseline exits 2; rule errors name file:line:col.
+#[test]
+fn config_errors_exit_2() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    std::fs::create_dir(root.join("rules")).expect("mkdir");
+    std::fs::write(
+        root.join("rules/bad.yaml"),
+        "sinks:\n  - id: x-body\n    what: x\n    bogus_key: 1\n",
+    )
+    .expect("write");
+    let out = idflow_in(root, &["check", ".", "--rules", "rules"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let re = regex::Regex::new(r"bad\.yaml:\d+:\d+: ").expect("regex");
+    assert!(re.is_match(&all), "no file:line:col in {all:?}");
+
+    std::fs::write(
+        root.join("idflow.yaml"),
+        "policies:\n  deny-plaintext: maybe\n",
+    )
+    .expect("write");
+    let out = idflow_in(root, &["check", "."]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("idflow.yaml:2:"), "{all}");
+    std::fs::remove_file(root.join("idflow.yaml")).expect("rm");
+
+    std::fs::write(root.join("b.json"), "{").expect("write");
+    let out = idflow_in(root, &["check", ".", "--baseline", "b.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+/// Policies configured in idflow.yaml: consent off, encryption required for imei.
+#[test]
+fn policies_section_configures_the_gate() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    std::fs::write(
+        root.join("idflow.yaml"),
+        "policies:\n  deny-plaintext: false\n  require-consent: []\n  require-encryption: [imei]\n  deny-undeclared: false\n",
+    )
+    .expect("write");
+    let out = idflow_in(root, &["check", ".", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let policies: Vec<&str> = json["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter_map(|v| v["policy"].as_str())
+        .collect();
+    assert_eq!(policies, ["require-encryption"]);
+    assert_eq!(json["passed"], false);
+}
+
+fn sample(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+/// The vulnerable sample fails on every plaintext, unguarded flow; the fixed one passes.
+#[test]
+fn samples_default_policies() {
+    let out = idflow_in(&sample("cloud-messenger"), &["check", "."]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    for needle in [
+        "src/delivery.rs:80:",
+        "src/presence.rs:58:",
+        "error[deny-plaintext]: imei",
+        "error[deny-plaintext]: phone_number",
+        "error[require-consent]: imei",
+        "error[require-consent]: phone_number",
+    ] {
+        assert!(all.contains(needle), "{needle} missing: {all}");
+    }
+    let out = idflow_in(&sample("cloud-messenger-fixed"), &["check", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Markdown links `file#Lline`; GitHub annotations carry file and line.
+#[test]
+fn markdown_and_github_formats() {
+    let root = sample("cloud-messenger");
+    let out = idflow_in(&root, &["check", ".", "--format", "markdown"]);
+    let md = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(md.contains("| Policy |"), "{md}");
+    assert!(md.contains("(src/presence.rs#L58)"), "{md}");
+    let out = idflow_in(&root, &["check", ".", "--format", "github"]);
+    let gh = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        gh.contains("::error file=src/presence.rs,line=58,col="),
+        "{gh}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A minimal draft-07 validator for the keywords the SARIF schema uses (type, required,
+/// properties, additionalProperties, items, enum, minimum, minItems, $ref, oneOf, anyOf);
+/// `format`, `pattern` and `uniqueItems` are not checked.
+fn validate(schema: &Value, root: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.trim_start_matches("#/definitions/");
+        validate(&root["definitions"][name], root, value, at, errors);
+        return;
+    }
+    if let Some(ty) = schema.get("type") {
+        let types: Vec<&str> = match ty {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => true,
+        });
+        if !ok {
+            errors.push(format!("{at}: expected {types:?}, got {value}"));
+            return;
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            errors.push(format!("{at}: {value} not in {options:?}"));
+        }
+    }
+    if let (Some(min), Some(n)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
+        if n < min {
+            errors.push(format!("{at}: {n} < {min}"));
+        }
+    }
+    for (key, any) in [("oneOf", false), ("anyOf", true)] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let passing = options
+                .iter()
+                .filter(|o| {
+                    let mut e = Vec::new();
+                    validate(o, root, value, at, &mut e);
+                    e.is_empty()
+                })
+                .count();
+            if (any && passing == 0) || (!any && passing != 1) {
+                errors.push(format!("{at}: {key} matched {passing}"));
+            }
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(key) = required.as_str() {
+                if !object.contains_key(key) {
+                    errors.push(format!("{at}: missing required `{key}`"));
+                }
+            }
+        }
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, child) in object {
+            match properties.and_then(|p| p.get(key)) {
+                Some(sub) => validate(sub, root, child, &format!("{at}.{key}"), errors),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => errors.push(format!("{at}: unknown key `{key}`")),
+                    Some(sub @ Value::Object(_)) => {
+                        validate(sub, root, child, &format!("{at}.{key}"), errors);
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let Some(array) = value.as_array() {
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+            if (array.len() as u64) < min {
+                errors.push(format!("{at}: fewer than {min} items"));
+            }
+        }
+        if let Some(items) = schema.get("items") {
+            for (i, item) in array.iter().enumerate() {
+                validate(items, root, item, &format!("{at}[{i}]"), errors);
+            }
+        }
+    }
+}
+
+/// The SARIF of `check` validates against the official SARIF 2.1.0 schema (vendored from the
+/// serde-sarif crate, `$id` oasis-tcs sarif-schema-2.1.0.json) and deserializes with serde_sarif.
+#[test]
+fn check_sarif_is_valid_sarif_2_1_0() {
+    let schema: Value =
+        serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).expect("schema is JSON");
+    let out = idflow_in(
+        &sample("cloud-messenger"),
+        &["check", ".", "--format", "sarif"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let log: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &log, "$", &mut errors);
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    let _: serde_sarif::sarif::Sarif =
+        serde_json::from_value(log.clone()).expect("serde_sarif reads it");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    let first = &results[0];
+    assert!(first["ruleId"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("idflow-policy/")));
+    assert!(first["codeFlows"][0]["threadFlows"][0]["locations"]
+        .as_array()
+        .is_some_and(|l| l.len() >= 2));
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    assert!(rules.iter().all(|r| r["help"]["text"].is_string()));
+
+    // A self-test of the validator: an unknown key in a result is caught.
+    let mut broken = log;
+    broken["runs"][0]["results"][0]["bogus"] = Value::Bool(true);
+    let mut errors = Vec::new();
+    validate(&schema, &schema, &broken, "$", &mut errors);
+    assert!(!errors.is_empty());
+}
+
+/// `docs/diagnostics.md` documents every policy id.
+#[test]
+fn every_policy_is_documented() {
+    let docs = include_str!("../docs/diagnostics.md");
+    for policy in idflow::policy::Policy::ALL {
+        assert!(
+            docs.contains(&format!("### `{}`", policy.id())),
+            "docs/diagnostics.md lacks {}",
+            policy.id()
+        );
+    }
+}
