@@ -302,23 +302,32 @@ pub fn parse_allow(line: &str) -> Option<Allow> {
     Some(Allow { categories, reason })
 }
 
-/// Line `line` (1-based) of `root/file`, when readable.
-#[must_use]
-pub fn read_line(root: &Path, file: &str, line: u32) -> Option<String> {
-    let text = std::fs::read_to_string(root.join(file)).ok()?;
-    let index = usize::try_from(line.checked_sub(1)?).ok()?;
-    text.lines().nth(index).map(str::to_string)
+/// Source files read for suppression comments, each read once per check.
+#[derive(Debug, Default)]
+struct SourceLines {
+    files: BTreeMap<String, Vec<String>>,
 }
 
-/// The suppression that applies to `finding`: on the sink or source line, or the line above.
-fn allow_for(finding: &Finding, root: Option<&Path>) -> Option<Allow> {
+impl SourceLines {
+    /// Line `line` (1-based) of `root/file`, when readable.
+    fn line(&mut self, root: &Path, file: &str, line: u32) -> Option<String> {
+        let lines = self.files.entry(file.to_string()).or_insert_with(|| {
+            std::fs::read_to_string(root.join(file))
+                .map(|t| t.lines().map(str::to_string).collect())
+                .unwrap_or_default()
+        });
+        let index = usize::try_from(line.checked_sub(1)?).ok()?;
+        lines.get(index).cloned()
+    }
+}
+
+/// The suppression that applies to `finding`: on the sink or source line (its snippet), or the
+/// line above.
+fn allow_for(finding: &Finding, root: Option<&Path>, sources: &mut SourceLines) -> Option<Allow> {
     for loc in [&finding.sink, &finding.source] {
         let mut lines = vec![loc.snippet.clone()];
-        if let Some(root) = root {
-            lines.extend(read_line(root, &loc.file, loc.line));
-            if loc.line > 1 {
-                lines.extend(read_line(root, &loc.file, loc.line - 1));
-            }
+        if let (Some(root), true) = (root, loc.line > 1) {
+            lines.extend(sources.line(root, &loc.file, loc.line - 1));
         }
         for line in lines {
             if let Some(allow) = parse_allow(&line) {
@@ -362,6 +371,7 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         ..CheckOutcome::default()
     };
     let mut seen_ids = BTreeSet::new();
+    let mut sources = SourceLines::default();
     for finding in &result.findings {
         seen_ids.insert(finding.id.as_str());
         if accepted.contains(finding.id.as_str()) {
@@ -384,7 +394,7 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
             source: finding.source.clone(),
             path: finding.path.iter().map(|s| s.location.clone()).collect(),
         };
-        if let Some(allow) = allow_for(finding, input.root) {
+        if let Some(allow) = allow_for(finding, input.root, &mut sources) {
             if allow.reason.is_none() {
                 outcome.violations.push(violation(
                     Policy::SuppressionWithoutReason,

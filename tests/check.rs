@@ -84,14 +84,7 @@ fn baseline_then_new_flow_fails() {
     let out = idflow_in(root, &["check", ".", "--baseline", "idflow-baseline.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    std::fs::write(
-        root.join("src/extra.rs"),
-        FLOW_FILE
-            .replace("upload", "upload_again")
-            .replace("/hello", "/v2"),
-    )
-    .expect("write");
-    std::fs::write(root.join("src/lib.rs"), format!("mod extra;\n{FLOW_FILE}")).expect("write");
+    add_second_flow(root);
     let out = idflow_in(root, &["check", ".", "--baseline", "idflow-baseline.json"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
@@ -175,14 +168,7 @@ fn diff_mode_ignores_old_and_catches_new() {
     let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    std::fs::write(
-        root.join("src/extra.rs"),
-        FLOW_FILE
-            .replace("upload", "upload_again")
-            .replace("/hello", "/v2"),
-    )
-    .expect("write");
-    std::fs::write(root.join("src/lib.rs"), format!("mod extra;\n{FLOW_FILE}")).expect("write");
+    add_second_flow(root);
     git(root, &["add", "."]);
     git(root, &["commit", "-q", "-m", "new flow"]);
     let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD~1"]);
@@ -457,4 +443,16 @@ fn every_policy_is_documented() {
             policy.id()
         );
     }
+}
+
+/// Adds a second plaintext IMEI flow in a new module `src/extra.rs`.
+fn add_second_flow(root: &Path) {
+    std::fs::write(
+        root.join("src/extra.rs"),
+        FLOW_FILE
+            .replace("upload", "upload_again")
+            .replace("/hello", "/v2"),
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), format!("mod extra;\n{FLOW_FILE}")).expect("write");
 }

@@ -122,15 +122,9 @@ pub struct ReportArgs {
     /// Date printed in the documents (default: SOURCE_DATE_EPOCH, else the commit date)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
-    /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
-    #[arg(long, value_name = "DIR")]
-    pub rules: Option<PathBuf>,
-    /// Skip paths matching GLOB, relative to PATH (repeatable)
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Print nothing on stderr but errors
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Rule pack, excludes and verbosity, as for `scan`.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Document kinds of `idflow report`.
@@ -186,15 +180,9 @@ pub struct CheckArgs {
     /// Only flows whose source, sink or path touches lines changed since REV (git)
     #[arg(long, value_name = "REV")]
     pub diff_base: Option<String>,
-    /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
-    #[arg(long, value_name = "DIR")]
-    pub rules: Option<PathBuf>,
-    /// Skip paths matching GLOB, relative to PATH (repeatable)
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Print nothing on stderr but errors
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Rule pack, excludes and verbosity, as for `scan`.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Output formats of `idflow check`.
@@ -226,6 +214,14 @@ pub struct BaselineArgs {
         default_value = "idflow-baseline.json"
     )]
     pub output: PathBuf,
+    /// Rule pack, excludes and verbosity, as for `scan`.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every command that scans takes after its own (`report`, `check`, `baseline`).
+#[derive(Debug, Args)]
+pub struct CommonArgs {
     /// Directory of extra rule files (*.yaml) that add to or override the default pack by id
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,

@@ -30,7 +30,11 @@ fn scan(path: &Path, rules: Option<&Path>, exclude: &[String]) -> Result<ScanRes
 /// # Errors
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
-    let result = scan(&args.path, args.rules.as_deref(), &args.exclude)?;
+    let result = scan(
+        &args.path,
+        args.common.rules.as_deref(),
+        &args.common.exclude,
+    )?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
     }
@@ -38,7 +42,7 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     let mut text = serde_json::to_string_pretty(&baseline)?;
     text.push('\n');
     output::emit(Some(&args.output), &text)?;
-    if !args.quiet {
+    if !args.common.quiet {
         note(&format!(
             "wrote {}: {} accepted flow{}",
             args.output.display(),
@@ -141,7 +145,11 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .as_deref()
         .map(|rev| changed_lines(&args.path, rev))
         .transpose()?;
-    let result = scan(&args.path, args.rules.as_deref(), &args.exclude)?;
+    let result = scan(
+        &args.path,
+        args.common.rules.as_deref(),
+        &args.common.exclude,
+    )?;
     let root: PathBuf = args.path.clone();
     let outcome = policy::check(
         &result,
@@ -160,7 +168,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         CheckFormat::Github => report::check::github(&outcome),
     };
     output::emit(args.output.as_deref(), &rendered)?;
-    if !args.quiet {
+    if !args.common.quiet {
         for skipped in &result.skipped {
             warning(&format!("skipped {}", report::text::skipped_line(skipped)));
         }

@@ -23,7 +23,7 @@ use crate::scan::ScanOptions;
 /// # Errors
 /// Rule, declarations, template, date and output errors.
 pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
-    let rules = load_rules(args.rules.as_deref())?;
+    let rules = load_rules(args.common.rules.as_deref())?;
     std::fs::metadata(&args.path)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
     let (decl, decl_name) = declarations(args)?;
@@ -33,7 +33,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
                 bail!("templates directory {} does not exist", dir.display());
             }
             let templates = Templates::load(dir)?;
-            if templates.overridden().is_empty() && !args.quiet {
+            if templates.overridden().is_empty() && !args.common.quiet {
                 warning(&format!(
                     "{} holds no file named like an embedded template (e.g. notice.html.tera)",
                     dir.display()
@@ -48,7 +48,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     let result = crate::scan::run(
         &ScanOptions {
             root: args.path.clone(),
-            excludes: args.exclude.clone(),
+            excludes: args.common.exclude.clone(),
         },
         &rules,
     )?;
@@ -68,7 +68,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     let provenance = Provenance::resolve(&input, &result.tool_version, &result.rules_hash)?;
     let doc = documents::build(&result, &decl, provenance);
 
-    if !args.quiet {
+    if !args.common.quiet {
         for skipped in &result.skipped {
             warning(&format!(
                 "skipped {}",
@@ -85,7 +85,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
             let text = disclosure::render(*kind, *format, &doc, &templates)?;
             let path = dir.join(kind.file_name(*format));
             output::emit(Some(&path), &text)?;
-            if !args.quiet {
+            if !args.common.quiet {
                 note(&format!("wrote {}", path.display()));
             }
         }
@@ -93,11 +93,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         let (kind, format) = jobs[0];
         let text = disclosure::render(kind, format, &doc, &templates)?;
         output::emit(args.output.as_deref(), &text)?;
-        if let (Some(path), false) = (&args.output, args.quiet) {
+        if let (Some(path), false) = (&args.output, args.common.quiet) {
             note(&format!("wrote {}", path.display()));
         }
     }
-    if !args.quiet && !doc.gaps.is_empty() {
+    if !args.common.quiet && !doc.gaps.is_empty() {
         note(&format!(
             "{} of {} flows have declarations to complete (see \"To be completed\")",
             doc.gaps.len(),
@@ -148,7 +148,7 @@ fn declarations(args: &ReportArgs) -> Result<(Declarations, Option<String>)> {
         None => {
             let default = args.path.join(DEFAULT_FILE_NAME);
             if !default.is_file() {
-                if !args.quiet {
+                if !args.common.quiet {
                     warning(&format!(
                         "no {DEFAULT_FILE_NAME} in {}: every flow is reported as a gap (see --config)",
                         args.path.display()

@@ -261,12 +261,7 @@ fn is_serde_skip(attr: &syn::Attribute) -> bool {
 pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
     match ty {
         syn::Type::Path(p) => {
-            let path = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let path = path_names(&p.path);
             let mut args = Vec::new();
             for seg in &p.path.segments {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
@@ -318,12 +313,7 @@ pub(super) fn lower_type(ty: &syn::Type) -> TypeIr {
 fn bounds_type<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> TypeIr {
     for b in bounds {
         if let syn::TypeParamBound::Trait(t) = b {
-            let path = t
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let path = path_names(&t.path);
             return TypeIr {
                 path,
                 args: Vec::new(),
@@ -440,12 +430,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
     match expr {
         syn::Expr::Lit(l) => Expr::Lit(lower_lit(&l.lit)),
         syn::Expr::Path(p) => Expr::Path {
-            segs: p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect(),
+            segs: path_names(&p.path),
             span: p
                 .path
                 .segments
@@ -484,12 +469,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         },
         syn::Expr::Macro(m) => lower_macro(&m.mac, closures),
         syn::Expr::Struct(s) => Expr::Struct {
-            path: s
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect(),
+            path: path_names(&s.path),
             fields: s
                 .fields
                 .iter()
@@ -658,21 +638,11 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
         },
         syn::Pat::Tuple(t) => Pat::Tuple(t.elems.iter().map(lower_pat).collect()),
         syn::Pat::TupleStruct(t) => Pat::TupleStruct {
-            path: t
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect(),
+            path: path_names(&t.path),
             elems: t.elems.iter().map(lower_pat).collect(),
         },
         syn::Pat::Struct(s) => Pat::Struct {
-            path: s
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect(),
+            path: path_names(&s.path),
             fields: s
                 .fields
                 .iter()
@@ -683,12 +653,7 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                 .collect(),
         },
         syn::Pat::Path(p) => Pat::TupleStruct {
-            path: p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect(),
+            path: path_names(&p.path),
             elems: Vec::new(),
         },
         syn::Pat::Or(o) => Pat::Or(o.cases.iter().map(lower_pat).collect()),
@@ -706,4 +671,9 @@ fn member_name(member: &syn::Member) -> Name {
         syn::Member::Named(i) => i.to_string(),
         syn::Member::Unnamed(i) => i.index.to_string(),
     }
+}
+
+/// A path's segments as names (`std::net::TcpStream` → `["std", "net", "TcpStream"]`).
+fn path_names(path: &syn::Path) -> Vec<Name> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
 }

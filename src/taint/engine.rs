@@ -58,19 +58,6 @@ const WRAPPER_TYPES: &[&str] = &[
     "Self_",
 ];
 
-/// Methods that take a closure and return what the closure returns.
-const CLOSURE_RESULT_METHODS: &[&str] = &[
-    "map",
-    "filter_map",
-    "flat_map",
-    "and_then",
-    "then",
-    "map_while",
-    "scan",
-    "map_or_else",
-    "fold",
-];
-
 /// What a function gives back to its caller in one context.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -1425,7 +1412,7 @@ impl<'p> Engine<'p> {
         ) {
             return v;
         }
-        self.unknown_method(name, recv, &rv, &arg_values, args, span, env, frame)
+        self.unknown_method(name, &rv, &arg_values, args, span, env, frame)
     }
 
     /// A method no rule and no program function explains.
@@ -1433,7 +1420,6 @@ impl<'p> Engine<'p> {
     fn unknown_method(
         &mut self,
         name: &str,
-        recv: &Expr,
         rv: &Value,
         args: &[Value],
         arg_exprs: &[Expr],
@@ -1441,28 +1427,16 @@ impl<'p> Engine<'p> {
         env: &mut Env,
         frame: &mut Frame<'p>,
     ) -> Value {
-        let element = rv.clone();
+        let closure_args = closure_params(rv, args);
         let mut closure_results = Value::default();
-        let mut has_closure = false;
         let mut others = Value::default();
-        // `fold(init, |acc, x| ..)`: the accumulator starts as `init`, the item is an element.
-        let first_param = if matches!(name, "fold" | "try_fold" | "rfold") {
-            args.first().cloned().unwrap_or_default()
-        } else {
-            element.clone()
-        };
         for a in args {
             if let Some(c) = a.closure {
-                has_closure = true;
-                let r = self.run_closure(c, &[first_param.clone(), element.clone()], env, frame);
+                let r = self.run_closure(c, &closure_args, env, frame);
                 closure_results.join_in(&r);
             } else {
                 others.join_in(&a.data_only());
             }
-        }
-        if has_closure && CLOSURE_RESULT_METHODS.contains(&name) {
-            closure_results.join_in(&others);
-            return closure_results;
         }
         let mut v = rv.clone();
         v.closure = None;
@@ -1511,7 +1485,6 @@ impl<'p> Engine<'p> {
                 frame.fid,
             );
         }
-        let _ = recv;
         v
     }
 
@@ -2023,21 +1996,19 @@ impl<'p> Engine<'p> {
                 self.write_place(place, update, env, true);
             }
         }
-        let closure_result = effect.closure_result && effect.result.is_none();
+        // `map(str::to_owned)` passes no closure: then the default (receiver and arguments) holds.
+        let closure_result = effect.closure_result
+            && effect.result.is_none()
+            && args.iter().any(|a| a.closure.is_some());
         let mut result = match effect.result {
             Some(v) => v,
             None if closure_result => {
-                let element = rv.cloned().unwrap_or_default();
+                let closure_args = closure_params(rv.unwrap_or(&Value::default()), args);
                 let mut v = Value::default();
                 for a in args {
                     match a.closure {
                         Some(c) => {
-                            let r = self.run_closure(
-                                c,
-                                &[element.clone(), element.clone()],
-                                env,
-                                frame,
-                            );
+                            let r = self.run_closure(c, &closure_args, env, frame);
                             v.join_in(&r);
                         }
                         None => {
@@ -2086,6 +2057,18 @@ fn snake(s: &str) -> String {
         out.extend(c.to_lowercase());
     }
     out
+}
+
+/// What a library method passes to its closure argument: an element of the receiver, after an
+/// accumulator when a plain argument comes first (`fold(init, |acc, x| ..)`, `scan(state, ..)`).
+fn closure_params(receiver: &Value, args: &[Value]) -> [Value; 2] {
+    let element = receiver.clone();
+    match args.first() {
+        Some(init) if init.closure.is_none() && args.iter().any(|a| a.closure.is_some()) => {
+            [init.clone(), element]
+        }
+        _ => [element.clone(), element],
+    }
 }
 
 /// What an analysis that cannot go deeper assumes: the result carries every argument.
