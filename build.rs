@@ -31,6 +31,50 @@ fn main() {
         code.push_str("]\n");
         std::fs::write(Path::new(&out).join(name), code).expect("write embedded file list");
     }
+    lowering_fingerprint();
+}
+
+/// A fingerprint of the code that produces cached IR (the IR types, the lowering, the parser's
+/// skip rules, the syn version): a cache entry made by a build with another fingerprint is a
+/// miss, so a changed lowering never reads stale IR, even under the same version number.
+fn lowering_fingerprint() {
+    let mut files = Vec::new();
+    collect(Path::new("src/ir"), &mut files);
+    files.push("src/parse.rs".into());
+    files.push("Cargo.lock".into());
+    files.sort();
+    // FNV-1a: enough to tell builds apart; no dependency needed in a build script.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let text = std::fs::read(file).unwrap_or_default();
+        let text = if file.ends_with("Cargo.lock") {
+            syn_lines(&text)
+        } else {
+            text
+        };
+        for b in file.to_string_lossy().bytes().chain(text) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    println!("cargo:rustc-env=IDFLOW_LOWERING_FINGERPRINT={hash:016x}");
+}
+
+/// The lines of Cargo.lock that name syn's version (the parser shapes the IR too).
+fn syn_lines(lock: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(lock);
+    let mut out = Vec::new();
+    let mut in_syn = false;
+    for line in text.lines() {
+        if line.starts_with("name = ") {
+            in_syn = line == "name = \"syn\"" || line == "name = \"proc-macro2\"";
+        }
+        if in_syn && line.starts_with("version = ") {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    out
 }
 
 fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {

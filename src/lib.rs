@@ -17,6 +17,7 @@
 //! [`rules`] holds the rule pack (YAML, embedded), [`findings`] the serializable model every
 //! output renders from, and [`cli`] the command-line front end.
 
+pub mod cache;
 pub mod classify;
 pub mod cli;
 pub mod declarations;

@@ -6,9 +6,11 @@
 
 use rayon::prelude::*;
 
+use crate::cache::{self, Cache, Entry};
 use crate::discover::SourceFile;
 use crate::findings::{SkipReason, Skipped};
 use crate::ir::{lower, FileIr};
+use crate::scan::{Progress, ScanOptions};
 
 /// Files above this size are skipped (generated blobs, vendored data).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -27,20 +29,31 @@ pub struct ParsedFile {
     pub lines: usize,
 }
 
-/// Parses and lowers `files` on all cores; results keep the input order.
+/// Parses and lowers `files` on `options.threads` threads (loading unchanged files from the
+/// cache when there is one); results keep the input order.
 #[must_use]
-pub fn parse_all(files: &[SourceFile], max_bytes: u64) -> (Vec<ParsedFile>, Vec<Skipped>) {
+pub fn parse_all(
+    files: &[SourceFile],
+    options: &ScanOptions,
+    progress: &dyn Progress,
+) -> (Vec<ParsedFile>, Vec<Skipped>) {
+    let cache = options.cache.as_ref();
     let work = || {
         files
             .par_iter()
-            .map(|f| parse_one(f, max_bytes))
+            .map(|f| {
+                let r = parse_cached(f, options.max_file_bytes, cache);
+                progress.advance(1);
+                r
+            })
             .collect::<Vec<Result<ParsedFile, Skipped>>>()
     };
     // Parser threads get big stacks: syn recurses once per nesting level.
-    let results = match rayon::ThreadPoolBuilder::new()
-        .stack_size(PARSER_STACK_BYTES)
-        .build()
-    {
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(PARSER_STACK_BYTES);
+    if let Some(n) = options.threads {
+        pool = pool.num_threads(n);
+    }
+    let results = match pool.build() {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     };
@@ -65,19 +78,65 @@ fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32,
     }
 }
 
+/// Reads one file and takes its IR from `cache` when the cache holds its content, else parses
+/// and lowers it and stores the result there.
+fn parse_cached(
+    file: &SourceFile,
+    max_bytes: u64,
+    cache: Option<&Cache>,
+) -> Result<ParsedFile, Skipped> {
+    let bytes = read(file, max_bytes)?;
+    let Some(cache) = cache else {
+        return parse_bytes(file, bytes);
+    };
+    let key = cache::content_hash(&bytes);
+    match cache.load(key) {
+        Some(Entry::Lowered { ir, lines }) => Ok(ParsedFile {
+            source: file.clone(),
+            ir,
+            lines,
+        }),
+        Some(Entry::Skipped(mut s)) => {
+            s.file.clone_from(&file.rel);
+            Err(s)
+        }
+        None => {
+            let result = parse_bytes(file, bytes);
+            let entry = match &result {
+                Ok(p) => Entry::Lowered {
+                    ir: p.ir.clone(),
+                    lines: p.lines,
+                },
+                Err(s) => Entry::Skipped(Skipped {
+                    file: String::new(),
+                    ..s.clone()
+                }),
+            };
+            cache.store(key, &entry);
+            result
+        }
+    }
+}
+
 /// Reads, parses and lowers one file.
 ///
 /// # Errors
 /// The reason the file cannot be analysed.
 pub fn parse_one(file: &SourceFile, max_bytes: u64) -> Result<ParsedFile, Skipped> {
+    parse_bytes(file, read(file, max_bytes)?)
+}
+
+fn read(file: &SourceFile, max_bytes: u64) -> Result<Vec<u8>, Skipped> {
     let meta = std::fs::metadata(&file.path)
         .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
     if meta.len() > max_bytes {
         let msg = format!("{} bytes is over the {max_bytes}-byte limit", meta.len());
         return Err(skip(file, SkipReason::TooLarge, msg, None));
     }
-    let bytes = std::fs::read(&file.path)
-        .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    std::fs::read(&file.path).map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))
+}
+
+fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = u32::try_from(

@@ -14,7 +14,78 @@ pub struct ScanOptions {
     pub root: PathBuf,
     /// Extra exclude globs, matched against paths relative to the root.
     pub excludes: Vec<String>,
+    /// Files larger than this are skipped with [`crate::findings::SkipReason::TooLarge`].
+    pub max_file_bytes: u64,
+    /// Worker threads for reading, parsing and lowering (`None`: one per core).
+    pub threads: Option<usize>,
+    /// The incremental cache (`None`: parse every file).
+    pub cache: Option<crate::cache::Cache>,
 }
+
+impl ScanOptions {
+    /// Scans `root` with the defaults: no excludes, the default size limit, every core, no cache.
+    #[must_use]
+    pub fn new(root: impl Into<PathBuf>) -> ScanOptions {
+        ScanOptions {
+            root: root.into(),
+            excludes: Vec::new(),
+            max_file_bytes: parse::DEFAULT_MAX_FILE_BYTES,
+            threads: None,
+            cache: None,
+        }
+    }
+}
+
+/// A stage of the pipeline, as [`Progress`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Walking the tree.
+    Discover,
+    /// Reading, parsing and lowering files (or loading them from the cache).
+    Parse,
+    /// Indexing the program and building its call graph.
+    Graph,
+    /// Taint propagation.
+    Propagate,
+    /// Turning hits into findings.
+    Classify,
+}
+
+impl Stage {
+    /// Lower-case name, as the benchmark harness and `IDFLOW_TIMING` print it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Discover => "discover",
+            Stage::Parse => "parse",
+            Stage::Graph => "graph",
+            Stage::Propagate => "propagate",
+            Stage::Classify => "classify",
+        }
+    }
+}
+
+/// Observes a scan: the CLI draws a progress bar with it, the benchmark harness times stages.
+/// Every method has an empty default; calls come from worker threads too, hence `Sync`.
+pub trait Progress: Sync {
+    /// `stage` starts, with `total` units of work (files for [`Stage::Parse`], else 0).
+    fn start(&self, stage: Stage, total: u64) {
+        let _ = (stage, total);
+    }
+    /// `n` more units of the current stage are done.
+    fn advance(&self, n: u64) {
+        let _ = n;
+    }
+    /// `stage` ended after `elapsed`.
+    fn done(&self, stage: Stage, elapsed: std::time::Duration) {
+        let _ = (stage, elapsed);
+    }
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct Silent;
+
+impl Progress for Silent {}
 
 /// A scan that could not run at all (per-file problems are [`crate::findings::Skipped`] instead).
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +114,25 @@ pub enum ScanError {
 /// Only when the scan cannot start (missing root, bad glob); unreadable or broken files are
 /// reported in [`ScanResult::skipped`] and the scan goes on.
 pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
+    run_with(options, rules, &Silent)
+}
+
+/// [`run`], reporting stages and progress to `progress`.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(
+    options: &ScanOptions,
+    rules: &RulePack,
+    progress: &dyn Progress,
+) -> Result<ScanResult, ScanError> {
     // Deeply nested code recurses deeply in the parser, the lowering and the analysis; a big
     // stack (reserved, not committed) keeps hostile input from overflowing it.
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("idflow-scan".into())
             .stack_size(ANALYSIS_STACK_BYTES)
-            .spawn_scoped(s, || run_on_this_thread(options, rules))
+            .spawn_scoped(s, || run_on_this_thread(options, rules, progress))
             .map_err(|source| ScanError::Root {
                 path: options.root.clone(),
                 source,
@@ -62,8 +145,13 @@ pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanEr
 /// Stack of the analysis thread and of each parser thread.
 const ANALYSIS_STACK_BYTES: usize = 1 << 30;
 
-fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanError> {
-    let mut clock = StageClock::new();
+fn run_on_this_thread(
+    options: &ScanOptions,
+    rules: &RulePack,
+    progress: &dyn Progress,
+) -> Result<ScanResult, ScanError> {
+    let mut clock = StageClock::new(progress);
+    clock.start(Stage::Discover, 0);
     let root = &options.root;
     let meta = std::fs::metadata(root).map_err(|source| ScanError::Root {
         path: root.clone(),
@@ -86,19 +174,19 @@ fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanRes
         discover::discover(root, &excludes)
     };
     let files_found = files.len();
-    clock.lap("discover");
-    let (parsed, parse_skips) = parse::parse_all(&files, parse::DEFAULT_MAX_FILE_BYTES);
-    clock.lap("parse+lower");
+    clock.start(Stage::Parse, files_found as u64);
+    let (parsed, parse_skips) = parse::parse_all(&files, options, progress);
+    clock.start(Stage::Graph, 0);
     skipped.extend(parse_skips);
     skipped.sort();
     let lines = parsed.iter().map(|p| p.lines).sum();
     let program = graph::Program::build(parsed);
-    clock.lap("graph");
+    clock.start(Stage::Propagate, 0);
     let index = RuleIndex::new(rules.rules());
     let analysis = taint::analyze(&program, &index);
-    clock.lap("propagate");
+    clock.start(Stage::Classify, 0);
     let findings = classify::classify(&program, &index, &analysis);
-    clock.lap("classify");
+    clock.finish();
     let mut categories: Vec<CategoryInfo> = rules
         .rules()
         .categories
@@ -131,26 +219,50 @@ fn run_on_this_thread(options: &ScanOptions, rules: &RulePack) -> Result<ScanRes
     })
 }
 
-/// Stage timings on stderr when `IDFLOW_TIMING` is set (a debugging aid; the benchmark harness of
-/// a later stage reports them properly).
-struct StageClock {
-    enabled: bool,
-    last: std::time::Instant,
+/// Tells `progress` when stages start and end; with `IDFLOW_TIMING` set, also prints each
+/// stage's time and the peak memory so far on stderr (a debugging aid; `idflow-bench` is the
+/// measuring tool).
+struct StageClock<'a> {
+    progress: &'a dyn Progress,
+    timing: bool,
+    current: Option<(Stage, std::time::Instant)>,
 }
 
-impl StageClock {
-    fn new() -> StageClock {
+impl<'a> StageClock<'a> {
+    fn new(progress: &'a dyn Progress) -> StageClock<'a> {
         StageClock {
-            enabled: std::env::var_os("IDFLOW_TIMING").is_some(),
-            last: std::time::Instant::now(),
+            progress,
+            timing: std::env::var_os("IDFLOW_TIMING").is_some(),
+            current: None,
         }
+    }
+
+    fn start(&mut self, stage: Stage, total: u64) {
+        self.finish();
+        self.progress.start(stage, total);
+        self.current = Some((stage, std::time::Instant::now()));
     }
 
     #[allow(clippy::print_stderr)]
-    fn lap(&mut self, stage: &str) {
-        if self.enabled {
-            eprintln!("idflow: {stage} took {:.2?}", self.last.elapsed());
+    fn finish(&mut self) {
+        let Some((stage, started)) = self.current.take() else {
+            return;
+        };
+        let elapsed = started.elapsed();
+        self.progress.done(stage, elapsed);
+        if self.timing {
+            let peak =
+                peak_rss_bytes().map_or(String::new(), |b| format!(", peak RSS {} MiB", b >> 20));
+            eprintln!("idflow: {} took {elapsed:.2?}{peak}", stage.name());
         }
-        self.last = std::time::Instant::now();
     }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), if the platform tells.
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -382,10 +382,7 @@ fn run_fixture(
         body.push('\n');
         std::fs::write(&target, body).expect("write fixture file");
     }
-    let options = ScanOptions {
-        root: dir.path().to_path_buf(),
-        excludes: vec![],
-    };
+    let options = ScanOptions::new(dir.path().to_path_buf());
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(&options, rules)));
     let findings = match result {
         Ok(Ok(r)) => {

@@ -40,14 +40,8 @@ fn provenance(result: &ScanResult, scanned: &str, declarations: Option<&str>) ->
 /// The document of a bundled sample, with its `idflow.yaml`.
 fn sample_doc(name: &str) -> Document {
     let root = sample_root(name);
-    let result = scan::run(
-        &ScanOptions {
-            root: root.clone(),
-            excludes: Vec::new(),
-        },
-        &RulePack::builtin(),
-    )
-    .expect("sample scans");
+    let result =
+        scan::run(&ScanOptions::new(root.clone()), &RulePack::builtin()).expect("sample scans");
     let decl = Declarations::load(&root.join("idflow.yaml")).expect("sample declarations load");
     documents::build(
         &result,

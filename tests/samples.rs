@@ -14,14 +14,7 @@ fn scan_sample(name: &str) -> ScanResult {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(name);
-    scan::run(
-        &ScanOptions {
-            root,
-            excludes: Vec::new(),
-        },
-        &RulePack::builtin(),
-    )
-    .expect("sample scans")
+    scan::run(&ScanOptions::new(root), &RulePack::builtin()).expect("sample scans")
 }
 
 /// Pins the tool version and the rule-pack hash so snapshots only change with the findings.
@@ -128,10 +121,7 @@ fn ids_survive_line_shifts() {
     copy_tree(&src, dir.path(), true);
     let original = scan_sample("cloud-messenger");
     let shifted = scan::run(
-        &ScanOptions {
-            root: dir.path().to_path_buf(),
-            excludes: Vec::new(),
-        },
+        &ScanOptions::new(dir.path().to_path_buf()),
         &RulePack::builtin(),
     )
     .expect("shifted sample scans");
@@ -169,14 +159,7 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path, shift: bool) {
 fn single_file_scan() {
     let file =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/cloud-messenger/src/presence.rs");
-    let result = scan::run(
-        &ScanOptions {
-            root: file,
-            excludes: Vec::new(),
-        },
-        &RulePack::builtin(),
-    )
-    .expect("file scans");
+    let result = scan::run(&ScanOptions::new(file), &RulePack::builtin()).expect("file scans");
     assert_eq!(result.stats.files_analyzed, 1);
     assert!(result.findings.iter().all(|f| f.sink.file == "presence.rs"));
 }

@@ -65,6 +65,47 @@ pub struct ScanArgs {
     /// Print nothing on stderr but errors
     #[arg(long, short)]
     pub quiet: bool,
+    /// Cache, threads and size limit.
+    #[command(flatten)]
+    pub tuning: ScanTuning,
+}
+
+/// How a scan runs: cache, parallelism, size limit (shared by every command that scans).
+#[derive(Debug, Args)]
+pub struct ScanTuning {
+    /// Cache directory for parsed files (default: idflow/ under the user's cache directory, or
+    /// $IDFLOW_CACHE_DIR)
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache: Option<PathBuf>,
+    /// Parse every file, neither reading nor writing the cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Worker threads for parsing (default: one per core)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Skip files larger than SIZE (bytes, or with a K, M or G suffix)
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
+    pub max_file_size: u64,
+}
+
+/// `4096`, `512K`, `10M`, `1G` (powers of 1024; `KiB`, `MB`... accepted too).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 4096, 512K or 10M"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        other => return Err(format!("unknown size unit `{other}` (use K, M or G)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// Output formats of `idflow scan`.
@@ -231,4 +272,24 @@ pub struct CommonArgs {
     /// Print nothing on stderr but errors
     #[arg(long, short)]
     pub quiet: bool,
+    /// Cache, threads and size limit, as for `scan`.
+    #[command(flatten)]
+    pub tuning: ScanTuning,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10X").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
 }

@@ -6,23 +6,17 @@ use std::process::Command as Process;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::args::{BaselineArgs, CheckArgs, CheckFormat};
+use super::args::{BaselineArgs, CheckArgs, CheckFormat, CommonArgs};
 use super::{load_rules, note, output, warning, ExitStatus};
 use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
 use crate::findings::ScanResult;
 use crate::policy::{self, Baseline, CheckInput};
 use crate::report;
-use crate::scan::ScanOptions;
 
 /// Loads the rules and scans `path`.
-fn scan(path: &Path, rules: Option<&Path>, exclude: &[String]) -> Result<ScanResult> {
-    let rules = load_rules(rules)?;
-    std::fs::metadata(path).with_context(|| format!("cannot scan {}", path.display()))?;
-    let options = ScanOptions {
-        root: path.to_path_buf(),
-        excludes: exclude.to_vec(),
-    };
-    Ok(crate::scan::run(&options, &rules)?)
+fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
+    let rules = load_rules(common.rules.as_deref())?;
+    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, &rules)
 }
 
 /// `idflow baseline`: records every current finding as accepted.
@@ -30,11 +24,7 @@ fn scan(path: &Path, rules: Option<&Path>, exclude: &[String]) -> Result<ScanRes
 /// # Errors
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
-    let result = scan(
-        &args.path,
-        args.common.rules.as_deref(),
-        &args.common.exclude,
-    )?;
+    let result = scan(&args.path, &args.common)?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
     }
@@ -145,11 +135,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .as_deref()
         .map(|rev| changed_lines(&args.path, rev))
         .transpose()?;
-    let result = scan(
-        &args.path,
-        args.common.rules.as_deref(),
-        &args.common.exclude,
-    )?;
+    let result = scan(&args.path, &args.common)?;
     let root: PathBuf = args.path.clone();
     let outcome = policy::check(
         &result,

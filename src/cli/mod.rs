@@ -13,6 +13,7 @@
 pub mod args;
 mod check;
 mod output;
+mod progress;
 mod report_cmd;
 mod rules_cmd;
 mod scan;

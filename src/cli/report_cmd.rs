@@ -16,7 +16,6 @@ use crate::report::disclosure::{self, DocFormat, Kind};
 use crate::report::documents;
 use crate::report::provenance::{Provenance, ProvenanceInput};
 use crate::report::tera::Templates;
-use crate::scan::ScanOptions;
 
 /// Renders the documents `args` asks for.
 ///
@@ -45,11 +44,12 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     };
     let jobs = jobs(args)?;
 
-    let result = crate::scan::run(
-        &ScanOptions {
-            root: args.path.clone(),
-            excludes: args.common.exclude.clone(),
-        },
+    let common = &args.common;
+    let result = super::scan::scan_tree(
+        &args.path,
+        &common.exclude,
+        &common.tuning,
+        common.quiet,
         &rules,
     )?;
     let input = ProvenanceInput {

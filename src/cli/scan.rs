@@ -4,9 +4,15 @@ use std::io::IsTerminal as _;
 
 use anyhow::{Context as _, Result};
 
-use super::args::{ScanArgs, ScanFormat};
+use std::path::{Path, PathBuf};
+
+use super::args::{ScanArgs, ScanFormat, ScanTuning};
+use super::progress::Bar;
 use super::{load_rules, note, output, warning, ExitStatus};
+use crate::cache::Cache;
+use crate::findings::ScanResult;
 use crate::report::{self, Format};
+use crate::rules::RulePack;
 use crate::scan::ScanOptions;
 
 /// Scans `args.path` and writes the report.
@@ -15,14 +21,7 @@ use crate::scan::ScanOptions;
 /// Rule errors, a missing root, a bad glob, output errors.
 pub(crate) fn run(args: &ScanArgs) -> Result<ExitStatus> {
     let rules = load_rules(args.rules.as_deref())?;
-    // Checked here too so the message names the path even before the pipeline looks at it.
-    std::fs::metadata(&args.path)
-        .with_context(|| format!("cannot scan {}", args.path.display()))?;
-    let options = ScanOptions {
-        root: args.path.clone(),
-        excludes: args.exclude.clone(),
-    };
-    let result = crate::scan::run(&options, &rules)?;
+    let result = scan_tree(&args.path, &args.exclude, &args.tuning, args.quiet, &rules)?;
 
     let format = match args.format {
         ScanFormat::Text => Format::Text,
@@ -50,6 +49,58 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Pass)
+}
+
+/// Scans `path` as every command does: the tuning options applied, the cache opened (or a
+/// warning once when it cannot be used), a progress bar when it is wanted.
+///
+/// # Errors
+/// A missing root or a bad glob.
+pub(crate) fn scan_tree(
+    path: &Path,
+    excludes: &[String],
+    tuning: &ScanTuning,
+    quiet: bool,
+    rules: &RulePack,
+) -> Result<ScanResult> {
+    // Checked here too so the message names the path even before the pipeline looks at it.
+    std::fs::metadata(path).with_context(|| format!("cannot scan {}", path.display()))?;
+    let mut options = ScanOptions::new(path);
+    options.excludes = excludes.to_vec();
+    options.threads = tuning.threads.map(usize::from);
+    options.max_file_bytes = tuning.max_file_size;
+    options.cache = open_cache(tuning, rules, quiet);
+    let result = match Bar::for_stderr(quiet) {
+        Some(bar) => crate::scan::run_with(&options, rules, &bar)?,
+        None => crate::scan::run(&options, rules)?,
+    };
+    Ok(result)
+}
+
+/// The cache the options ask for, if it can be written; a cache is an optimisation, so a
+/// problem with it is a warning, never an error.
+fn open_cache(tuning: &ScanTuning, rules: &RulePack, quiet: bool) -> Option<Cache> {
+    if tuning.no_cache {
+        return None;
+    }
+    let root = tuning
+        .cache
+        .clone()
+        .or_else(|| std::env::var_os("IDFLOW_CACHE_DIR").map(PathBuf::from))
+        .or_else(Cache::default_root)?;
+    let cache = Cache::new(&root, rules.hash());
+    match cache.ensure_writable() {
+        Ok(()) => Some(cache),
+        Err(err) => {
+            if !quiet {
+                warning(&format!(
+                    "cache {} is not writable ({err}); scanning without it (--no-cache silences this)",
+                    cache.dir().display()
+                ));
+            }
+            None
+        }
+    }
 }
 
 /// Colour on stdout: only on a terminal, and never when `NO_COLOR` is set.

@@ -431,14 +431,16 @@ impl Program {
             let krate = self.crate_of(ctx);
             let f = self.func(id);
             let mut callees = Vec::new();
-            let mut visit = |e: &Expr| match e {
-                Expr::Call { func, .. } => {
+            let mut visit = |n: Node<'_>| match n {
+                Node::Expr(Expr::Call { func, .. }) => {
                     if let Expr::Path { segs, .. } = &**func {
                         callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
                     }
                 }
-                Expr::Method { name, .. } => callees.extend(self.resolve_method(krate, None, name)),
-                Expr::Path { segs, .. } => {
+                Node::Expr(Expr::Method { name, .. }) => {
+                    callees.extend(self.resolve_method(krate, None, name))
+                }
+                Node::Expr(Expr::Path { segs, .. }) => {
                     callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()))
                 }
                 _ => {}
@@ -539,15 +541,21 @@ fn crate_path(module: &[Name], rest: &[Name]) -> Vec<Name> {
         .collect()
 }
 
-/// Calls `f` on every expression under `stmt`.
-pub fn walk_stmt(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
+/// What the walkers show their visitor: every expression, and the pattern of every `let`
+/// statement (the patterns of `if let`, `match` and `for` are inside their expressions).
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    /// An expression.
+    Expr(&'a Expr),
+    /// The pattern of a `let` statement.
+    Let(&'a Pat),
+}
+
+/// Calls `f` on every expression and `let` pattern under `stmt`.
+pub fn walk_stmt<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(Node<'a>)) {
     match stmt {
         Stmt::Let { pat, init, els, .. } => {
-            // The binding itself, seen as `let pat = _` so visitors can look at its names.
-            f(&Expr::Let {
-                pat: pat.clone(),
-                expr: Box::new(Expr::Unknown),
-            });
+            f(Node::Let(pat));
             if let Some(e) = init {
                 walk_expr(e, f);
             }
@@ -559,10 +567,10 @@ pub fn walk_stmt(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-/// Calls `f` on `e` and every expression under it.
-pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    let block = |b: &crate::ir::Block, f: &mut dyn FnMut(&Expr)| {
+/// Calls `f` on `e` and every expression and `let` pattern under it.
+pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(Node<'a>)) {
+    f(Node::Expr(e));
+    let block = |b: &'a crate::ir::Block, f: &mut dyn FnMut(Node<'a>)| {
         b.stmts.iter().for_each(|s| walk_stmt(s, f))
     };
     match e {

@@ -341,6 +341,41 @@ impl RuleIndex {
         })
     }
 
+    /// Whether a call written as `segs` may match a source rule without a `string_arg`
+    /// condition (those are matched on text, see [`RuleIndex::may_be_source_text`]): a method
+    /// (`method`), or a function or path whose written segments agree with a rule's on the
+    /// segments both have (`use` may hide the leading ones).
+    #[must_use]
+    pub fn may_be_source_call(&self, segs: &[String], method: bool) -> bool {
+        let Some(last) = segs.last() else {
+            return false;
+        };
+        let maps: &[&HashMap<String, Vec<usize>>] = if method {
+            &[&self.by_method]
+        } else {
+            &[&self.by_function, &self.by_path, &self.by_macro]
+        };
+        maps.iter().any(|map| {
+            self.lookup(map, last).any(|(rule, m)| {
+                matches!(rule, RuleRef::Source(_))
+                    && m.string_arg.is_none()
+                    && (method
+                        || m.functions.is_empty()
+                        || m.functions.iter().any(|f| suffixes_agree(segs, f)))
+            })
+        })
+    }
+
+    /// Whether `text` (a string literal, or a format string with its holes unknown) may be the
+    /// argument a source rule's `string_arg` asks for.
+    #[must_use]
+    pub fn may_be_source_text(&self, text: &str) -> bool {
+        self.matchers.iter().any(|(rule, m)| {
+            matches!(rule, RuleRef::Source(_))
+                && m.string_arg.as_ref().is_some_and(|re| re.is_match(text))
+        })
+    }
+
     /// Whether `name` is a name source at any site.
     #[must_use]
     pub fn is_source_name(&self, name: &str, site: NameSite) -> bool {
@@ -418,6 +453,24 @@ impl RuleIndex {
     pub fn constructor_transport(&self, i: usize) -> Option<Transport> {
         transport(self.raw.constructors[i].transport.as_ref())
     }
+}
+
+/// `written` and `rule` are equal on their common trailing segments, and an associated function
+/// (`Type::new`) is not taken for a bare name (`new`), which `use` cannot bring in.
+fn suffixes_agree(written: &[String], rule: &[String]) -> bool {
+    let associated = rule.len() >= 2
+        && rule[rule.len() - 2]
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase);
+    if written.len() == 1 && associated {
+        return false;
+    }
+    written
+        .iter()
+        .rev()
+        .zip(rule.iter().rev())
+        .all(|(a, b)| a == b)
 }
 
 fn string_ok(m: &CallMatcher, strings: &[Option<String>]) -> bool {

@@ -21,7 +21,7 @@ use crate::rules::index::{NameSite, RuleIndex};
 
 /// Analyses of one function beyond this many distinct contexts fall back to a conservative
 /// summary, bounding the cost of hot helpers.
-const MAX_CONTEXTS_PER_FN: u32 = 64;
+const MAX_CONTEXTS_PER_FN: u32 = 16;
 /// Distinct calling contexts a function is analysed in before its contexts are widened into one.
 const CONTEXT_BUDGET: u32 = 6;
 /// A method call on a receiver of unknown type dispatches to at most this many program methods
@@ -191,11 +191,34 @@ pub struct Engine<'p> {
     pub(super) analyzed: Vec<bool>,
     depth: usize,
     active_closures: Vec<(FnId, u32)>,
-    /// Functions that can matter to a flow (see [`super::relevance`]).
-    relevant: Vec<bool>,
+    /// Functions that can matter to a flow, and those that can reach a source (see
+    /// [`super::relevance`]).
+    relevance: super::relevance::Relevance,
     /// The environment each closure was last created in, for calls from other functions.
     captures: HashMap<(FnId, u32), BTreeMap<Name, Value>>,
     consts: HashMap<(usize, u32, Name), Value>,
+    /// Time per function, exclusive of callees (debugging aid behind `IDFLOW_DEBUG`).
+    profile: Option<Profile>,
+}
+
+/// Exclusive analysis time per function.
+#[derive(Default)]
+struct Profile {
+    exclusive: HashMap<FnId, (std::time::Duration, u32)>,
+    /// Inclusive time of the callees of each open analysis, to subtract.
+    children: Vec<std::time::Duration>,
+}
+
+impl Profile {
+    fn record(&mut self, fid: FnId, inclusive: std::time::Duration) {
+        let children = self.children.pop().unwrap_or_default();
+        if let Some(parent) = self.children.last_mut() {
+            *parent += inclusive;
+        }
+        let e = self.exclusive.entry(fid).or_default();
+        e.0 += inclusive.saturating_sub(children);
+        e.1 += 1;
+    }
 }
 
 impl<'p> Engine<'p> {
@@ -221,20 +244,25 @@ impl<'p> Engine<'p> {
             analyzed: vec![false; prog.fns.len()],
             depth: 0,
             active_closures: Vec::new(),
-            relevant: super::relevance::relevant_functions(prog, rules),
+            relevance: super::relevance::analyze(prog, rules),
             captures: HashMap::new(),
             consts: HashMap::new(),
+            profile: std::env::var_os("IDFLOW_DEBUG")
+                .is_some()
+                .then(Profile::default),
         }
     }
 
     /// Analyses every root (functions nobody calls), then every function no root reached, each
-    /// with unknown arguments.
+    /// with unknown arguments; only those that can reach a source, as no other can start a flow.
     pub fn run(&mut self) {
         for fid in self.prog.roots() {
-            self.analyze_root(fid);
+            if self.relevance.reaches_source[fid] {
+                self.analyze_root(fid);
+            }
         }
         for fid in 0..self.prog.fns.len() {
-            if !self.analyzed[fid] {
+            if !self.analyzed[fid] && self.relevance.reaches_source[fid] {
                 self.analyze_root(fid);
             }
         }
@@ -255,6 +283,20 @@ impl<'p> Engine<'p> {
         );
         for (n, fid) in per_fn.iter().take(8) {
             eprintln!("  {n} contexts: {}", self.prog.func(*fid).name);
+        }
+        if let Some(p) = &self.profile {
+            let mut by_time: Vec<_> = p.exclusive.iter().collect();
+            by_time.sort_by_key(|e| std::cmp::Reverse(e.1 .0));
+            let total: std::time::Duration = by_time.iter().map(|e| e.1 .0).sum();
+            eprintln!("exclusive analysis time {total:.2?}; slowest functions:");
+            for (fid, (t, n)) in by_time.iter().take(25) {
+                let info = &self.prog.fns[**fid];
+                eprintln!(
+                    "  {t:>10.2?} {n:>3}x {} ({})",
+                    self.prog.func(**fid).name,
+                    self.prog.files[info.file].source.rel
+                );
+            }
         }
     }
 
@@ -309,7 +351,14 @@ impl<'p> Engine<'p> {
         self.analyzed[fid] = true;
         self.in_progress.insert(key.clone());
         self.depth += 1;
+        let started = self.profile.as_mut().map(|p| {
+            p.children.push(std::time::Duration::ZERO);
+            std::time::Instant::now()
+        });
         let summary = self.interpret(fid, &key.args, key.guarded);
+        if let (Some(p), Some(t)) = (self.profile.as_mut(), started) {
+            p.record(fid, t.elapsed());
+        }
         self.depth -= 1;
         self.in_progress.remove(key);
         summary
@@ -1615,7 +1664,7 @@ impl<'p> Engine<'p> {
         let inert_args = args.iter().all(Value::is_deeply_inert);
         for &fid in fids {
             let callee = self.prog.func(fid);
-            if inert_args && !self.relevant[fid] {
+            if inert_args && !self.relevance.relevant[fid] {
                 // Nothing goes in that could flow, nothing inside could make a flow: only the
                 // declared return type matters.
                 self.analyzed[fid] = true;

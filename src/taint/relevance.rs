@@ -1,89 +1,279 @@
-//! Which functions can matter to a flow: those that mention a source, sink, sanitizer or
-//! constructor rule, a name that says it holds an identifier, a URL or a const, or that call such
-//! a function. A call of any other function with arguments that carry nothing (no label, no
-//! network object, no constant text) cannot change a finding, so the engine skips it.
+//! Which functions can matter to a flow, computed once before the propagation.
+//!
+//! - *Relevant*: a function that mentions a source, sink, sanitizer or constructor rule, a name
+//!   that says it holds an identifier, a URL or a const, or that calls such a function. A call of
+//!   any other function with arguments that carry nothing (no label, no network object, no
+//!   constant text) cannot change a finding, so the engine skips it.
+//! - *Source-reaching*: a function that mentions a source (a source rule's call or path, or a
+//!   name source) or may call one that does. Analysed with unknown arguments, any other function
+//!   can create no label: its arguments carry none, and it cannot get hold of a channel a label
+//!   went into. So the engine starts analyses only from source-reaching functions. "May call" is
+//!   an over-approximation of the engine's own call resolution: resolved paths, plus every method
+//!   of the crate with the called method's name, whatever the receiver's type.
+
+use std::collections::{HashMap, HashSet};
 
 use petgraph::Direction;
 
-use crate::graph::{walk_expr, walk_stmt, Program};
-use crate::ir::{Expr, FnIr, Lit, Pat};
+use crate::graph::{walk_expr, walk_stmt, FnId, Node, Program};
+use crate::ir::{Expr, FnIr, Lit, Name, Pat};
 use crate::rules::index::{NameSite, RuleIndex};
 
-/// `relevant[f]` for every function of the program.
-#[must_use]
-pub fn relevant_functions(prog: &Program, rules: &RuleIndex) -> Vec<bool> {
-    let mut relevant: Vec<bool> = (0..prog.fns.len())
-        .map(|f| mentions_anything(prog.func(f), rules))
-        .collect();
-    // Callers of relevant functions are relevant: walk the call graph backwards.
-    let mut work: Vec<_> = prog
-        .calls
-        .node_indices()
-        .filter(|&n| relevant[prog.calls[n]])
-        .collect();
-    while let Some(n) = work.pop() {
-        for caller in prog.calls.neighbors_directed(n, Direction::Incoming) {
-            let f = prog.calls[caller];
-            if !relevant[f] {
-                relevant[f] = true;
-                work.push(caller);
-            }
-        }
-    }
-    relevant
+/// What the engine needs to know about every function before it starts.
+pub struct Relevance {
+    /// `relevant[f]`: see the module documentation.
+    pub relevant: Vec<bool>,
+    /// `reaches_source[f]`: see the module documentation.
+    pub reaches_source: Vec<bool>,
 }
 
-fn mentions_anything(f: &FnIr, rules: &RuleIndex) -> bool {
-    if rules.is_source_name(&f.name, NameSite::Function) {
-        return true;
+/// Both facts for every function of `prog`.
+#[must_use]
+pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
+    let source_consts = source_text_consts(prog, rules);
+    let scans: Vec<Mentions> = (0..prog.fns.len())
+        .map(|f| Mentions::of(prog.func(f), rules, &source_consts))
+        .collect();
+    let mut relevant: Vec<bool> = scans.iter().map(|m| m.anything).collect();
+    callers_closure(prog, &mut relevant, None);
+    let mut reaches_source: Vec<bool> = scans.iter().map(|m| m.source).collect();
+    let method_callers = method_callers(prog, &scans);
+    let direct = reaches_source.iter().filter(|r| **r).count();
+    callers_closure(prog, &mut reaches_source, Some(&method_callers));
+    if std::env::var_os("IDFLOW_DEBUG").is_some() {
+        debug_counts(prog, &scans, direct, &relevant, &reaches_source);
     }
-    let mut found = f
-        .params
-        .iter()
-        .any(|p| binds_source_name(&p.pat, rules, NameSite::Param));
-    let mut visit = |e: &Expr| {
-        if found {
-            return;
+    Relevance {
+        relevant,
+        reaches_source,
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn debug_counts(
+    prog: &Program,
+    scans: &[Mentions<'_>],
+    direct: usize,
+    relevant: &[bool],
+    reaches_source: &[bool],
+) {
+    let count = |v: &[bool]| v.iter().filter(|b| **b).count();
+    eprintln!(
+        "functions={} relevant={} mention-source={direct} reach-source={}",
+        prog.fns.len(),
+        count(relevant),
+        count(reaches_source)
+    );
+    let filter = std::env::var("IDFLOW_DEBUG").unwrap_or_default();
+    for (f, _) in scans.iter().enumerate().filter(|(_, m)| m.source) {
+        let rel = &prog.files[prog.fns[f].file].source.rel;
+        if filter.len() > 1 && rel.contains(filter.as_str()) {
+            eprintln!("  mentions a source: {} ({rel})", prog.func(f).name);
         }
-        found = match e {
-            Expr::Lit(Lit::Str(s)) => s.contains("://"),
-            Expr::Path { segs, .. } => {
-                segs.iter().any(|s| {
-                    s.chars()
-                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-                        && s.len() > 1
-                }) || segs.last().is_some_and(|l| rules.may_matter(l))
+    }
+}
+
+/// Names of the consts whose initializer holds a text a source rule's `string_arg` may match
+/// (`const MAC_PATH: &str = "/sys/class/net/wlan0/address"`).
+fn source_text_consts<'a>(prog: &'a Program, rules: &RuleIndex) -> HashSet<&'a str> {
+    let mut names = HashSet::new();
+    for file in &prog.files {
+        for c in &file.ir.consts {
+            let mut found = false;
+            walk_expr(&c.init, &mut |n| {
+                if let Node::Expr(e @ (Expr::Lit(_) | Expr::Macro { .. })) = n {
+                    found = found || mentions_source(e, rules);
+                }
+            });
+            if found {
+                names.insert(c.name.as_str());
             }
-            Expr::Call { func, .. } => match &**func {
-                Expr::Path { segs, .. } => segs.last().is_some_and(|l| {
-                    rules.may_matter(l) || rules.is_source_name(l, NameSite::Function)
-                }),
-                _ => false,
-            },
-            Expr::Method { name, .. } => {
-                rules.may_matter(name) || rules.is_source_name(name, NameSite::Function)
+        }
+    }
+    names
+}
+
+/// Callers of each method name, per crate: `(crate, name)` → functions with a `.name(..)` call.
+type MethodCallers<'a> = HashMap<(usize, &'a str), Vec<FnId>>;
+
+fn method_callers<'a>(prog: &Program, scans: &'a [Mentions<'a>]) -> MethodCallers<'a> {
+    let mut callers: MethodCallers<'a> = HashMap::new();
+    for (f, m) in scans.iter().enumerate() {
+        let krate = prog.fns[f].krate;
+        for name in &m.methods {
+            callers.entry((krate, name)).or_default().push(f);
+        }
+    }
+    callers
+}
+
+/// Marks every (transitive) caller of a marked function: callers along the call graph's edges
+/// and, with `methods`, every function calling a method of the marked one's name in its crate.
+fn callers_closure(prog: &Program, marked: &mut [bool], methods: Option<&MethodCallers<'_>>) {
+    let mut work: Vec<FnId> = (0..marked.len()).filter(|&f| marked[f]).collect();
+    let nodes: Vec<_> = prog.calls.node_indices().collect();
+    while let Some(f) = work.pop() {
+        let mut mark = |g: FnId, work: &mut Vec<FnId>| {
+            if !marked[g] {
+                marked[g] = true;
+                work.push(g);
             }
-            Expr::Macro { name, .. } => rules.may_matter(name),
-            Expr::Field { name, .. } => rules.is_source_name(name, NameSite::Field),
-            Expr::Struct { fields, .. } => fields
-                .iter()
-                .any(|(n, _, _)| rules.is_source_name(n, NameSite::Field)),
-            Expr::Let { pat, .. } => binds_source_name(pat, rules, NameSite::Local),
-            _ => false,
         };
-    };
-    for s in &f.body.stmts {
-        walk_stmt(s, &mut visit);
+        for caller in prog.calls.neighbors_directed(nodes[f], Direction::Incoming) {
+            mark(prog.calls[caller], &mut work);
+        }
+        let Some(methods) = methods else { continue };
+        let callee = prog.func(f);
+        let takes_self = callee
+            .params
+            .first()
+            .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
+        if takes_self {
+            let key = (prog.fns[f].krate, callee.name.as_str());
+            for &g in methods.get(&key).into_iter().flatten() {
+                mark(g, &mut work);
+            }
+        }
     }
-    for c in &f.closures {
-        walk_expr(&c.body, &mut visit);
-    }
-    found
-        || f.closures.iter().any(|c| {
-            c.params
+}
+
+/// What one function's body mentions.
+struct Mentions<'a> {
+    /// Anything that may matter (see [`Relevance::relevant`]).
+    anything: bool,
+    /// A source rule or a name source.
+    source: bool,
+    /// Names of the methods it calls.
+    methods: Vec<&'a Name>,
+}
+
+impl<'a> Mentions<'a> {
+    fn of(f: &'a FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> Mentions<'a> {
+        let own_names = rules.is_source_name(&f.name, NameSite::Function)
+            || f.params
                 .iter()
-                .any(|p| binds_source_name(p, rules, NameSite::Local))
-        })
+                .any(|p| binds_source_name(&p.pat, rules, NameSite::Param))
+            || f.closures.iter().any(|c| {
+                c.params
+                    .iter()
+                    .any(|p| binds_source_name(p, rules, NameSite::Local))
+            });
+        let mut m = Mentions {
+            anything: own_names,
+            source: own_names,
+            methods: Vec::new(),
+        };
+        let mut visit = |n: Node<'a>| match n {
+            Node::Let(pat) => {
+                if !m.source && binds_source_name(pat, rules, NameSite::Local) {
+                    m.source = true;
+                    m.anything = true;
+                }
+            }
+            Node::Expr(e) => {
+                if let Expr::Method { name, .. } = e {
+                    m.methods.push(name);
+                }
+                let names_source_const = || match e {
+                    Expr::Path { segs, .. } => segs
+                        .last()
+                        .is_some_and(|l| source_consts.contains(l.as_str())),
+                    _ => false,
+                };
+                if !m.source && (mentions_source(e, rules) || names_source_const()) {
+                    m.source = true;
+                    m.anything = true;
+                }
+                if !m.anything {
+                    m.anything = mentions_rule_or_constant(e, rules);
+                }
+            }
+        };
+        for s in &f.body.stmts {
+            walk_stmt(s, &mut visit);
+        }
+        for c in &f.closures {
+            walk_expr(&c.body, &mut visit);
+        }
+        m.methods.sort_unstable();
+        m.methods.dedup();
+        m
+    }
+}
+
+/// Whether `e` itself (not its children) may create a source label.
+fn mentions_source(e: &Expr, rules: &RuleIndex) -> bool {
+    match e {
+        Expr::Lit(Lit::Str(s)) => rules.may_be_source_text(s),
+        Expr::Path { segs, .. } => rules.may_be_source_call(segs, false),
+        Expr::Call { func, .. } => match &**func {
+            Expr::Path { segs, .. } => segs
+                .last()
+                .is_some_and(|l| rules.is_source_name(l, NameSite::Function)),
+            _ => false,
+        },
+        Expr::Method { name, .. } => {
+            rules.may_be_source_call(std::slice::from_ref(name), true)
+                || rules.is_source_name(name, NameSite::Function)
+        }
+        Expr::Macro { name, format, .. } => {
+            rules.may_be_source_call(std::slice::from_ref(name), false)
+                || format
+                    .as_deref()
+                    .is_some_and(|f| rules.may_be_source_text(&holes_unknown(f)))
+        }
+        Expr::Field { name, .. } => rules.is_source_name(name, NameSite::Field),
+        Expr::Struct { fields, .. } => fields
+            .iter()
+            .any(|(n, _, _)| rules.is_source_name(n, NameSite::Field)),
+        Expr::Let { pat, .. } | Expr::For { pat, .. } => {
+            binds_source_name(pat, rules, NameSite::Local)
+        }
+        Expr::Match { arms, .. } => arms
+            .iter()
+            .any(|a| binds_source_name(&a.pat, rules, NameSite::Local)),
+        _ => false,
+    }
+}
+
+/// A format string as the engine sees its text when the arguments are unknown.
+fn holes_unknown(format: &str) -> String {
+    let mut out = String::with_capacity(format.len());
+    let mut depth = 0;
+    for c in format.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push(crate::taint::lattice::UNKNOWN_TEXT);
+                }
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether `e` itself mentions a rule that is not a plain propagator, a URL or a constant.
+fn mentions_rule_or_constant(e: &Expr, rules: &RuleIndex) -> bool {
+    match e {
+        Expr::Lit(Lit::Str(s)) => s.contains("://"),
+        Expr::Path { segs, .. } => {
+            segs.iter().any(|s| {
+                s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                    && s.len() > 1
+            }) || segs.last().is_some_and(|l| rules.may_matter(l))
+        }
+        Expr::Call { func, .. } => match &**func {
+            Expr::Path { segs, .. } => segs.last().is_some_and(|l| rules.may_matter(l)),
+            _ => false,
+        },
+        Expr::Method { name, .. } | Expr::Macro { name, .. } => rules.may_matter(name),
+        _ => false,
+    }
 }
 
 fn binds_source_name(p: &Pat, rules: &RuleIndex, site: NameSite) -> bool {
