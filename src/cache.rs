@@ -1,15 +1,17 @@
 //! The incremental cache: each file's lowered IR (or the reason it was skipped), stored on disk
 //! under the hash of the file's bytes, so a re-scan parses only the files that changed.
 //!
-//! One entry per file content, content-addressed: `DIR/v<FORMAT>/<rules>/<ab>/<hash>.ir`, where
-//! `<rules>` is the rule pack's hash. Entries are written atomically (temp file, then rename),
-//! so concurrent scans and interrupted runs leave whole entries or none.
+//! Entries live in pack files, `DIR/v<FORMAT>/<rules>/<hash>.pack`, where `<rules>` is the rule
+//! pack's hash: a scan reads every pack of its directory once, and writes the entries it had to
+//! make as one new pack (temp file, then rename: whole packs or none). One file per scan rather
+//! than one per source file: creating thousands of small files cost seconds on some disks.
+//! When packs pile up, a scan writes every entry it used into one pack and removes the others.
 //!
 //! The cache is never trusted blindly: an entry carries a header (magic, format, tool version
 //! with a fingerprint of the lowering code, rule-pack hash, content hash) and a checksum of its
 //! payload. Anything that does not match, or does not decode, is a miss: the file is parsed
-//! again and the entry rewritten. A cache that cannot be written (read-only directory, full
-//! disk) only costs speed.
+//! again and the entry written anew. A cache that cannot be read or written (read-only
+//! directory, full disk, damaged packs) only costs speed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,12 +46,44 @@ pub enum Entry {
     Skipped(Skipped),
 }
 
+/// [`Entry`] by reference, to store an entry without copying the IR; encodes the same bytes.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub enum EntryRef<'a> {
+    /// See [`Entry::Lowered`].
+    Lowered {
+        /// The IR.
+        ir: &'a FileIr,
+        /// Number of lines.
+        lines: usize,
+    },
+    /// See [`Entry::Skipped`].
+    Skipped(&'a Skipped),
+}
+
+/// An encoded entry waiting to be written.
+#[derive(Debug)]
+pub struct Pending {
+    bytes: Vec<u8>,
+}
+
 /// An open cache directory for one rule pack.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
     rules_hash: String,
+    /// The packs read when the cache was opened, shared by clones.
+    packs: std::sync::Arc<Packs>,
 }
+
+/// Packs read from disk, and where each entry sits in them.
+#[derive(Debug, Default)]
+struct Packs {
+    files: Vec<(PathBuf, Vec<u8>)>,
+    index: rustc_hash::FxHashMap<ContentHash, (usize, std::ops::Range<usize>)>,
+}
+
+/// Past this many packs, a scan merges what it used into one.
+const MAX_PACKS: usize = 8;
 
 /// The content key of a file.
 pub type ContentHash = u128;
@@ -61,7 +95,8 @@ pub fn content_hash(bytes: &[u8]) -> ContentHash {
 }
 
 impl Cache {
-    /// The cache under `root` for entries made with the rule pack hashed `rules_hash`.
+    /// The cache under `root` for entries made with the rule pack hashed `rules_hash`, with
+    /// its packs read (unreadable ones are left out).
     #[must_use]
     pub fn new(root: &Path, rules_hash: &str) -> Cache {
         let short: String = rules_hash
@@ -69,9 +104,12 @@ impl Cache {
             .filter(char::is_ascii_hexdigit)
             .take(16)
             .collect();
+        let dir = root.join(format!("v{FORMAT}")).join(short);
+        let packs = std::sync::Arc::new(Packs::read(&dir));
         Cache {
-            dir: root.join(format!("v{FORMAT}")).join(short),
+            dir,
             rules_hash: rules_hash.to_string(),
+            packs,
         }
     }
 
@@ -81,16 +119,12 @@ impl Cache {
         dirs::cache_dir().map(|d| d.join("idflow"))
     }
 
-    fn path_of(&self, key: ContentHash) -> PathBuf {
-        let hex = format!("{key:032x}");
-        self.dir.join(&hex[..2]).join(format!("{hex}.ir"))
-    }
-
     /// The entry for `key`, or `None` when it is missing, foreign or damaged.
     #[must_use]
     pub fn load(&self, key: ContentHash) -> Option<Entry> {
-        let bytes = std::fs::read(self.path_of(key)).ok()?;
-        self.decode(key, &bytes)
+        let (pack, range) = self.packs.index.get(&key)?;
+        let bytes = self.packs.files.get(*pack)?.1.get(range.clone())?;
+        self.decode(key, bytes)
     }
 
     fn decode(&self, key: ContentHash, bytes: &[u8]) -> Option<Entry> {
@@ -112,14 +146,11 @@ impl Cache {
         postcard::from_bytes(payload).ok()
     }
 
-    /// Stores `entry` under `key`. Errors are ignored: a cache that cannot be written only
-    /// costs the next scan some speed.
-    pub fn store(&self, key: ContentHash, entry: &Entry) {
-        let _ = self.try_store(key, entry);
-    }
-
-    fn try_store(&self, key: ContentHash, entry: &Entry) -> Option<()> {
-        let payload = postcard::to_stdvec(entry).ok()?;
+    /// The bytes of an entry, to [`Cache::write`] later (scans encode on their workers and
+    /// write on a thread of their own, beside the analysis). `None` if it cannot be encoded.
+    #[must_use]
+    pub fn encode(&self, key: ContentHash, entry: EntryRef<'_>) -> Option<Pending> {
+        let payload = postcard::to_stdvec(&entry).ok()?;
         let mut bytes = Vec::with_capacity(payload.len() + 128);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT.to_le_bytes());
@@ -128,12 +159,43 @@ impl Cache {
         bytes.extend_from_slice(&key.to_le_bytes());
         bytes.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
-        let path = self.path_of(key);
-        let dir = path.parent()?;
-        std::fs::create_dir_all(dir).ok()?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).ok()?;
-        tmp.write_all(&bytes).ok()?;
-        tmp.persist(&path).ok()?;
+        Some(Pending { bytes })
+    }
+
+    /// Writes `new` entries as one pack, atomically; with too many packs on disk, writes `new`
+    /// and the entries under `used` as one pack and removes the older ones. Errors are ignored:
+    /// a cache that cannot be written only costs the next scan some speed.
+    pub fn write(&self, new: &[Pending], used: &[ContentHash]) {
+        let merge = self.packs.files.len() + 1 > MAX_PACKS;
+        if new.is_empty() && !merge {
+            return;
+        }
+        let mut pack = Vec::new();
+        for entry in new {
+            put_record(&mut pack, &entry.bytes);
+        }
+        if merge {
+            for key in used {
+                if let Some((p, range)) = self.packs.index.get(key) {
+                    if let Some(bytes) = self.packs.files[*p].1.get(range.clone()) {
+                        put_record(&mut pack, bytes);
+                    }
+                }
+            }
+        }
+        if self.write_pack(&pack).is_some() && merge {
+            for (path, _) in &self.packs.files {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    fn write_pack(&self, pack: &[u8]) -> Option<()> {
+        std::fs::create_dir_all(&self.dir).ok()?;
+        let name = format!("{:032x}.pack", xxh3_128(pack));
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).ok()?;
+        tmp.write_all(pack).ok()?;
+        tmp.persist(self.dir.join(name)).ok()?;
         Some(())
     }
 
@@ -152,6 +214,61 @@ impl Cache {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// A record of a pack: the entry's length, then the entry.
+fn put_record(out: &mut Vec<u8>, entry: &[u8]) {
+    out.extend_from_slice(&(entry.len() as u64).to_le_bytes());
+    out.extend_from_slice(entry);
+}
+
+impl Packs {
+    /// Every `*.pack` of `dir`, in name order; a damaged record ends its pack's index there.
+    fn read(dir: &Path) -> Packs {
+        let mut packs = Packs::default();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return packs;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pack"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let pack = packs.files.len();
+            let mut at = 0;
+            while let Some(len) = bytes
+                .get(at..at + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .and_then(|n| usize::try_from(n).ok())
+            {
+                let start = at + 8;
+                let Some(end) = start.checked_add(len).filter(|&e| e <= bytes.len()) else {
+                    break;
+                };
+                if let Some(key) = entry_key(&bytes[start..end]) {
+                    packs.index.insert(key, (pack, start..end));
+                }
+                at = end;
+            }
+            packs.files.push((path, bytes));
+        }
+        packs
+    }
+}
+
+/// The content hash an entry claims, read from its header (checked again on load).
+fn entry_key(entry: &[u8]) -> Option<ContentHash> {
+    let mut r = Reader(entry);
+    r.take(8)?;
+    r.string()?;
+    r.string()?;
+    r.u128()
 }
 
 fn put_string(out: &mut Vec<u8>, s: &str) {
@@ -195,25 +312,41 @@ mod tests {
     use super::*;
     use crate::findings::SkipReason;
 
-    fn skipped_entry() -> Entry {
-        Entry::Skipped(Skipped {
+    fn skipped() -> Skipped {
+        Skipped {
             file: String::new(),
             line: Some(3),
             column: Some(7),
             reason: SkipReason::ParseError,
             message: "expected `;`".into(),
-        })
+        }
     }
 
     fn is_skip_at_line_3(e: Option<Entry>) -> bool {
         matches!(e, Some(Entry::Skipped(s)) if s.line == Some(3))
     }
 
+    fn store(root: &Path, rules: &str, key: ContentHash) {
+        let cache = Cache::new(root, rules);
+        let pending = cache.encode(key, EntryRef::Skipped(&skipped()));
+        cache.write(&pending.into_iter().collect::<Vec<_>>(), &[]);
+    }
+
+    fn only_pack(root: &Path) -> PathBuf {
+        let dir = Cache::new(root, "abc123").dir;
+        let mut packs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("cache dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        packs.remove(0)
+    }
+
     #[test]
     fn stored_entries_load_back() {
         let dir = tempfile::tempdir().expect("tempdir");
+        store(dir.path(), "abc123", 42);
         let cache = Cache::new(dir.path(), "abc123");
-        cache.store(42, &skipped_entry());
         assert!(is_skip_at_line_3(cache.load(42)));
         assert!(cache.load(43).is_none(), "another key is a miss");
     }
@@ -221,29 +354,50 @@ mod tests {
     #[test]
     fn another_rule_pack_misses() {
         let dir = tempfile::tempdir().expect("tempdir");
-        Cache::new(dir.path(), "abc123").store(42, &skipped_entry());
+        store(dir.path(), "abc123", 42);
         assert!(Cache::new(dir.path(), "def456").load(42).is_none());
     }
 
     #[test]
-    fn damaged_entries_are_misses_and_get_rewritten() {
+    fn damaged_packs_are_misses_and_get_rewritten() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cache = Cache::new(dir.path(), "abc123");
-        cache.store(42, &skipped_entry());
-        let path = cache.path_of(42);
-        let good = std::fs::read(&path).expect("entry");
+        store(dir.path(), "abc123", 42);
+        let path = only_pack(dir.path());
+        let good = std::fs::read(&path).expect("pack");
         // Every truncation and a flipped bit in every byte must be refused, never panic.
         for n in 0..good.len() {
             std::fs::write(&path, &good[..n]).expect("write");
-            assert!(cache.load(42).is_none(), "truncated to {n} bytes");
+            assert!(
+                Cache::new(dir.path(), "abc123").load(42).is_none(),
+                "truncated to {n}"
+            );
         }
         for i in 0..good.len() {
             let mut bad = good.clone();
             bad[i] ^= 0x10;
             std::fs::write(&path, &bad).expect("write");
-            assert!(cache.load(42).is_none(), "bit flipped at byte {i}");
+            let loaded = Cache::new(dir.path(), "abc123").load(42);
+            assert!(loaded.is_none(), "bit flipped at byte {i}");
         }
-        cache.store(42, &skipped_entry());
-        assert!(is_skip_at_line_3(cache.load(42)));
+        store(dir.path(), "abc123", 42);
+        assert!(is_skip_at_line_3(Cache::new(dir.path(), "abc123").load(42)));
+    }
+
+    #[test]
+    fn many_packs_merge_into_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for key in 0..MAX_PACKS as u128 {
+            store(dir.path(), "abc123", key);
+        }
+        let cache = Cache::new(dir.path(), "abc123");
+        assert_eq!(cache.packs.files.len(), MAX_PACKS);
+        cache.write(&[], &[3, 5]);
+        only_pack(dir.path());
+        let merged = Cache::new(dir.path(), "abc123");
+        assert!(is_skip_at_line_3(merged.load(3)) && is_skip_at_line_3(merged.load(5)));
+        assert!(
+            merged.load(4).is_none(),
+            "unused entries are dropped by the merge"
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use crate::cache::{self, Cache, Entry};
+use crate::cache::{self, Cache, ContentHash, Entry, EntryRef, Pending};
 use crate::discover::SourceFile;
 use crate::findings::{SkipReason, Skipped};
 use crate::ir::{lower, FileIr};
@@ -14,9 +14,6 @@ use crate::scan::{Progress, ScanOptions};
 
 /// Files above this size are skipped (generated blobs, vendored data).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-
-/// Stack of each parser thread.
-const PARSER_STACK_BYTES: usize = 256 << 20;
 
 /// A parsed and lowered file.
 #[derive(Debug)]
@@ -29,43 +26,57 @@ pub struct ParsedFile {
     pub lines: usize,
 }
 
-/// Parses and lowers `files` on `options.threads` threads (loading unchanged files from the
-/// cache when there is one); results keep the input order.
+/// Parses and lowers `files` on the current rayon pool (loading unchanged files from the cache
+/// when there is one); results keep the input order.
 #[must_use]
-pub fn parse_all(
-    files: &[SourceFile],
-    options: &ScanOptions,
-    progress: &dyn Progress,
-) -> (Vec<ParsedFile>, Vec<Skipped>) {
+pub fn parse_all(files: &[SourceFile], options: &ScanOptions, progress: &dyn Progress) -> Parsed {
     let cache = options.cache.as_ref();
-    let work = || {
-        files
-            .par_iter()
-            .map(|f| {
-                let r = parse_cached(f, options.max_file_bytes, cache);
-                progress.advance(1);
-                r
-            })
-            .collect::<Vec<Result<ParsedFile, Skipped>>>()
-    };
-    // Parser threads get big stacks: syn recurses once per nesting level.
-    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(PARSER_STACK_BYTES);
-    if let Some(n) = options.threads {
-        pool = pool.num_threads(n);
-    }
-    let results = match pool.build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
-    };
-    let mut parsed = Vec::new();
-    let mut skipped = Vec::new();
-    for r in results {
+    // Runs in the scan's pool, whose threads have big stacks: syn recurses once per nesting
+    // level.
+    let results: Vec<(Result<ParsedFile, Skipped>, Cached)> = files
+        .par_iter()
+        .map(|f| {
+            let r = parse_cached(f, options.max_file_bytes, cache);
+            progress.advance(1);
+            r
+        })
+        .collect();
+    let mut out = Parsed::default();
+    for (r, cached) in results {
         match r {
-            Ok(p) => parsed.push(p),
-            Err(s) => skipped.push(s),
+            Ok(p) => out.files.push(p),
+            Err(s) => out.skipped.push(s),
+        }
+        match cached {
+            Cached::Hit(key) => out.cache_hits.push(key),
+            Cached::New(pending) => out.to_cache.push(pending),
+            Cached::No => {}
         }
     }
-    (parsed, skipped)
+    out
+}
+
+/// How one file went with the cache.
+enum Cached {
+    /// No cache, or nothing to cache (the file could not be read).
+    No,
+    /// Taken from the cache entry with this key.
+    Hit(ContentHash),
+    /// Parsed; this entry is new.
+    New(Pending),
+}
+
+/// What [`parse_all`] gives.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Files lowered, in input order.
+    pub files: Vec<ParsedFile>,
+    /// Files that could not be.
+    pub skipped: Vec<Skipped>,
+    /// New cache entries, encoded, for the caller to write (see [`Cache::write`]).
+    pub to_cache: Vec<Pending>,
+    /// Keys of the cache entries used.
+    pub cache_hits: Vec<ContentHash>,
 }
 
 fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32, u32)>) -> Skipped {
@@ -79,41 +90,52 @@ fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32,
 }
 
 /// Reads one file and takes its IR from `cache` when the cache holds its content, else parses
-/// and lowers it and stores the result there.
+/// and lowers it and encodes the result for the cache.
 fn parse_cached(
     file: &SourceFile,
     max_bytes: u64,
     cache: Option<&Cache>,
-) -> Result<ParsedFile, Skipped> {
-    let bytes = read(file, max_bytes)?;
+) -> (Result<ParsedFile, Skipped>, Cached) {
+    let bytes = match read(file, max_bytes) {
+        Ok(bytes) => bytes,
+        Err(skipped) => return (Err(skipped), Cached::No),
+    };
     let Some(cache) = cache else {
-        return parse_bytes(file, bytes);
+        return (parse_bytes(file, bytes), Cached::No);
     };
     let key = cache::content_hash(&bytes);
     match cache.load(key) {
-        Some(Entry::Lowered { ir, lines }) => Ok(ParsedFile {
-            source: file.clone(),
-            ir,
-            lines,
-        }),
+        Some(Entry::Lowered { ir, lines }) => (
+            Ok(ParsedFile {
+                source: file.clone(),
+                ir,
+                lines,
+            }),
+            Cached::Hit(key),
+        ),
         Some(Entry::Skipped(mut s)) => {
             s.file.clone_from(&file.rel);
-            Err(s)
+            (Err(s), Cached::Hit(key))
         }
         None => {
             let result = parse_bytes(file, bytes);
-            let entry = match &result {
-                Ok(p) => Entry::Lowered {
-                    ir: p.ir.clone(),
-                    lines: p.lines,
-                },
-                Err(s) => Entry::Skipped(Skipped {
-                    file: String::new(),
-                    ..s.clone()
-                }),
+            let pending = match &result {
+                Ok(p) => cache.encode(
+                    key,
+                    EntryRef::Lowered {
+                        ir: &p.ir,
+                        lines: p.lines,
+                    },
+                ),
+                Err(s) => cache.encode(
+                    key,
+                    EntryRef::Skipped(&Skipped {
+                        file: String::new(),
+                        ..s.clone()
+                    }),
+                ),
             };
-            cache.store(key, &entry);
-            result
+            (result, pending.map_or(Cached::No, Cached::New))
         }
     }
 }

@@ -126,26 +126,26 @@ pub fn run_with(
     rules: &RulePack,
     progress: &dyn Progress,
 ) -> Result<ScanResult, ScanError> {
-    // Deeply nested code recurses deeply in the parser, the lowering and the analysis; a big
-    // stack (reserved, not committed) keeps hostile input from overflowing it.
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("idflow-scan".into())
-            .stack_size(ANALYSIS_STACK_BYTES)
-            .spawn_scoped(s, || run_on_this_thread(options, rules, progress))
-            .map_err(|source| ScanError::Root {
-                path: options.root.clone(),
-                source,
-            })?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    // Every stage runs in one pool of `options.threads` workers. Deeply nested code recurses
+    // deeply in the parser, the lowering and the analysis; big stacks (reserved, not committed)
+    // keep hostile input from overflowing them.
+    let mut pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("idflow-{i}"))
+        .stack_size(STACK_BYTES);
+    if let Some(n) = options.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().map_err(|e| ScanError::Root {
+        path: options.root.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    pool.install(|| run_in_pool(options, rules, progress))
 }
 
-/// Stack of the analysis thread and of each parser thread.
-const ANALYSIS_STACK_BYTES: usize = 1 << 30;
+/// Stack of each worker thread.
+const STACK_BYTES: usize = 1 << 30;
 
-fn run_on_this_thread(
+fn run_in_pool(
     options: &ScanOptions,
     rules: &RulePack,
     progress: &dyn Progress,
@@ -175,7 +175,17 @@ fn run_on_this_thread(
     };
     let files_found = files.len();
     clock.start(Stage::Parse, files_found as u64);
-    let (parsed, parse_skips) = parse::parse_all(&files, options, progress);
+    let parse::Parsed {
+        files: parsed,
+        skipped: parse_skips,
+        to_cache,
+        cache_hits,
+    } = parse::parse_all(&files, options, progress);
+    // New cache entries are written beside the analysis, which does not need them.
+    let cache_writer = options
+        .cache
+        .clone()
+        .map(|cache| std::thread::spawn(move || cache.write(&to_cache, &cache_hits)));
     clock.start(Stage::Graph, 0);
     skipped.extend(parse_skips);
     skipped.sort();
@@ -209,6 +219,14 @@ fn run_on_this_thread(
         lines,
         functions: program.fns.len(),
     };
+    // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing
+    // waits for it, so it happens beside the rendering.
+    drop(analysis);
+    std::thread::spawn(move || drop(program));
+    if let Some(writer) = cache_writer {
+        // A failed write only costs the next scan time; the entries are atomic either way.
+        let _ = writer.join();
+    }
     Ok(ScanResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_hash: rules.hash().to_string(),

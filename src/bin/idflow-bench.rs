@@ -29,6 +29,10 @@ use idflow::report::{self, Format};
 use idflow::rules::RulePack;
 use idflow::scan::{self, Progress, ScanOptions, Stage};
 
+/// The same allocator as the `idflow` binary, for the scans and the parse-only baseline alike.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Times idflow on a tree against a parse-only baseline.
 #[derive(Debug, Parser)]
 #[command(name = "idflow-bench")]

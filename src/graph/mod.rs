@@ -3,9 +3,12 @@
 //!
 //! Takes the parsed files; gives [`Program`]. Knows nothing of taint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 
 use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, Stmt, StructIr};
 use crate::parse::ParsedFile;
@@ -45,7 +48,7 @@ pub struct Program {
     structs: HashMap<(usize, Name), (usize, usize)>,
     consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
-    traits: std::collections::HashSet<(usize, Name)>,
+    traits: HashSet<(usize, Name)>,
     trait_fns: HashMap<(usize, Name), Vec<FnId>>,
     module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
     /// Call graph: one node per function, an edge per resolved call.
@@ -67,7 +70,7 @@ impl Program {
     pub fn build(mut files: Vec<ParsedFile>) -> Program {
         apply_path_attributes(&mut files);
         let mut crate_keys: BTreeMap<String, usize> = BTreeMap::new();
-        let mut crate_names = HashMap::new();
+        let mut crate_names = HashMap::default();
         let mut crate_of_file = Vec::new();
         for f in &files {
             let n = crate_keys.len();
@@ -82,16 +85,16 @@ impl Program {
             fns: Vec::new(),
             crate_of_file,
             crate_names,
-            free_fns: HashMap::new(),
-            fns_by_name: HashMap::new(),
-            methods: HashMap::new(),
-            methods_by_name: HashMap::new(),
-            structs: HashMap::new(),
-            consts: HashMap::new(),
-            consts_by_name: HashMap::new(),
-            traits: std::collections::HashSet::new(),
-            trait_fns: HashMap::new(),
-            module_scopes: HashMap::new(),
+            free_fns: HashMap::default(),
+            fns_by_name: HashMap::default(),
+            methods: HashMap::default(),
+            methods_by_name: HashMap::default(),
+            structs: HashMap::default(),
+            consts: HashMap::default(),
+            consts_by_name: HashMap::default(),
+            traits: HashSet::default(),
+            trait_fns: HashMap::default(),
+            module_scopes: HashMap::default(),
             calls: DiGraph::new(),
         };
         p.index();
@@ -425,43 +428,53 @@ impl Program {
         let nodes: Vec<NodeIndex> = (0..self.fns.len())
             .map(|i| self.calls.add_node(i))
             .collect();
-        let mut edges = Vec::new();
-        for id in 0..self.fns.len() {
-            let ctx = self.ctx_of(id);
-            let krate = self.crate_of(ctx);
-            let f = self.func(id);
-            let mut callees = Vec::new();
-            let mut visit = |n: Node<'_>| match n {
-                Node::Expr(Expr::Call { func, .. }) => {
-                    if let Expr::Path { segs, .. } = &**func {
-                        callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
-                    }
-                }
-                Node::Expr(Expr::Method { name, .. }) => {
-                    callees.extend(self.resolve_method(krate, None, name))
-                }
-                Node::Expr(Expr::Path { segs, .. }) => {
-                    callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()))
-                }
-                _ => {}
-            };
-            for s in &f.body.stmts {
-                walk_stmt(s, &mut visit);
-            }
-            for c in &f.closures {
-                walk_expr(&c.body, &mut visit);
-            }
-            callees.sort_unstable();
-            callees.dedup();
-            for c in callees {
-                if c != id {
-                    edges.push((nodes[id], nodes[c]));
-                }
-            }
-        }
+        // Most paths in a body are locals; only a name some function has can resolve to one.
+        let fn_names: HashSet<&str> = self
+            .files
+            .iter()
+            .flat_map(|f| f.ir.fns.iter().map(|f| f.name.as_str()))
+            .collect();
+        let edges: Vec<(FnId, FnId)> = (0..self.fns.len())
+            .into_par_iter()
+            .flat_map_iter(|id| {
+                self.callees(id, &fn_names)
+                    .into_iter()
+                    .filter(move |&c| c != id)
+                    .map(move |c| (id, c))
+            })
+            .collect();
         for (a, b) in edges {
-            self.calls.add_edge(a, b, ());
+            self.calls.add_edge(nodes[a], nodes[b], ());
         }
+    }
+
+    /// The functions `id` may call, sorted: resolved paths and calls, and trait methods by name.
+    fn callees(&self, id: FnId, fn_names: &HashSet<&str>) -> Vec<FnId> {
+        let ctx = self.ctx_of(id);
+        let krate = self.crate_of(ctx);
+        let f = self.func(id);
+        let mut callees = Vec::new();
+        // A call's function path is visited as a path of its own.
+        let mut visit = |n: Node<'_>| match n {
+            Node::Expr(Expr::Path { segs, .. })
+                if segs.last().is_some_and(|l| fn_names.contains(l.as_str())) =>
+            {
+                callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
+            }
+            Node::Expr(Expr::Method { name, .. }) if fn_names.contains(name.as_str()) => {
+                callees.extend(self.resolve_method(krate, None, name));
+            }
+            _ => {}
+        };
+        for s in &f.body.stmts {
+            walk_stmt(s, &mut visit);
+        }
+        for c in &f.closures {
+            walk_expr(&c.body, &mut visit);
+        }
+        callees.sort_unstable();
+        callees.dedup();
+        callees
     }
 
     /// Functions nobody calls (entry points, exports, dead code), in program order.

@@ -135,12 +135,24 @@ pub struct RuleIndex {
     by_macro: HashMap<String, Vec<usize>>,
     /// Name sources.
     pub names: Vec<NameSource>,
+    /// Every name source's pattern at once: most names match none, and one pass says so.
+    any_name: regex::RegexSet,
+    /// Every source `string_arg` pattern at once.
+    any_source_text: regex::RegexSet,
     guards: Vec<(Regex, Option<Regex>)>,
 }
 
 fn regex(pattern: &str) -> Regex {
     // Patterns were validated when the pack loaded; a bad one here matches nothing.
     Regex::new(pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+}
+
+fn regex_set<'a>(patterns: impl Iterator<Item = &'a str>) -> regex::RegexSet {
+    // Patterns were validated when the pack loaded; if the set cannot be built, every name
+    // goes through the individual patterns instead (see `name_sources`).
+    regex::RegexSet::new(patterns).unwrap_or_else(|_| {
+        regex::RegexSet::new(["(?s).*"]).unwrap_or_else(|_| regex::RegexSet::empty())
+    })
 }
 
 fn transport(value: Option<&String>) -> Option<Transport> {
@@ -183,6 +195,8 @@ impl RuleIndex {
             by_path: HashMap::new(),
             by_macro: HashMap::new(),
             names: Vec::new(),
+            any_name: regex::RegexSet::empty(),
+            any_source_text: regex::RegexSet::empty(),
             guards: raw
                 .guards
                 .iter()
@@ -203,6 +217,12 @@ impl RuleIndex {
                 });
             }
         }
+        index.any_name = regex_set(raw.sources.iter().filter_map(|s| s.name.as_deref()));
+        index.any_source_text = regex_set(
+            raw.sources
+                .iter()
+                .filter_map(|s| s.call.as_ref()?.string_arg.as_deref()),
+        );
         for (i, s) in raw.sinks.iter().enumerate() {
             index.add(RuleRef::Sink(i), &s.call);
         }
@@ -420,7 +440,10 @@ impl RuleIndex {
             .find_map(|suffix| lower.strip_suffix(suffix))
             .filter(|stem| !stem.is_empty())
             .map(str::to_string);
-        self.names.iter().filter(move |n| {
+        let candidate = self.any_name.is_match(&lower)
+            || stem.as_deref().is_some_and(|s| self.any_name.is_match(s));
+        let names = if candidate { &self.names[..] } else { &[] };
+        names.iter().filter(move |n| {
             n.on[site as usize]
                 && (n.regex.is_match(&lower)
                     || stem.as_deref().is_some_and(|s| n.regex.is_match(s)))

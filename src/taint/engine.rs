@@ -10,7 +10,9 @@
 //!
 //! [`transfer`]: super::transfer
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
 use super::lattice::{Label, Value, MAX_FIELD_DEPTH};
@@ -183,6 +185,8 @@ pub struct Engine<'p> {
     cell_sites: HashMap<(usize, Span), u32>,
     pub(super) cells: HashMap<u32, Value>,
     pub(super) cells_grew: bool,
+    /// Channels read so far.
+    cells_read: HashSet<u32>,
     placeholder_log: Vec<Hit>,
     hit_keys: HashSet<HitKey>,
     trace_analyses: bool,
@@ -193,7 +197,7 @@ pub struct Engine<'p> {
     active_closures: Vec<(FnId, u32)>,
     /// Functions that can matter to a flow, and those that can reach a source (see
     /// [`super::relevance`]).
-    relevance: super::relevance::Relevance,
+    relevance: Arc<super::relevance::Relevance>,
     /// The environment each closure was last created in, for calls from other functions.
     captures: HashMap<(FnId, u32), BTreeMap<Name, Value>>,
     consts: HashMap<(usize, u32, Name), Value>,
@@ -223,30 +227,35 @@ impl Profile {
 
 impl<'p> Engine<'p> {
     /// A fresh engine over `prog`.
-    pub fn new(prog: &'p Program, rules: &'p RuleIndex) -> Engine<'p> {
+    pub fn new(
+        prog: &'p Program,
+        rules: &'p RuleIndex,
+        relevance: Arc<super::relevance::Relevance>,
+    ) -> Engine<'p> {
         Engine {
             prog,
             rules,
             sources: Vec::new(),
-            source_ids: HashMap::new(),
+            source_ids: HashMap::default(),
             traces: Vec::new(),
             hits: Vec::new(),
-            memo: HashMap::new(),
-            instances: HashMap::new(),
-            cell_sites: HashMap::new(),
-            cells: HashMap::new(),
+            memo: HashMap::default(),
+            instances: HashMap::default(),
+            cell_sites: HashMap::default(),
+            cells: HashMap::default(),
             cells_grew: false,
+            cells_read: HashSet::default(),
             placeholder_log: Vec::new(),
-            hit_keys: HashSet::new(),
+            hit_keys: HashSet::default(),
             trace_analyses: std::env::var_os("IDFLOW_TRACE").is_some(),
-            in_progress: HashSet::new(),
+            in_progress: HashSet::default(),
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
             depth: 0,
             active_closures: Vec::new(),
-            relevance: super::relevance::analyze(prog, rules),
-            captures: HashMap::new(),
-            consts: HashMap::new(),
+            relevance,
+            captures: HashMap::default(),
+            consts: HashMap::default(),
             profile: std::env::var_os("IDFLOW_DEBUG")
                 .is_some()
                 .then(Profile::default),
@@ -1978,13 +1987,15 @@ impl<'p> Engine<'p> {
     /// Joins `data` into a channel's contents.
     pub(super) fn store_cell(&mut self, cell: u32, data: &Value) {
         let slot = self.cells.entry(cell).or_default();
-        if slot.join_in(data) {
+        // Only a channel read before it grew was read too early and calls for another run.
+        if slot.join_in(data) && self.cells_read.contains(&cell) {
             self.cells_grew = true;
         }
     }
 
     /// What a channel may hold.
-    pub(super) fn load_cell(&self, cell: u32) -> Value {
+    pub(super) fn load_cell(&mut self, cell: u32) -> Value {
+        self.cells_read.insert(cell);
         self.cells.get(&cell).cloned().unwrap_or_default()
     }
 

@@ -91,13 +91,24 @@ pub struct Analysis {
 /// Runs the propagation over the whole program.
 #[must_use]
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
-    let mut engine = engine::Engine::new(prog, rules);
+    let started = std::time::Instant::now();
+    let relevance = std::sync::Arc::new(relevance::analyze(prog, rules));
+    if std::env::var_os("IDFLOW_TIMING").is_some() {
+        eprintln!("idflow:   relevance took {:.2?}", started.elapsed());
+    }
+    let mut engine = engine::Engine::new(prog, rules, relevance.clone());
     engine.run();
     if engine.cells_grew {
         // Channels are flow-insensitive cells: a receive analysed before the matching send saw
         // an empty channel. Run again with the channels' final contents (one more run reaches
         // everything a chain of channels can carry in practice).
-        let mut again = engine::Engine::new(prog, rules);
+        if std::env::var_os("IDFLOW_TIMING").is_some() {
+            eprintln!(
+                "idflow:   first run took {:.2?}; channels grew, running again",
+                started.elapsed()
+            );
+        }
+        let mut again = engine::Engine::new(prog, rules, relevance);
         again.carry_over(engine);
         engine = again;
         engine.run();

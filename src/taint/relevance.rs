@@ -11,9 +11,10 @@
 //!   an over-approximation of the engine's own call resolution: resolved paths, plus every method
 //!   of the crate with the called method's name, whatever the receiver's type.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use petgraph::Direction;
+use rayon::prelude::*;
 
 use crate::graph::{walk_expr, walk_stmt, FnId, Node, Program};
 use crate::ir::{Expr, FnIr, Lit, Name, Pat};
@@ -32,6 +33,7 @@ pub struct Relevance {
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
     let source_consts = source_text_consts(prog, rules);
     let scans: Vec<Mentions> = (0..prog.fns.len())
+        .into_par_iter()
         .map(|f| Mentions::of(prog.func(f), rules, &source_consts))
         .collect();
     let mut relevant: Vec<bool> = scans.iter().map(|m| m.anything).collect();
@@ -76,7 +78,7 @@ fn debug_counts(
 /// Names of the consts whose initializer holds a text a source rule's `string_arg` may match
 /// (`const MAC_PATH: &str = "/sys/class/net/wlan0/address"`).
 fn source_text_consts<'a>(prog: &'a Program, rules: &RuleIndex) -> HashSet<&'a str> {
-    let mut names = HashSet::new();
+    let mut names = HashSet::default();
     for file in &prog.files {
         for c in &file.ir.consts {
             let mut found = false;
@@ -97,7 +99,7 @@ fn source_text_consts<'a>(prog: &'a Program, rules: &RuleIndex) -> HashSet<&'a s
 type MethodCallers<'a> = HashMap<(usize, &'a str), Vec<FnId>>;
 
 fn method_callers<'a>(prog: &Program, scans: &'a [Mentions<'a>]) -> MethodCallers<'a> {
-    let mut callers: MethodCallers<'a> = HashMap::new();
+    let mut callers: MethodCallers<'a> = HashMap::default();
     for (f, m) in scans.iter().enumerate() {
         let krate = prog.fns[f].krate;
         for name in &m.methods {
