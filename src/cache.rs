@@ -119,15 +119,16 @@ impl Cache {
         dirs::cache_dir().map(|d| d.join("idflow"))
     }
 
-    /// The entry for `key`, or `None` when it is missing, foreign or damaged.
+    /// The entry for `key` and the checksum of its payload, or `None` when it is missing,
+    /// foreign or damaged.
     #[must_use]
-    pub fn load(&self, key: ContentHash) -> Option<Entry> {
+    pub fn load(&self, key: ContentHash) -> Option<(Entry, u64)> {
         let (pack, range) = self.packs.index.get(&key)?;
         let bytes = self.packs.files.get(*pack)?.1.get(range.clone())?;
         self.decode(key, bytes)
     }
 
-    fn decode(&self, key: ContentHash, bytes: &[u8]) -> Option<Entry> {
+    fn decode(&self, key: ContentHash, bytes: &[u8]) -> Option<(Entry, u64)> {
         let mut r = Reader(bytes);
         if r.take(4)? != MAGIC || r.u32()? != FORMAT {
             return None;
@@ -143,7 +144,7 @@ impl Cache {
         if xxh3_64(payload) != checksum {
             return None;
         }
-        postcard::from_bytes(payload).ok()
+        Some((postcard::from_bytes(payload).ok()?, checksum))
     }
 
     /// The bytes of an entry, to [`Cache::write`] later (scans encode on their workers and
@@ -322,8 +323,8 @@ mod tests {
         }
     }
 
-    fn is_skip_at_line_3(e: Option<Entry>) -> bool {
-        matches!(e, Some(Entry::Skipped(s)) if s.line == Some(3))
+    fn is_skip_at_line_3(e: Option<(Entry, u64)>) -> bool {
+        matches!(e, Some((Entry::Skipped(s), _)) if s.line == Some(3))
     }
 
     fn store(root: &Path, rules: &str, key: ContentHash) {

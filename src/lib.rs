@@ -25,6 +25,7 @@ pub mod diag;
 pub mod discover;
 pub mod findings;
 pub mod graph;
+pub mod incremental;
 pub mod ir;
 pub mod parse;
 pub mod policy;

@@ -24,6 +24,9 @@ pub struct ParsedFile {
     pub ir: FileIr,
     /// Number of lines.
     pub lines: usize,
+    /// With a cache: a hash of the file's bytes, to tell whether it changed since the last scan
+    /// (see [`crate::incremental`]).
+    pub fingerprint: Option<u64>,
 }
 
 /// Parses and lowers `files` on the current rayon pool (loading unchanged files from the cache
@@ -105,20 +108,21 @@ fn parse_cached(
     };
     let key = cache::content_hash(&bytes);
     match cache.load(key) {
-        Some(Entry::Lowered { ir, lines }) => (
+        Some((Entry::Lowered { ir, lines }, _)) => (
             Ok(ParsedFile {
                 source: file.clone(),
                 ir,
                 lines,
+                fingerprint: Some(fingerprint(key)),
             }),
             Cached::Hit(key),
         ),
-        Some(Entry::Skipped(mut s)) => {
+        Some((Entry::Skipped(mut s), _)) => {
             s.file.clone_from(&file.rel);
             (Err(s), Cached::Hit(key))
         }
         None => {
-            let result = parse_bytes(file, bytes);
+            let mut result = parse_bytes(file, bytes);
             let pending = match &result {
                 Ok(p) => cache.encode(
                     key,
@@ -135,9 +139,20 @@ fn parse_cached(
                     }),
                 ),
             };
+            if let Ok(p) = &mut result {
+                p.fingerprint = Some(fingerprint(key));
+            }
             (result, pending.map_or(Cached::No, Cached::New))
         }
     }
+}
+
+/// The file fingerprint [`crate::incremental`] compares: 64 bits of the content key.
+fn fingerprint(key: ContentHash) -> u64 {
+    // Truncation is the point: the low half of the 128-bit key.
+    #[allow(clippy::cast_possible_truncation)]
+    let low = key as u64;
+    low
 }
 
 /// Reads, parses and lowers one file.
@@ -198,5 +213,6 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
         source: file.clone(),
         ir,
         lines: text.lines().count(),
+        fingerprint: None,
     })
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::findings::{CategoryInfo, ScanResult, Stats};
+use crate::findings::{CategoryInfo, Finding, ScanResult, Stats};
 use crate::rules::index::RuleIndex;
 use crate::rules::RulePack;
-use crate::{classify, discover, graph, parse, taint};
+use crate::{classify, discover, graph, incremental, parse, taint};
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -186,17 +186,87 @@ fn run_in_pool(
         .cache
         .clone()
         .map(|cache| std::thread::spawn(move || cache.write(&to_cache, &cache_hits)));
-    clock.start(Stage::Graph, 0);
     skipped.extend(parse_skips);
     skipped.sort();
-    let lines = parsed.iter().map(|p| p.lines).sum();
+    let stats = Stats {
+        files_found,
+        files_analyzed: parsed.len(),
+        files_skipped: skipped.len(),
+        lines: parsed.iter().map(|p| p.lines).sum(),
+        functions: parsed.iter().map(|p| p.ir.fns.len()).sum(),
+    };
+    let index = RuleIndex::new(rules.rules());
+    let record_path = options.cache.as_ref().map(|c| {
+        incremental::record_path(c.dir(), root, &options.excludes, options.max_file_bytes)
+    });
+    let reused = record_path
+        .as_deref()
+        .and_then(incremental::Record::load)
+        .and_then(|record| record.reuse(&parsed, &index));
+    let (findings, categories) = match reused {
+        Some(reused) => {
+            clock.finish();
+            (reused.findings, reused.categories)
+        }
+        None => {
+            let (findings, record) = analyze(parsed, &index, &mut clock);
+            let categories = categories_of(rules, &findings);
+            if let (Some(path), Some(make)) = (&record_path, record) {
+                if let Some(record) = make(&findings, &categories) {
+                    record.store(path);
+                }
+            }
+            (findings, categories)
+        }
+    };
+    if let Some(writer) = cache_writer {
+        // A failed write only costs the next scan time; the entries are atomic either way.
+        let _ = writer.join();
+    }
+    Ok(ScanResult {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        rules_hash: rules.hash().to_string(),
+        findings,
+        skipped,
+        stats,
+        categories,
+    })
+}
+
+/// A record maker: the findings and categories in, the scan's [`incremental::Record`] out
+/// (`None` if a file has no fingerprint).
+type RecordMaker = Box<dyn FnOnce(&[Finding], &[CategoryInfo]) -> Option<incremental::Record>>;
+
+/// The call graph, the propagation and the classification of a full scan; also what it takes
+/// to make its record, when the files have fingerprints (a cache is in use).
+fn analyze(
+    parsed: Vec<parse::ParsedFile>,
+    index: &RuleIndex,
+    clock: &mut StageClock<'_>,
+) -> (Vec<Finding>, Option<RecordMaker>) {
+    clock.start(Stage::Graph, 0);
     let program = graph::Program::build(parsed);
     clock.start(Stage::Propagate, 0);
-    let index = RuleIndex::new(rules.rules());
-    let analysis = taint::analyze(&program, &index);
+    let analysis = taint::analyze(&program, index);
     clock.start(Stage::Classify, 0);
-    let findings = classify::classify(&program, &index, &analysis);
+    let findings = classify::classify(&program, index, &analysis);
     clock.finish();
+    // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing waits
+    // for it, so it happens on a thread of its own.
+    if program.files.iter().any(|f| f.fingerprint.is_none()) {
+        std::thread::spawn(move || drop((program, analysis)));
+        return (findings, None);
+    }
+    let maker: RecordMaker = Box::new(move |findings: &[Finding], categories: &[CategoryInfo]| {
+        let record = incremental::Record::new(&program, &analysis, findings, categories);
+        std::thread::spawn(move || drop((program, analysis)));
+        record
+    });
+    (findings, Some(maker))
+}
+
+/// The categories that occur in `findings`, with their texts, sorted by id.
+fn categories_of(rules: &RulePack, findings: &[Finding]) -> Vec<CategoryInfo> {
     let mut categories: Vec<CategoryInfo> = rules
         .rules()
         .categories
@@ -212,29 +282,7 @@ fn run_in_pool(
         })
         .collect();
     categories.sort_by(|a, b| a.id.cmp(&b.id));
-    let stats = Stats {
-        files_found,
-        files_analyzed: program.files.len(),
-        files_skipped: skipped.len(),
-        lines,
-        functions: program.fns.len(),
-    };
-    // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing
-    // waits for it, so it happens beside the rendering.
-    drop(analysis);
-    std::thread::spawn(move || drop(program));
-    if let Some(writer) = cache_writer {
-        // A failed write only costs the next scan time; the entries are atomic either way.
-        let _ = writer.join();
-    }
-    Ok(ScanResult {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        rules_hash: rules.hash().to_string(),
-        findings,
-        skipped,
-        stats,
-        categories,
-    })
+    categories
 }
 
 /// Tells `progress` when stages start and end; with `IDFLOW_TIMING` set, also prints each

@@ -86,6 +86,10 @@ pub struct Analysis {
     pub traces: Vec<TraceNode>,
     /// Functions analysed at least once.
     pub functions_analyzed: usize,
+    /// `touched[f]`: the analysis looked at `f` (analysed it, or skipped a call to it).
+    pub touched: Vec<bool>,
+    /// Which functions could matter, as the analysis saw it.
+    pub relevance: std::sync::Arc<relevance::Relevance>,
 }
 
 /// Runs the propagation over the whole program.
@@ -108,7 +112,8 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
                 started.elapsed()
             );
         }
-        let mut again = engine::Engine::new(prog, rules, relevance);
+        let mut again = engine::Engine::new(prog, rules, relevance.clone());
+        again.analyzed.clone_from(&engine.analyzed);
         again.carry_over(engine);
         engine = again;
         engine.run();
@@ -118,6 +123,8 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
     }
     Analysis {
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
+        touched: engine.analyzed.clone(),
+        relevance,
         sources: engine.sources,
         hits: engine.hits,
         traces: engine.traces,

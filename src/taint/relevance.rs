@@ -21,11 +21,58 @@ use crate::ir::{Expr, FnIr, Lit, Name, Pat};
 use crate::rules::index::{NameSite, RuleIndex};
 
 /// What the engine needs to know about every function before it starts.
+#[derive(Debug, Default)]
 pub struct Relevance {
     /// `relevant[f]`: see the module documentation.
     pub relevant: Vec<bool>,
     /// `reaches_source[f]`: see the module documentation.
     pub reaches_source: Vec<bool>,
+    /// Whether `f` itself mentions anything that may matter (before the callers' closure).
+    pub mentions_anything: Vec<bool>,
+    /// Names of the consts whose text a source rule may match.
+    pub source_consts: Vec<Name>,
+}
+
+/// What one function's own body says, for [`crate::incremental`] to judge an edited file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnFacts {
+    /// It mentions a rule, a URL, a const or an identifier name.
+    pub anything: bool,
+    /// It mentions a source.
+    pub source: bool,
+}
+
+/// [`OwnFacts`] of `f`, given the names of the consts a source rule may match.
+#[must_use]
+pub fn own_facts(f: &FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> OwnFacts {
+    let m = Mentions::of(f, rules, source_consts);
+    OwnFacts {
+        anything: m.anything,
+        source: m.source,
+    }
+}
+
+/// Every name `f` calls or refers to: the last segment of each path and each method name (an
+/// over-approximation of what the engine may resolve a call in `f` to).
+#[must_use]
+pub fn referenced_names<'a>(f: &'a FnIr) -> HashSet<&'a str> {
+    let mut names = HashSet::default();
+    let mut visit = |n: Node<'a>| match n {
+        Node::Expr(Expr::Path { segs, .. }) => {
+            names.extend(segs.last().map(String::as_str));
+        }
+        Node::Expr(Expr::Method { name, .. }) => {
+            names.insert(name.as_str());
+        }
+        _ => {}
+    };
+    for s in &f.body.stmts {
+        walk_stmt(s, &mut visit);
+    }
+    for c in &f.closures {
+        walk_expr(&c.body, &mut visit);
+    }
+    names
 }
 
 /// Both facts for every function of `prog`.
@@ -45,9 +92,13 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
     if std::env::var_os("IDFLOW_DEBUG").is_some() {
         debug_counts(prog, &scans, direct, &relevant, &reaches_source);
     }
+    let mut source_consts: Vec<Name> = source_consts.into_iter().map(String::from).collect();
+    source_consts.sort_unstable();
     Relevance {
         relevant,
         reaches_source,
+        mentions_anything: scans.iter().map(|m| m.anything).collect(),
+        source_consts,
     }
 }
 
