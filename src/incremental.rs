@@ -28,23 +28,20 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::findings::{CategoryInfo, Finding};
-use crate::graph::Program;
+use crate::graph::{FnId, Program};
 use crate::ir::FileIr;
-use crate::parse::ParsedFile;
 use crate::rules::index::RuleIndex;
-use crate::taint::relevance::{own_facts, referenced_names};
+use crate::taint::relevance::{method_names, own_facts};
 use crate::taint::Analysis;
 
 /// Bump when the record's meaning changes.
-const SCHEMA: &str = "idflow-scan-record/1";
+const SCHEMA: &str = "idflow-scan-record/2";
 
 /// What a full scan leaves for the next one.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
     schema: String,
     files: Vec<FileRecord>,
-    relevant_names: Vec<String>,
-    reach_names: Vec<String>,
     source_consts: Vec<String>,
     findings: Vec<Finding>,
     categories: Vec<CategoryInfo>,
@@ -58,6 +55,8 @@ struct FileRecord {
     touched: bool,
     /// Per function, in file order: it could matter (after the callers' closure).
     relevant: Vec<bool>,
+    /// Per function, in file order: it may reach a source.
+    reaches_source: Vec<bool>,
 }
 
 /// The findings a reused record gives.
@@ -88,30 +87,19 @@ impl Record {
                     interface: interface_hash(&f.ir),
                     touched: false,
                     relevant: Vec::with_capacity(f.ir.fns.len()),
+                    reaches_source: Vec::with_capacity(f.ir.fns.len()),
                 })
             })
             .collect::<Option<_>>()?;
-        let mut relevant_names = HashSet::default();
-        let mut reach_names = HashSet::default();
         for (fid, info) in prog.fns.iter().enumerate() {
             let file = &mut files[info.file];
             file.touched |= analysis.touched.get(fid).copied().unwrap_or(true);
             file.relevant.push(rel.relevant[fid]);
-            let name = prog.func(fid).name.as_str();
-            if rel.relevant[fid] {
-                relevant_names.insert(name);
-            }
-            if rel.reaches_source[fid] {
-                reach_names.insert(name);
-            }
+            file.reaches_source.push(rel.reaches_source[fid]);
         }
-        add_aliases(prog, &mut relevant_names);
-        add_aliases(prog, &mut reach_names);
         Some(Record {
             schema: SCHEMA.to_string(),
             files,
-            relevant_names: sorted(relevant_names),
-            reach_names: sorted(reach_names),
             source_consts: rel.source_consts.clone(),
             findings: findings.to_vec(),
             categories: categories.to_vec(),
@@ -119,42 +107,84 @@ impl Record {
     }
 
     /// The previous findings, if no file that changed since could change them (see the module
-    /// documentation).
+    /// documentation). `prog` is the new program, indexed.
     #[must_use]
-    pub fn reuse(&self, parsed: &[ParsedFile], rules: &RuleIndex) -> Option<Reused> {
-        if self.schema != SCHEMA || parsed.len() != self.files.len() {
+    pub fn reuse(&self, prog: &Program, rules: &RuleIndex) -> Option<Reused> {
+        if self.schema != SCHEMA || prog.files.len() != self.files.len() {
             return None;
         }
-        let relevant: HashSet<&str> = self.relevant_names.iter().map(String::as_str).collect();
-        let reach: HashSet<&str> = self.reach_names.iter().map(String::as_str).collect();
-        let consts: HashSet<&str> = self.source_consts.iter().map(String::as_str).collect();
-        for (now, before) in parsed.iter().zip(&self.files) {
-            if now.source.rel != before.rel {
+        let mut changed = Vec::new();
+        for (i, (now, before)) in prog.files.iter().zip(&self.files).enumerate() {
+            if now.source.rel != before.rel || now.ir.fns.len() != before.relevant.len() {
                 return None;
             }
             if now.fingerprint == Some(before.fingerprint) {
                 continue;
             }
             if before.touched || interface_hash(&now.ir) != before.interface {
+                let why = if before.touched {
+                    "touched by the analysis"
+                } else {
+                    "its interface changed"
+                };
+                debug_why(&before.rel, why);
                 return None;
             }
-            for (f, &was_relevant) in now.ir.fns.iter().zip(&before.relevant) {
-                let own = own_facts(f, rules, &consts);
-                let names = referenced_names(f);
-                let refers = |set: &HashSet<&str>| names.iter().any(|n| set.contains(n));
-                if own.source || refers(&reach) {
-                    return None;
-                }
-                let may_be_relevant = own.anything || refers(&relevant);
-                if may_be_relevant != was_relevant || (was_relevant && !own.anything) {
-                    return None;
-                }
-            }
+            changed.push(i);
+        }
+        if !changed.is_empty() && !self.edits_stay_unseen(prog, rules, &changed) {
+            return None;
         }
         Some(Reused {
             findings: self.findings.clone(),
             categories: self.categories.clone(),
         })
+    }
+
+    /// Whether the functions of the `changed` files (none touched, same interfaces) still
+    /// neither reach a source nor change relevance, resolving their calls as the call graph
+    /// does against the previous flags.
+    fn edits_stay_unseen(&self, prog: &Program, rules: &RuleIndex, changed: &[usize]) -> bool {
+        let flag = |fid: FnId, of: fn(&FileRecord) -> &Vec<bool>| {
+            let info = &prog.fns[fid];
+            of(&self.files[info.file])
+                .get(info.idx)
+                .copied()
+                .unwrap_or(true)
+        };
+        let relevant = |fid: FnId| flag(fid, |f| &f.relevant);
+        let reach = |fid: FnId| flag(fid, |f| &f.reaches_source);
+        let consts: HashSet<&str> = self.source_consts.iter().map(String::as_str).collect();
+        let names = prog.names();
+        // The propagation also counts `.name()` calls as calls of every method so named in the
+        // caller's crate (see `taint::relevance`).
+        let reaching_methods: HashSet<(usize, &str)> = (0..prog.fns.len())
+            .filter(|&fid| reach(fid) && takes_self(prog.func(fid)))
+            .map(|fid| (prog.fns[fid].krate, prog.func(fid).name.as_str()))
+            .collect();
+        for fid in (0..prog.fns.len()).filter(|&fid| changed.contains(&prog.fns[fid].file)) {
+            let f = prog.func(fid);
+            let rel = &self.files[prog.fns[fid].file].rel;
+            let own = own_facts(f, rules, &consts);
+            let callees = prog.callees(fid, &names);
+            let krate = prog.fns[fid].krate;
+            let calls_reaching_method = method_names(f)
+                .iter()
+                .any(|m| reaching_methods.contains(&(krate, m)));
+            if own.source || calls_reaching_method || callees.iter().any(|&c| reach(c)) {
+                debug_why(rel, "may reach a source now");
+                return false;
+            }
+            let was_relevant = relevant(fid);
+            let is_relevant = own.anything || callees.iter().any(|&c| relevant(c));
+            // A function that mattered only through its callees could stop mattering in ways
+            // this one-step check cannot follow; only one that matters by itself stays safe.
+            if is_relevant != was_relevant || (was_relevant && !own.anything) {
+                debug_why(rel, "its relevance may have changed");
+                return false;
+            }
+        }
+        true
     }
 
     /// Reads the record at `path`; a missing, damaged or foreign one is `None`.
@@ -176,6 +206,20 @@ impl Record {
                 std::io::Write::write_all(&mut tmp, &json)?;
                 tmp.persist(path).map(drop).map_err(|e| e.error)
             });
+    }
+}
+
+fn takes_self(f: &crate::ir::FnIr) -> bool {
+    f.params
+        .first()
+        .is_some_and(|p| matches!(&p.pat, crate::ir::Pat::Bind { name, .. } if name == "self"))
+}
+
+/// Why an edited file calls for a full analysis (debugging aid behind `IDFLOW_DEBUG`).
+#[allow(clippy::print_stderr)]
+fn debug_why(file: &str, why: &str) {
+    if std::env::var_os("IDFLOW_DEBUG").is_some() {
+        eprintln!("idflow: full analysis: {file} changed and was {why}");
     }
 }
 
@@ -216,31 +260,4 @@ fn interface_hash(ir: &FileIr) -> u64 {
     );
     // A value that cannot be encoded hashes as "always different".
     postcard::to_stdvec(&skeleton).map_or(u64::MAX, |bytes| xxh3_64(&bytes))
-}
-
-/// Adds the aliases of `use path::name as alias` items whose target name is in `names`.
-fn add_aliases<'a>(prog: &'a Program, names: &mut HashSet<&'a str>) {
-    // Chains of aliases are short; three rounds follow any real one.
-    for _ in 0..3 {
-        let mut added = false;
-        for file in &prog.files {
-            for scope in &file.ir.scopes {
-                for u in &scope.uses {
-                    let target = u.path.last().map(String::as_str);
-                    if target.is_some_and(|t| names.contains(t) && t != u.alias) {
-                        added |= names.insert(u.alias.as_str());
-                    }
-                }
-            }
-        }
-        if !added {
-            break;
-        }
-    }
-}
-
-fn sorted(names: HashSet<&str>) -> Vec<String> {
-    let mut v: Vec<String> = names.into_iter().map(String::from).collect();
-    v.sort_unstable();
-    v
 }

@@ -46,14 +46,15 @@ pub fn parse_all(files: &[SourceFile], options: &ScanOptions, progress: &dyn Pro
         .collect();
     let mut out = Parsed::default();
     for (r, cached) in results {
-        match r {
-            Ok(p) => out.files.push(p),
-            Err(s) => out.skipped.push(s),
-        }
         match cached {
             Cached::Hit(key) => out.cache_hits.push(key),
             Cached::New(pending) => out.to_cache.push(pending),
+            Cached::Miss(key) => out.misses.push((out.files.len(), key)),
             Cached::No => {}
+        }
+        match r {
+            Ok(p) => out.files.push(p),
+            Err(s) => out.skipped.push(s),
         }
     }
     out
@@ -65,8 +66,34 @@ enum Cached {
     No,
     /// Taken from the cache entry with this key.
     Hit(ContentHash),
-    /// Parsed; this entry is new.
+    /// Skipped; this entry is new.
     New(Pending),
+    /// Lowered; its entry, under this key, is left to [`encode_misses`].
+    Miss(ContentHash),
+}
+
+/// The cache entries of the files lowered afresh: `misses` are indexes into `files` with their
+/// keys, as [`Parsed::misses`] gives them. Encoding is left until after parsing so that it can
+/// run beside the analysis, which leaves a core free most of the time.
+#[must_use]
+pub fn encode_misses(
+    cache: &Cache,
+    files: &[ParsedFile],
+    misses: &[(usize, ContentHash)],
+) -> Vec<Pending> {
+    misses
+        .iter()
+        .filter_map(|&(i, key)| {
+            let p = files.get(i)?;
+            cache.encode(
+                key,
+                EntryRef::Lowered {
+                    ir: &p.ir,
+                    lines: p.lines,
+                },
+            )
+        })
+        .collect()
 }
 
 /// What [`parse_all`] gives.
@@ -80,6 +107,8 @@ pub struct Parsed {
     pub to_cache: Vec<Pending>,
     /// Keys of the cache entries used.
     pub cache_hits: Vec<ContentHash>,
+    /// Files lowered afresh, as indexes into `files`, with their cache keys.
+    pub misses: Vec<(usize, ContentHash)>,
 }
 
 fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32, u32)>) -> Skipped {
@@ -93,7 +122,7 @@ fn skip(file: &SourceFile, reason: SkipReason, message: String, at: Option<(u32,
 }
 
 /// Reads one file and takes its IR from `cache` when the cache holds its content, else parses
-/// and lowers it and encodes the result for the cache.
+/// and lowers it (a skipped file's entry is encoded right away, a lowered one's later).
 fn parse_cached(
     file: &SourceFile,
     max_bytes: u64,
@@ -121,29 +150,20 @@ fn parse_cached(
             s.file.clone_from(&file.rel);
             (Err(s), Cached::Hit(key))
         }
-        None => {
-            let mut result = parse_bytes(file, bytes);
-            let pending = match &result {
-                Ok(p) => cache.encode(
-                    key,
-                    EntryRef::Lowered {
-                        ir: &p.ir,
-                        lines: p.lines,
-                    },
-                ),
-                Err(s) => cache.encode(
-                    key,
-                    EntryRef::Skipped(&Skipped {
-                        file: String::new(),
-                        ..s.clone()
-                    }),
-                ),
-            };
-            if let Ok(p) = &mut result {
+        None => match parse_bytes(file, bytes) {
+            Ok(mut p) => {
                 p.fingerprint = Some(fingerprint(key));
+                (Ok(p), Cached::Miss(key))
             }
-            (result, pending.map_or(Cached::No, Cached::New))
-        }
+            Err(s) => {
+                let entry = Skipped {
+                    file: String::new(),
+                    ..s.clone()
+                };
+                let pending = cache.encode(key, EntryRef::Skipped(&entry));
+                (Err(s), pending.map_or(Cached::No, Cached::New))
+            }
+        },
     }
 }
 

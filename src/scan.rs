@@ -178,14 +178,10 @@ fn run_in_pool(
     let parse::Parsed {
         files: parsed,
         skipped: parse_skips,
-        to_cache,
+        mut to_cache,
         cache_hits,
+        misses,
     } = parse::parse_all(&files, options, progress);
-    // New cache entries are written beside the analysis, which does not need them.
-    let cache_writer = options
-        .cache
-        .clone()
-        .map(|cache| std::thread::spawn(move || cache.write(&to_cache, &cache_hits)));
     skipped.extend(parse_skips);
     skipped.sort();
     let stats = Stats {
@@ -199,30 +195,49 @@ fn run_in_pool(
     let record_path = options.cache.as_ref().map(|c| {
         incremental::record_path(c.dir(), root, &options.excludes, options.max_file_bytes)
     });
+    clock.start(Stage::Graph, 0);
+    let mut program = graph::Program::indexed(parsed);
     let reused = record_path
         .as_deref()
         .and_then(incremental::Record::load)
-        .and_then(|record| record.reuse(&parsed, &index));
+        .and_then(|record| record.reuse(&program, &index));
+    // New cache entries are encoded and written beside the analysis, which does not need them.
+    let write_cache = |files: &[parse::ParsedFile], to_cache: &mut Vec<_>| {
+        if let Some(cache) = &options.cache {
+            to_cache.extend(parse::encode_misses(cache, files, &misses));
+            cache.write(to_cache, &cache_hits);
+        }
+    };
     let (findings, categories) = match reused {
         Some(reused) => {
             clock.finish();
+            write_cache(&program.files, &mut to_cache);
+            std::thread::spawn(move || drop(program));
             (reused.findings, reused.categories)
         }
         None => {
-            let (findings, record) = analyze(parsed, &index, &mut clock);
+            program.build_call_graph();
+            let (findings, analysis) = std::thread::scope(|s| {
+                let files = &program.files;
+                let writer = s.spawn(|| write_cache(files, &mut to_cache));
+                let out = analyze(&program, &index, &mut clock);
+                // A failed write only costs the next scan time; entries are atomic anyway.
+                let _ = writer.join();
+                out
+            });
             let categories = categories_of(rules, &findings);
-            if let (Some(path), Some(make)) = (&record_path, record) {
-                if let Some(record) = make(&findings, &categories) {
+            if let Some(path) = &record_path {
+                let record = incremental::Record::new(&program, &analysis, &findings, &categories);
+                if let Some(record) = record {
                     record.store(path);
                 }
             }
+            // Freeing millions of small IR nodes takes a noticeable part of a large scan;
+            // nothing waits for it.
+            std::thread::spawn(move || drop((program, analysis)));
             (findings, categories)
         }
     };
-    if let Some(writer) = cache_writer {
-        // A failed write only costs the next scan time; the entries are atomic either way.
-        let _ = writer.join();
-    }
     Ok(ScanResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_hash: rules.hash().to_string(),
@@ -233,36 +248,18 @@ fn run_in_pool(
     })
 }
 
-/// A record maker: the findings and categories in, the scan's [`incremental::Record`] out
-/// (`None` if a file has no fingerprint).
-type RecordMaker = Box<dyn FnOnce(&[Finding], &[CategoryInfo]) -> Option<incremental::Record>>;
-
-/// The call graph, the propagation and the classification of a full scan; also what it takes
-/// to make its record, when the files have fingerprints (a cache is in use).
+/// The propagation and the classification of a full scan over `program` (with its call graph).
 fn analyze(
-    parsed: Vec<parse::ParsedFile>,
+    program: &graph::Program,
     index: &RuleIndex,
     clock: &mut StageClock<'_>,
-) -> (Vec<Finding>, Option<RecordMaker>) {
-    clock.start(Stage::Graph, 0);
-    let program = graph::Program::build(parsed);
+) -> (Vec<Finding>, taint::Analysis) {
     clock.start(Stage::Propagate, 0);
-    let analysis = taint::analyze(&program, index);
+    let analysis = taint::analyze(program, index);
     clock.start(Stage::Classify, 0);
-    let findings = classify::classify(&program, index, &analysis);
+    let findings = classify::classify(program, index, &analysis);
     clock.finish();
-    // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing waits
-    // for it, so it happens on a thread of its own.
-    if program.files.iter().any(|f| f.fingerprint.is_none()) {
-        std::thread::spawn(move || drop((program, analysis)));
-        return (findings, None);
-    }
-    let maker: RecordMaker = Box::new(move |findings: &[Finding], categories: &[CategoryInfo]| {
-        let record = incremental::Record::new(&program, &analysis, findings, categories);
-        std::thread::spawn(move || drop((program, analysis)));
-        record
-    });
-    (findings, Some(maker))
+    (findings, analysis)
 }
 
 /// The categories that occur in `findings`, with their texts, sorted by id.

@@ -45,6 +45,9 @@ struct Args {
     /// Skip the warm re-scan (it appends a comment to one file of TREE and restores it)
     #[arg(long)]
     no_warm: bool,
+    /// Runs of each mode; the median is reported
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
     /// Write the runs as JSON to FILE as well
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -252,6 +255,13 @@ fn child(mode: Mode, args: &Args, cache: &Path) -> Result<Run> {
     Ok(serde_json::from_str(line)?)
 }
 
+/// The run with the median wall time.
+fn median(mut runs: Vec<Run>) -> Option<Run> {
+    runs.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+    let mid = runs.len() / 2;
+    (!runs.is_empty()).then(|| runs.swap_remove(mid))
+}
+
 /// Appends a comment to one file for the warm run and restores it when dropped.
 struct EditedFile {
     path: PathBuf,
@@ -283,26 +293,38 @@ impl Drop for EditedFile {
 
 #[allow(clippy::print_stdout)]
 fn orchestrate(args: &Args) -> Result<()> {
-    let cache = tempfile::tempdir()?;
-    let mut runs = vec![child(Mode::ParseOnly, args, cache.path())?];
-    runs.push(child(Mode::Cold, args, cache.path())?);
-    runs.push(child(Mode::NoCache, args, cache.path())?);
-    if !args.no_warm {
-        let edited = EditedFile::edit(&args.tree)?;
-        let warm = child(Mode::Warm, args, cache.path());
-        drop(edited);
-        runs.push(warm?);
+    // Rounds interleave the modes, so a slow spell of the machine hits them alike; each mode
+    // reports its median run.
+    let mut rounds: Vec<Vec<Run>> = vec![Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut edited_path = None;
+    // Every round's cache is kept to the end: deleting one just before a run slowed that run.
+    let mut caches = Vec::new();
+    for _ in 0..args.runs.max(1) {
+        let cache = tempfile::tempdir()?;
+        rounds[0].push(child(Mode::ParseOnly, args, cache.path())?);
+        rounds[1].push(child(Mode::Cold, args, cache.path())?);
+        rounds[2].push(child(Mode::NoCache, args, cache.path())?);
+        if !args.no_warm {
+            let edited = EditedFile::edit(&args.tree)?;
+            edited_path = Some(edited.path.clone());
+            let warm = child(Mode::Warm, args, cache.path());
+            drop(edited);
+            rounds[3].push(warm?);
+        }
+        caches.push(cache);
     }
+    let runs: Vec<Run> = rounds.into_iter().filter_map(median).collect();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let base = &runs[0];
     println!(
-        "tree {}: {} files, {:.1} MB, {} lines; {threads} threads",
+        "tree {}: {} files, {:.1} MB, {} lines; {threads} threads; median of {} runs",
         args.tree.display(),
         base.files,
         base.bytes as f64 / 1e6,
-        base.lines
+        base.lines,
+        args.runs.max(1)
     );
     println!(
         "{:<28} {:>8} {:>8} {:>9}  stages (s)",
@@ -329,10 +351,16 @@ fn orchestrate(args: &Args) -> Result<()> {
         cold.wall / base.wall,
         runs[2].wall / base.wall
     );
-    if let Some(warm) = runs.get(3) {
+    if let (Some(warm), Some(path)) = (runs.get(3), &edited_path) {
         println!(
-            "warm re-scan / cold scan: {:.1}%",
-            100.0 * warm.wall / cold.wall
+            "warm re-scan / cold scan: {:.1}%   (edited: {}, {})",
+            100.0 * warm.wall / cold.wall,
+            path.display(),
+            if warm.stages.iter().any(|(s, _)| s == "propagate") {
+                "the analysis ran again"
+            } else {
+                "the previous analysis still held"
+            }
         );
     }
     let scans = &runs[1..];

@@ -55,6 +55,39 @@ pub struct Program {
     pub calls: DiGraph<FnId, ()>,
 }
 
+/// What a path must name to possibly resolve to a program function: most paths in a body are
+/// locals (no function has their name) or library items (`Vec::new`: no impl, trait or `use`
+/// of the program names `Vec`), and resolving those is wasted work.
+#[derive(Debug, Default)]
+pub struct Names<'a> {
+    fns: HashSet<&'a str>,
+    /// Impl types, traits and `use` aliases: what an uppercase qualifier must be.
+    qualifiers: HashSet<&'a str>,
+}
+
+impl Names<'_> {
+    /// Whether `segs` may resolve to a function of the program (see [`Program::resolve_fn`]).
+    #[must_use]
+    pub fn may_resolve(&self, segs: &[Name]) -> bool {
+        let Some((last, init)) = segs.split_last() else {
+            return false;
+        };
+        if !self.fns.contains(last.as_str()) {
+            return false;
+        }
+        match init.last() {
+            Some(q) if q.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                // `T::read()` on a type parameter resolves to trait functions by name.
+                let generic = q.len() <= 2
+                    && q.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                generic || self.qualifiers.contains(q.as_str())
+            }
+            _ => true,
+        }
+    }
+}
+
 /// A file and scope: the context names are resolved in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ctx {
@@ -67,7 +100,15 @@ pub struct Ctx {
 impl Program {
     /// Indexes `files` and builds the call graph.
     #[must_use]
-    pub fn build(mut files: Vec<ParsedFile>) -> Program {
+    pub fn build(files: Vec<ParsedFile>) -> Program {
+        let mut p = Program::indexed(files);
+        p.build_call_graph();
+        p
+    }
+
+    /// Indexes `files`, without the call graph (see [`Program::build_call_graph`]).
+    #[must_use]
+    pub fn indexed(mut files: Vec<ParsedFile>) -> Program {
         apply_path_attributes(&mut files);
         let mut crate_keys: BTreeMap<String, usize> = BTreeMap::new();
         let mut crate_names = HashMap::default();
@@ -98,7 +139,6 @@ impl Program {
             calls: DiGraph::new(),
         };
         p.index();
-        p.build_call_graph();
         p
     }
 
@@ -424,20 +464,16 @@ impl Program {
         ))
     }
 
-    fn build_call_graph(&mut self) {
+    /// Builds the call graph of an [`Program::indexed`] program.
+    pub fn build_call_graph(&mut self) {
         let nodes: Vec<NodeIndex> = (0..self.fns.len())
             .map(|i| self.calls.add_node(i))
             .collect();
-        // Most paths in a body are locals; only a name some function has can resolve to one.
-        let fn_names: HashSet<&str> = self
-            .files
-            .iter()
-            .flat_map(|f| f.ir.fns.iter().map(|f| f.name.as_str()))
-            .collect();
+        let names = self.names();
         let edges: Vec<(FnId, FnId)> = (0..self.fns.len())
             .into_par_iter()
             .flat_map_iter(|id| {
-                self.callees(id, &fn_names)
+                self.callees(id, &names)
                     .into_iter()
                     .filter(move |&c| c != id)
                     .map(move |c| (id, c))
@@ -448,20 +484,40 @@ impl Program {
         }
     }
 
-    /// The functions `id` may call, sorted: resolved paths and calls, and trait methods by name.
-    fn callees(&self, id: FnId, fn_names: &HashSet<&str>) -> Vec<FnId> {
+    /// The names a call can resolve through, for [`Program::callees`].
+    #[must_use]
+    pub fn names(&self) -> Names<'_> {
+        let mut names = Names::default();
+        for file in &self.files {
+            for f in &file.ir.fns {
+                names.fns.insert(&f.name);
+                names.qualifiers.extend(f.self_ty.as_deref());
+                names.qualifiers.extend(f.trait_name.as_deref());
+            }
+            for scope in &file.ir.scopes {
+                names
+                    .qualifiers
+                    .extend(scope.uses.iter().map(|u| u.alias.as_str()));
+            }
+        }
+        names.qualifiers.insert("Self");
+        names
+    }
+
+    /// The functions `id` may call, sorted: resolved paths and calls, and trait methods by name
+    /// (the call graph's edges out of `id`).
+    #[must_use]
+    pub fn callees(&self, id: FnId, names: &Names<'_>) -> Vec<FnId> {
         let ctx = self.ctx_of(id);
         let krate = self.crate_of(ctx);
         let f = self.func(id);
         let mut callees = Vec::new();
         // A call's function path is visited as a path of its own.
         let mut visit = |n: Node<'_>| match n {
-            Node::Expr(Expr::Path { segs, .. })
-                if segs.last().is_some_and(|l| fn_names.contains(l.as_str())) =>
-            {
+            Node::Expr(Expr::Path { segs, .. }) if names.may_resolve(segs) => {
                 callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
             }
-            Node::Expr(Expr::Method { name, .. }) if fn_names.contains(name.as_str()) => {
+            Node::Expr(Expr::Method { name, .. }) if names.fns.contains(name.as_str()) => {
                 callees.extend(self.resolve_method(krate, None, name));
             }
             _ => {}
@@ -567,7 +623,8 @@ pub enum Node<'a> {
 /// Calls `f` on every expression and `let` pattern under `stmt`.
 pub fn walk_stmt<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(Node<'a>)) {
     match stmt {
-        Stmt::Let { pat, init, els, .. } => {
+        Stmt::Let(local) => {
+            let crate::ir::Local { pat, init, els, .. } = &**local;
             f(Node::Let(pat));
             if let Some(e) = init {
                 walk_expr(e, f);

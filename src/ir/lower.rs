@@ -401,7 +401,7 @@ pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> 
                             }],
                         },
                     });
-                stmts.push(Stmt::Let { pat, ty, init, els });
+                stmts.push(Stmt::Let(Box::new(super::Local { pat, ty, init, els })));
             }
             syn::Stmt::Expr(e, semi) => stmts.push(Stmt::Expr {
                 expr: lower_expr(e, closures),

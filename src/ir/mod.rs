@@ -163,20 +163,25 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
 }
 
+/// A `let` statement.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Local {
+    /// Pattern.
+    pub pat: Pat,
+    /// Annotation.
+    pub ty: Option<TypeIr>,
+    /// Initializer.
+    pub init: Option<Expr>,
+    /// `let .. else` block.
+    pub els: Option<Block>,
+}
+
 /// A statement.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Stmt {
-    /// `let pat: ty = init else { .. };`
-    Let {
-        /// Pattern.
-        pat: Pat,
-        /// Annotation.
-        ty: Option<TypeIr>,
-        /// Initializer.
-        init: Option<Expr>,
-        /// `let .. else` block.
-        els: Option<Block>,
-    },
+    /// `let pat: ty = init else { .. };` (boxed: statements are mostly expressions, and a
+    /// `let` inline would make every statement four times as large).
+    Let(Box<Local>),
     /// An expression; `semi` false makes it the block's value when last.
     Expr {
         /// The expression.

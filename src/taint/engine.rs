@@ -605,7 +605,8 @@ impl<'p> Engine<'p> {
                 break;
             }
             match stmt {
-                Stmt::Let { pat, ty, init, els } => {
+                Stmt::Let(local) => {
+                    let crate::ir::Local { pat, ty, init, els } = &**local;
                     let v = match init {
                         Some(e) => self.eval(e, env, frame),
                         None => Value::default(),

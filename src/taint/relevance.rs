@@ -52,19 +52,14 @@ pub fn own_facts(f: &FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> 
     }
 }
 
-/// Every name `f` calls or refers to: the last segment of each path and each method name (an
-/// over-approximation of what the engine may resolve a call in `f` to).
+/// The names of the methods `f` calls.
 #[must_use]
-pub fn referenced_names<'a>(f: &'a FnIr) -> HashSet<&'a str> {
-    let mut names = HashSet::default();
-    let mut visit = |n: Node<'a>| match n {
-        Node::Expr(Expr::Path { segs, .. }) => {
-            names.extend(segs.last().map(String::as_str));
+pub fn method_names<'a>(f: &'a FnIr) -> Vec<&'a str> {
+    let mut names = Vec::new();
+    let mut visit = |n: Node<'a>| {
+        if let Node::Expr(Expr::Method { name, .. }) = n {
+            names.push(name.as_str());
         }
-        Node::Expr(Expr::Method { name, .. }) => {
-            names.insert(name.as_str());
-        }
-        _ => {}
     };
     for s in &f.body.stmts {
         walk_stmt(s, &mut visit);
@@ -72,6 +67,8 @@ pub fn referenced_names<'a>(f: &'a FnIr) -> HashSet<&'a str> {
     for c in &f.closures {
         walk_expr(&c.body, &mut visit);
     }
+    names.sort_unstable();
+    names.dedup();
     names
 }
 
