@@ -199,11 +199,11 @@ fn location(
 #[must_use]
 pub fn function_name(prog: &Program, fid: FnId) -> String {
     let f = prog.func(fid);
-    let mut parts: Vec<String> = prog.fns[fid].module.clone();
+    let mut parts: Vec<String> = prog.fns[fid].module.iter().map(|m| m.to_string()).collect();
     if let Some(t) = &f.self_ty {
-        parts.push(t.clone());
+        parts.push(t.to_string());
     }
-    parts.push(f.name.clone());
+    parts.push(f.name.to_string());
     parts.join("::")
 }
 

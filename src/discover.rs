@@ -23,7 +23,7 @@ pub struct SourceFile {
     /// The crate's name from its `Cargo.toml` (`-` turned into `_`), if any.
     pub crate_name: Option<String>,
     /// Module path inside the crate (`["telemetry", "ids"]` for `src/telemetry/ids.rs`).
-    pub module: Vec<String>,
+    pub module: Vec<crate::ir::Name>,
 }
 
 /// Directory names never descended into.
@@ -160,7 +160,10 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
         }
         file.crate_key = key;
         file.crate_name = name;
-        file.module = module_path(&parts);
+        file.module = module_path(&parts)
+            .iter()
+            .map(crate::ir::Name::from)
+            .collect();
     }
 }
 

@@ -100,7 +100,7 @@ impl Record {
         Some(Record {
             schema: SCHEMA.to_string(),
             files,
-            source_consts: rel.source_consts.clone(),
+            source_consts: rel.source_consts.iter().map(|c| c.to_string()).collect(),
             findings: findings.to_vec(),
             categories: categories.to_vec(),
         })

@@ -161,29 +161,26 @@ impl Program {
                     .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
                 if let Some(ty) = &f.self_ty {
                     self.methods
-                        .entry((krate, ty.clone(), f.name.clone()))
+                        .entry((krate, *ty, f.name))
                         .or_default()
                         .push(id);
                 } else if f.trait_name.is_none() {
                     self.free_fns
-                        .entry((krate, module.clone(), f.name.clone()))
+                        .entry((krate, module.clone(), f.name))
                         .or_default()
                         .push(id);
                     self.fns_by_name
-                        .entry((krate, f.name.clone()))
+                        .entry((krate, f.name))
                         .or_default()
                         .push(id);
                 }
                 if let Some(t) = &f.trait_name {
-                    self.traits.insert((krate, t.clone()));
-                    self.trait_fns
-                        .entry((krate, f.name.clone()))
-                        .or_default()
-                        .push(id);
+                    self.traits.insert((krate, *t));
+                    self.trait_fns.entry((krate, f.name)).or_default().push(id);
                 }
                 if is_method {
                     self.methods_by_name
-                        .entry((krate, f.name.clone()))
+                        .entry((krate, f.name))
                         .or_default()
                         .push(id);
                 }
@@ -195,17 +192,15 @@ impl Program {
                 });
             }
             for (idx, s) in file.ir.structs.iter().enumerate() {
-                self.structs
-                    .entry((krate, s.name.clone()))
-                    .or_insert((fi, idx));
+                self.structs.entry((krate, s.name)).or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
                 self.consts
-                    .entry((krate, module, c.name.clone()))
+                    .entry((krate, module, c.name))
                     .or_insert((fi, idx));
                 self.consts_by_name
-                    .entry((krate, c.name.clone()))
+                    .entry((krate, c.name))
                     .or_insert((fi, idx));
             }
         }
@@ -255,8 +250,8 @@ impl Program {
         };
         let rest = &segs[1..];
         let mut out: Vec<Name> = match first.as_str() {
-            "crate" => std::iter::once("crate".to_string())
-                .chain(rest.iter().cloned())
+            "crate" => std::iter::once(Name::from("crate"))
+                .chain(rest.iter().copied())
                 .collect(),
             "self" => crate_path(&self.module(ctx), rest),
             "super" => {
@@ -283,14 +278,10 @@ impl Program {
                 let krate = self.crate_of(ctx);
                 let module = self.module(ctx);
                 let mut local = module.clone();
-                local.push(first.clone());
+                local.push(*first);
                 let is_local_module = self.module_scopes.contains_key(&(krate, local.clone()));
-                let is_local_item =
-                    self.free_fns
-                        .contains_key(&(krate, module.clone(), first.clone()))
-                        || self
-                            .consts
-                            .contains_key(&(krate, module.clone(), first.clone()));
+                let is_local_item = self.free_fns.contains_key(&(krate, module.clone(), *first))
+                    || self.consts.contains_key(&(krate, module.clone(), *first));
                 if is_local_module || is_local_item {
                     crate_path(&module, segs)
                 } else {
@@ -312,7 +303,7 @@ impl Program {
             if let Some(ty) = self_ty {
                 return self
                     .methods
-                    .get(&(krate, ty.to_string(), segs[1].clone()))
+                    .get(&(krate, ty.to_string().into(), segs[1]))
                     .cloned()
                     .unwrap_or_default();
             }
@@ -324,14 +315,14 @@ impl Program {
         if segs.len() == 1 {
             return self
                 .fns_by_name
-                .get(&(krate, segs[0].clone()))
+                .get(&(krate, segs[0]))
                 .cloned()
                 .unwrap_or_default();
         }
         // `Trait::method(&value)`: conservative dispatch to every method so named.
         let qualifier = &segs[segs.len() - 2];
         if qualifier.chars().next().is_some_and(char::is_uppercase) {
-            let is_trait = self.traits.contains(&(krate, qualifier.clone()));
+            let is_trait = self.traits.contains(&(krate, *qualifier));
             if is_trait {
                 return self.resolve_method(krate, None, &segs[segs.len() - 1]);
             }
@@ -344,7 +335,7 @@ impl Program {
                 let name = &segs[segs.len() - 1];
                 return self
                     .trait_fns
-                    .get(&(krate, name.clone()))
+                    .get(&(krate, *name))
                     .cloned()
                     .unwrap_or_default();
             }
@@ -353,7 +344,7 @@ impl Program {
     }
 
     fn lookup_fn(&self, full: &[Name], home: usize, depth: usize) -> Option<Vec<FnId>> {
-        let (krate, inner) = match full.first().map(String::as_str) {
+        let (krate, inner) = match full.first().map(Name::as_str) {
             Some("crate") => (home, &full[1..]),
             Some(name) => match self.crate_names.get(name) {
                 Some(&k) => (k, &full[1..]),
@@ -362,11 +353,11 @@ impl Program {
             None => return None,
         };
         let (name, module) = inner.split_last()?;
-        if let Some(ids) = self.free_fns.get(&(krate, module.to_vec(), name.clone())) {
+        if let Some(ids) = self.free_fns.get(&(krate, module.to_vec(), *name)) {
             return Some(ids.clone());
         }
         if let Some(ty) = module.last() {
-            if let Some(ids) = self.methods.get(&(krate, ty.clone(), name.clone())) {
+            if let Some(ids) = self.methods.get(&(krate, *ty, *name)) {
                 return Some(ids.clone());
             }
         }
@@ -385,7 +376,7 @@ impl Program {
                 // `pub use transport::*;`
                 for glob in self.scope(ctx).uses.iter().filter(|u| u.alias == "*") {
                     let mut path = glob.path.clone();
-                    path.push(name.clone());
+                    path.push(*name);
                     let again = self.expand(ctx, &path);
                     if again.as_slice() != full {
                         if let Some(found) = self.lookup_fn(&again, krate, depth + 1) {
@@ -402,13 +393,16 @@ impl Program {
     #[must_use]
     pub fn resolve_method(&self, krate: usize, ty: Option<&str>, name: &str) -> Vec<FnId> {
         if let Some(ty) = ty {
-            if let Some(ids) = self.methods.get(&(krate, ty.to_string(), name.to_string())) {
+            if let Some(ids) =
+                self.methods
+                    .get(&(krate, ty.to_string().into(), name.to_string().into()))
+            {
                 return ids.clone();
             }
             // Trait default methods are reachable from any implementing type.
             return self
                 .methods_by_name
-                .get(&(krate, name.to_string()))
+                .get(&(krate, name.to_string().into()))
                 .map(|ids| {
                     ids.iter()
                         .copied()
@@ -420,7 +414,7 @@ impl Program {
         // Without a receiver type only trait methods are candidates (generic and `dyn` calls);
         // an inherent method called on a value of unknown type is most often a library's.
         self.methods_by_name
-            .get(&(krate, name.to_string()))
+            .get(&(krate, name.to_string().into()))
             .map(|ids| {
                 ids.iter()
                     .copied()
@@ -433,7 +427,7 @@ impl Program {
     /// The struct named `name` in crate `krate`.
     #[must_use]
     pub fn struct_def(&self, krate: usize, name: &str) -> Option<&StructIr> {
-        let &(f, i) = self.structs.get(&(krate, name.to_string()))?;
+        let &(f, i) = self.structs.get(&(krate, name.to_string().into()))?;
         Some(&self.files[f].ir.structs[i])
     }
 
@@ -448,12 +442,12 @@ impl Program {
             &full[..]
         };
         let (name, module) = inner.split_last()?;
-        let key = (krate, module.to_vec(), name.clone());
+        let key = (krate, module.to_vec(), *name);
         // Else an unqualified const from an enclosing module or a glob import: the first so named.
         let &(f, i) = self
             .consts
             .get(&key)
-            .or_else(|| self.consts_by_name.get(&(krate, name.clone())))?;
+            .or_else(|| self.consts_by_name.get(&(krate, *name)))?;
         let c = &self.files[f].ir.consts[i];
         Some((
             Ctx {
@@ -580,7 +574,7 @@ fn apply_path_attributes(files: &mut [ParsedFile]) {
             }
             if let Some(&t) = by_rel.get(&target.join("/")) {
                 let mut module = module_of(&f.source.module, &f.ir.scopes[decl.scope as usize]);
-                module.push(decl.name.clone());
+                module.push(decl.name);
                 updates.push((
                     t,
                     module,
@@ -604,9 +598,9 @@ fn module_of(file_module: &[Name], scope: &Scope) -> Vec<Name> {
 }
 
 fn crate_path(module: &[Name], rest: &[Name]) -> Vec<Name> {
-    std::iter::once("crate".to_string())
-        .chain(module.iter().cloned())
-        .chain(rest.iter().cloned())
+    std::iter::once(Name::from("crate"))
+        .chain(module.iter().copied())
+        .chain(rest.iter().copied())
         .collect()
 }
 

@@ -53,7 +53,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                                 body,
                                 scope,
                                 None,
-                                Some(tr.ident.to_string()),
+                                Some(tr.ident.to_string().into()),
                                 false,
                             );
                             out.fns.push(lowered);
@@ -64,14 +64,14 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
             syn::Item::Struct(s) => out.structs.push(lower_struct(s, scope)),
             syn::Item::Const(c) => {
                 out.consts.push(ConstIr {
-                    name: c.ident.to_string(),
+                    name: c.ident.to_string().into(),
                     scope,
                     init: lower_expr(&c.expr, &mut Vec::new()),
                 });
             }
             syn::Item::Static(s) => {
                 out.consts.push(ConstIr {
-                    name: s.ident.to_string(),
+                    name: s.ident.to_string().into(),
                     scope,
                     init: lower_expr(&s.expr, &mut Vec::new()),
                 });
@@ -84,7 +84,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
                     let mut inline_path = out.scopes[scope as usize].inline_path.clone();
-                    inline_path.push(m.ident.to_string());
+                    inline_path.push(m.ident.to_string().into());
                     let new_scope = u32::try_from(out.scopes.len()).unwrap_or(u32::MAX);
                     out.scopes.push(Scope {
                         inline_path,
@@ -94,7 +94,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                 } else {
                     out.mod_decls.push(ModDecl {
                         scope,
-                        name: m.ident.to_string(),
+                        name: m.ident.to_string().into(),
                         path_attr: path_attr(&m.attrs),
                     });
                 }
@@ -126,17 +126,10 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
         .trait_
         .as_ref()
         .and_then(|(_, p, _)| p.segments.last())
-        .map(|s| s.ident.to_string());
+        .map(|s| Name::from(s.ident.to_string()));
     for item in &imp.items {
         if let syn::ImplItem::Fn(f) = item {
-            let lowered = lower_fn(
-                &f.sig,
-                &f.block,
-                scope,
-                self_ty.clone(),
-                trait_name.clone(),
-                false,
-            );
+            let lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, false);
             out.fns.push(lowered);
         }
     }
@@ -144,7 +137,11 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
 
 fn type_last_segment(ty: &syn::Type) -> Option<Name> {
     match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| Name::from(s.ident.to_string())),
         syn::Type::Reference(r) => type_last_segment(&r.elem),
         syn::Type::Paren(p) => type_last_segment(&p.elem),
         syn::Type::Group(g) => type_last_segment(&g.elem),
@@ -182,7 +179,7 @@ fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
 fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseItem>) {
     match tree {
         syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
+            prefix.push(p.ident.to_string().into());
             collect_use(&p.tree, prefix, out);
             prefix.pop();
         }
@@ -191,23 +188,26 @@ fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseIte
             if name == "self" {
                 if let Some(last) = prefix.last() {
                     out.push(UseItem {
-                        alias: last.clone(),
+                        alias: *last,
                         path: prefix.clone(),
                     });
                 }
             } else {
                 let mut path = prefix.clone();
-                path.push(name.clone());
-                out.push(UseItem { alias: name, path });
+                path.push(name.clone().into());
+                out.push(UseItem {
+                    alias: name.into(),
+                    path,
+                });
             }
         }
         syn::UseTree::Rename(r) => {
             let mut path = prefix.clone();
             if r.ident != "self" {
-                path.push(r.ident.to_string());
+                path.push(r.ident.to_string().into());
             }
             out.push(UseItem {
-                alias: r.rename.to_string(),
+                alias: r.rename.to_string().into(),
                 path,
             });
         }
@@ -232,13 +232,14 @@ fn lower_struct(s: &syn::ItemStruct, scope: u32) -> StructIr {
             name: f
                 .ident
                 .as_ref()
-                .map_or_else(|| i.to_string(), ToString::to_string),
+                .map_or_else(|| i.to_string(), ToString::to_string)
+                .into(),
             ty: lower_type(&f.ty),
             skip_serializing: f.attrs.iter().any(is_serde_skip),
         })
         .collect();
     StructIr {
-        name: s.ident.to_string(),
+        name: s.ident.to_string().into(),
         scope,
         fields,
     }
@@ -365,7 +366,7 @@ fn lower_fn(
     };
     let body = lower_block(block, &mut closures);
     FnIr {
-        name: sig.ident.to_string(),
+        name: sig.ident.to_string().into(),
         scope,
         self_ty,
         trait_name,
@@ -463,7 +464,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         }
         syn::Expr::MethodCall(m) => Expr::Method {
             recv: boxed(&m.receiver, closures),
-            name: m.method.to_string(),
+            name: m.method.to_string().into(),
             args: m.args.iter().map(|a| lower_expr(a, closures)).collect(),
             span: span_of(m.method.span()),
         },
@@ -627,12 +628,12 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                     .starts_with(|c: char| c.is_ascii_uppercase()) =>
         {
             Pat::TupleStruct {
-                path: vec![i.ident.to_string()],
+                path: vec![i.ident.to_string().into()],
                 elems: Vec::new(),
             }
         }
         syn::Pat::Ident(i) => Pat::Bind {
-            name: i.ident.to_string(),
+            name: i.ident.to_string().into(),
             span: span_of(i.ident.span()),
             sub: i.subpat.as_ref().map(|(_, p)| Box::new(lower_pat(p))),
         },
@@ -668,12 +669,15 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
 /// A field's name: `imei`, or `0` for a tuple field.
 fn member_name(member: &syn::Member) -> Name {
     match member {
-        syn::Member::Named(i) => i.to_string(),
-        syn::Member::Unnamed(i) => i.index.to_string(),
+        syn::Member::Named(i) => i.to_string().into(),
+        syn::Member::Unnamed(i) => i.index.to_string().into(),
     }
 }
 
 /// A path's segments as names (`std::net::TcpStream` → `["std", "net", "TcpStream"]`).
 fn path_names(path: &syn::Path) -> Vec<Name> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
+    path.segments
+        .iter()
+        .map(|s| Name::from(s.ident.to_string()))
+        .collect()
 }

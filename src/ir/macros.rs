@@ -28,7 +28,7 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
         _ => lower_expr_list(mac.tokens.clone(), closures),
     };
     Expr::Macro {
-        name,
+        name: name.into(),
         args,
         format,
         span,
@@ -61,7 +61,7 @@ fn lower_expr_list(
                 let text = s.value();
                 for name in inline_format_args(&text) {
                     inline.push(Expr::Path {
-                        segs: vec![name],
+                        segs: vec![name.into()],
                         span: span_of(s.span()),
                     });
                 }

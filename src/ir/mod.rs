@@ -6,13 +6,14 @@
 
 pub mod lower;
 mod macros;
+pub mod sym;
 
 pub use macros::inline_format_args;
 
 use serde::{Deserialize, Serialize};
 
-/// Identifier text.
-pub type Name = String;
+/// Identifier text, interned.
+pub type Name = sym::Sym;
 
 /// A 1-based line and column in the file being lowered.
 #[derive(

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
+use crate::ir::Name;
+
 use super::raw::{RawCall, RawRuleFile};
 use crate::findings::Transport;
 
@@ -301,20 +303,20 @@ impl RuleIndex {
     /// Rules matching a call of the function at `path` (after `use` resolution).
     pub fn for_function<'a>(
         &'a self,
-        path: &'a [String],
+        path: &'a [Name],
         strings: &'a [Option<String>],
     ) -> impl Iterator<Item = RuleRef> + 'a {
-        let last = path.last().map_or("", String::as_str);
+        let last = path.last().map_or("", Name::as_str);
         self.lookup(&self.by_function, last)
             .filter(move |(_, m)| {
-                m.functions.iter().any(|f| path.ends_with(f)) && string_ok(m, strings)
+                m.functions.iter().any(|f| ends_with(path, f)) && string_ok(m, strings)
             })
             .map(|(r, _)| r)
     }
 
     /// Rules matching a path expression (not a call).
-    pub fn for_path<'a>(&'a self, path: &'a [String]) -> impl Iterator<Item = RuleRef> + 'a {
-        let last = path.last().map_or("", String::as_str);
+    pub fn for_path<'a>(&'a self, path: &'a [Name]) -> impl Iterator<Item = RuleRef> + 'a {
+        let last = path.last().map_or("", Name::as_str);
         self.lookup(&self.by_path, last).map(|(r, _)| r)
     }
 
@@ -366,7 +368,7 @@ impl RuleIndex {
     /// (`method`), or a function or path whose written segments agree with a rule's on the
     /// segments both have (`use` may hide the leading ones).
     #[must_use]
-    pub fn may_be_source_call(&self, segs: &[String], method: bool) -> bool {
+    pub fn may_be_source_call(&self, segs: &[Name], method: bool) -> bool {
         let Some(last) = segs.last() else {
             return false;
         };
@@ -410,10 +412,10 @@ impl RuleIndex {
 
     /// The kind whose `types` match the resolved type path.
     #[must_use]
-    pub fn kind_of_type(&self, path: &[String]) -> Option<KindId> {
+    pub fn kind_of_type(&self, path: &[Name]) -> Option<KindId> {
         self.kinds
             .iter()
-            .position(|k| k.types.iter().any(|t| path.ends_with(t)))
+            .position(|k| k.types.iter().any(|t| ends_with(path, t)))
             .and_then(|p| KindId::try_from(p).ok())
     }
 
@@ -478,9 +480,18 @@ impl RuleIndex {
     }
 }
 
+/// `path` ends with the segments `suffix`.
+fn ends_with(path: &[Name], suffix: &[String]) -> bool {
+    path.len() >= suffix.len()
+        && path[path.len() - suffix.len()..]
+            .iter()
+            .zip(suffix)
+            .all(|(a, b)| a == b)
+}
+
 /// `written` and `rule` are equal on their common trailing segments, and an associated function
 /// (`Type::new`) is not taken for a bare name (`new`), which `use` cannot bring in.
-fn suffixes_agree(written: &[String], rule: &[String]) -> bool {
+fn suffixes_agree(written: &[Name], rule: &[String]) -> bool {
     let associated = rule.len() >= 2
         && rule[rule.len() - 2]
             .chars()

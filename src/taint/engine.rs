@@ -151,7 +151,7 @@ impl Env {
                     mine.join_in(v);
                 }
                 None => {
-                    vars.insert(k.clone(), v.clone());
+                    vars.insert(*k, v.clone());
                 }
             }
         }
@@ -620,7 +620,7 @@ impl<'p> Engine<'p> {
                     pat_names(pat, &mut names);
                     for n in names {
                         if !shadowed.iter().any(|(s, _)| s == &n) {
-                            shadowed.push((n.clone(), env.vars.get(&n).cloned()));
+                            shadowed.push((n, env.vars.get(&n).cloned()));
                         }
                     }
                     self.bind(pat, v, env, frame, NameSite::Local);
@@ -663,7 +663,7 @@ impl<'p> Engine<'p> {
                 if name != "self" {
                     self.name_source(&mut value, name, site, frame.ctx.file, *span, frame.fid);
                 }
-                env.vars.insert(name.clone(), value);
+                env.vars.insert(*name, value);
             }
             Pat::Tuple(elems) | Pat::Slice(elems) => {
                 for (i, p) in elems.iter().enumerate() {
@@ -678,7 +678,7 @@ impl<'p> Engine<'p> {
             Pat::TupleStruct { elems, .. } => {
                 for (i, p) in elems.iter().enumerate() {
                     let key = i.to_string();
-                    let v = if value.fields.contains_key(&key) && value.ty.is_some() {
+                    let v = if value.fields.contains_key(key.as_str()) && value.ty.is_some() {
                         value.field(&key)
                     } else {
                         value.clone()
@@ -777,13 +777,13 @@ impl<'p> Engine<'p> {
                         *span,
                         frame.fid,
                     );
-                    Arc::make_mut(&mut v.fields).insert(name.clone(), fv);
+                    Arc::make_mut(&mut v.fields).insert(*name, fv);
                 }
                 v.ty = path.last().map(|l| {
                     if l == "Self" {
-                        frame.f.self_ty.clone().unwrap_or_default()
+                        frame.f.self_ty.unwrap_or_default()
                     } else {
-                        l.clone()
+                        *l
                     }
                 });
                 v.truncate(MAX_FIELD_DEPTH);
@@ -793,7 +793,7 @@ impl<'p> Engine<'p> {
                 let mut v = Value::default();
                 for (i, e) in elems.iter().enumerate() {
                     let ev = self.eval(e, env, frame);
-                    Arc::make_mut(&mut v.fields).insert(i.to_string(), ev);
+                    Arc::make_mut(&mut v.fields).insert(i.to_string().into(), ev);
                 }
                 v.truncate(MAX_FIELD_DEPTH);
                 v
@@ -1105,12 +1105,12 @@ impl<'p> Engine<'p> {
                 ..Value::default()
             };
         }
-        let last = segs.last().map_or("", String::as_str);
+        let last = segs.last().map_or("", Name::as_str);
         if last.chars().next().is_some_and(char::is_uppercase) {
             let ty = if last == "Self" {
-                frame.f.self_ty.clone()
+                frame.f.self_ty
             } else {
-                Some(last.to_string())
+                Some(Name::from(last))
             };
             return Value {
                 ty,
@@ -1126,12 +1126,12 @@ impl<'p> Engine<'p> {
             return None;
         }
         let (cctx, c) = self.prog.resolve_const(ctx, segs)?;
-        let key = (cctx.file, cctx.scope, c.name.clone());
+        let key = (cctx.file, cctx.scope, c.name);
         if let Some(v) = self.consts.get(&key) {
             return Some(v.clone());
         }
         // Consts are evaluated once, in an empty environment of no function.
-        self.consts.insert(key.clone(), Value::default());
+        self.consts.insert(key, Value::default());
         let v = self.eval_detached(cctx, &c.init);
         self.consts.insert(key, v.clone());
         Some(v)
@@ -1139,7 +1139,7 @@ impl<'p> Engine<'p> {
 
     fn eval_detached(&mut self, ctx: Ctx, expr: &Expr) -> Value {
         static NO_FN: std::sync::LazyLock<FnIr> = std::sync::LazyLock::new(|| FnIr {
-            name: String::new(),
+            name: String::new().into(),
             scope: 0,
             self_ty: None,
             trait_name: None,
@@ -1185,9 +1185,7 @@ impl<'p> Engine<'p> {
                 target.join_in(&value.folded());
                 return;
             }
-            target = Arc::make_mut(&mut target.fields)
-                .entry(seg.clone())
-                .or_default();
+            target = Arc::make_mut(&mut target.fields).entry(*seg).or_default();
         }
         if strong {
             *target = value;
@@ -1247,7 +1245,7 @@ impl<'p> Engine<'p> {
         if let Some(v) = self.apply_rules(&rules, None, None, &arg_values, args, span, env, frame) {
             return v;
         }
-        let last = segs.last().map_or("", String::as_str);
+        let last = segs.last().map_or("", Name::as_str);
         if let Some(v) = self.std_mem_call(&full, args, &arg_values, env) {
             return v;
         }
@@ -1287,11 +1285,11 @@ impl<'p> Engine<'p> {
             // A tuple struct or variant: `Wrapper(x)`, `Message::Text(x)`.
             if let Some(def) = self.prog.struct_def(frame.krate, last) {
                 let mut s = Value {
-                    ty: Some(def.name.clone()),
+                    ty: Some(def.name),
                     ..Value::default()
                 };
                 for (i, a) in arg_values.iter().enumerate() {
-                    Arc::make_mut(&mut s.fields).insert(i.to_string(), a.clone());
+                    Arc::make_mut(&mut s.fields).insert(i.to_string().into(), a.clone());
                 }
                 return s;
             }
@@ -1401,7 +1399,7 @@ impl<'p> Engine<'p> {
         }
         let saved: Vec<(Name, Option<Value>)> = names
             .iter()
-            .map(|n| (n.clone(), env.vars.get(n).cloned()))
+            .map(|n| (*n, env.vars.get(n).cloned()))
             .collect();
         for (i, p) in closure.params.iter().enumerate() {
             let a = args.get(i).cloned().unwrap_or_default();
@@ -1810,7 +1808,7 @@ impl<'p> Engine<'p> {
                 let mut v = Value::default();
                 let fields = Arc::make_mut(&mut v.fields);
                 for (i, x) in values.iter().enumerate() {
-                    fields.insert(i.to_string(), x.clone());
+                    fields.insert(i.to_string().into(), x.clone());
                 }
                 v
             }
@@ -1862,7 +1860,7 @@ impl<'p> Engine<'p> {
         if v.ty.is_none() && v.kind.is_none() {
             if let Some(last) = core.path.last() {
                 if self.prog.struct_def(frame.krate, last).is_some() {
-                    v.ty = Some(last.clone());
+                    v.ty = Some(*last);
                 }
             }
         }
@@ -2166,10 +2164,10 @@ fn core_type(ty: &TypeIr) -> &TypeIr {
 /// The local and field path an assignable expression names (`self.a.b` → `self`, `[a, b]`).
 fn place_path(e: &Expr) -> Option<(Name, Vec<Name>)> {
     match e {
-        Expr::Path { segs, .. } if segs.len() == 1 => Some((segs[0].clone(), Vec::new())),
+        Expr::Path { segs, .. } if segs.len() == 1 => Some((segs[0], Vec::new())),
         Expr::Field { base, name, .. } => {
             let (root, mut path) = place_path(base)?;
-            path.push(name.clone());
+            path.push(*name);
             Some((root, path))
         }
         Expr::Wrap(inner) | Expr::MutRef(inner) | Expr::Index { base: inner, .. } => {
@@ -2192,7 +2190,7 @@ fn place_path(e: &Expr) -> Option<(Name, Vec<Name>)> {
 fn pat_names(p: &Pat, out: &mut Vec<Name>) {
     match p {
         Pat::Bind { name, sub, .. } => {
-            out.push(name.clone());
+            out.push(*name);
             if let Some(s) = sub {
                 pat_names(s, out);
             }

@@ -270,7 +270,7 @@ impl Value {
                 Arc::new(
                     self.fields
                         .iter()
-                        .map(|(k, v)| (k.clone(), v.data_only()))
+                        .map(|(k, v)| (*k, v.data_only()))
                         .collect(),
                 )
             },
@@ -341,7 +341,7 @@ impl Value {
                             mine.join_depth(v, depth + 1);
                         }
                         None => {
-                            fields.insert(k.clone(), v.clone());
+                            fields.insert(*k, v.clone());
                         }
                     }
                 }
@@ -380,9 +380,9 @@ fn flat<T: PartialEq + Copy>(a: Option<T>, b: Option<T>, conflict: T) -> Option<
 }
 
 /// [`flat`] for names; the empty name is the conflict.
-fn flat_ref(a: Option<Name>, b: Option<&Name>) -> Option<Name> {
+fn flat_ref<T: PartialEq + Clone + Default>(a: Option<T>, b: Option<&T>) -> Option<T> {
     match (a, b) {
-        (Some(x), Some(y)) if &x != y => Some(Name::new()),
+        (Some(x), Some(y)) if &x != y => Some(T::default()),
         (x, y) => x.or_else(|| y.cloned()),
     }
 }

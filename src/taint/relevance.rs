@@ -89,7 +89,7 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
     if std::env::var_os("IDFLOW_DEBUG").is_some() {
         debug_counts(prog, &scans, direct, &relevant, &reaches_source);
     }
-    let mut source_consts: Vec<Name> = source_consts.into_iter().map(String::from).collect();
+    let mut source_consts: Vec<Name> = source_consts.into_iter().map(Name::from).collect();
     source_consts.sort_unstable();
     Relevance {
         relevant,

@@ -103,14 +103,14 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     v.cell = Some(engine.cell_at(call.file, call.span));
                     let mut pair = Value::default();
                     let fields = std::sync::Arc::make_mut(&mut pair.fields);
-                    fields.insert("0".to_string(), v.clone());
-                    fields.insert("1".to_string(), v);
+                    fields.insert("0".to_string().into(), v.clone());
+                    fields.insert("1".to_string().into(), v);
                     decide(&mut effect, 3, pair);
                     continue;
                 }
                 if let Some(el) = c.element {
                     let mut t = Value::default();
-                    std::sync::Arc::make_mut(&mut t.fields).insert(el.to_string(), v);
+                    std::sync::Arc::make_mut(&mut t.fields).insert(el.to_string().into(), v);
                     v = t;
                 }
                 decide(&mut effect, 3, v);
