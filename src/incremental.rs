@@ -30,6 +30,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::findings::{CategoryInfo, Finding};
 use crate::graph::{FnId, Program};
 use crate::ir::FileIr;
+use crate::parse::ParsedFile;
 use crate::rules::index::RuleIndex;
 use crate::taint::relevance::{method_names, own_facts};
 use crate::taint::Analysis;
@@ -59,12 +60,31 @@ struct FileRecord {
     reaches_source: Vec<bool>,
 }
 
+/// What [`Record::check`] concludes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The record does not hold (other files, a touched file edited, an interface changed).
+    Stale,
+    /// Nothing changed.
+    Holds,
+    /// These files (indexes) changed; [`Record::confirm`] decides.
+    IfUnseen(Vec<usize>),
+}
+
 /// The findings a reused record gives.
 pub struct Reused {
     /// Findings, as the previous scan sorted them.
     pub findings: Vec<Finding>,
     /// Their categories.
     pub categories: Vec<CategoryInfo>,
+}
+
+impl Reused {
+    /// Findings and categories.
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<Finding>, Vec<CategoryInfo>) {
+        (self.findings, self.categories)
+    }
 }
 
 impl Record {
@@ -106,17 +126,17 @@ impl Record {
         })
     }
 
-    /// The previous findings, if no file that changed since could change them (see the module
-    /// documentation). `prog` is the new program, indexed.
+    /// What the files alone say about reusing this record: no, yes, or only if the edits in
+    /// the changed files stay out of every flow ([`Record::confirm`], which needs the program).
     #[must_use]
-    pub fn reuse(&self, prog: &Program, rules: &RuleIndex) -> Option<Reused> {
-        if self.schema != SCHEMA || prog.files.len() != self.files.len() {
-            return None;
+    pub fn check(&self, files: &[ParsedFile]) -> Verdict {
+        if self.schema != SCHEMA || files.len() != self.files.len() {
+            return Verdict::Stale;
         }
         let mut changed = Vec::new();
-        for (i, (now, before)) in prog.files.iter().zip(&self.files).enumerate() {
+        for (i, (now, before)) in files.iter().zip(&self.files).enumerate() {
             if now.source.rel != before.rel || now.ir.fns.len() != before.relevant.len() {
-                return None;
+                return Verdict::Stale;
             }
             if now.fingerprint == Some(before.fingerprint) {
                 continue;
@@ -128,17 +148,31 @@ impl Record {
                     "its interface changed"
                 };
                 debug_why(&before.rel, why);
-                return None;
+                return Verdict::Stale;
             }
             changed.push(i);
         }
-        if !changed.is_empty() && !self.edits_stay_unseen(prog, rules, &changed) {
-            return None;
+        if changed.is_empty() {
+            Verdict::Holds
+        } else {
+            Verdict::IfUnseen(changed)
         }
-        Some(Reused {
-            findings: self.findings.clone(),
-            categories: self.categories.clone(),
-        })
+    }
+
+    /// Whether the record holds for `prog` (the new program, indexed) given the files
+    /// [`Record::check`] found changed.
+    #[must_use]
+    pub fn confirm(&self, prog: &Program, rules: &RuleIndex, changed: &[usize]) -> bool {
+        self.edits_stay_unseen(prog, rules, changed)
+    }
+
+    /// The previous findings.
+    #[must_use]
+    pub fn reused(self) -> Reused {
+        Reused {
+            findings: self.findings,
+            categories: self.categories,
+        }
     }
 
     /// Whether the functions of the `changed` files (none touched, same interfaces) still

@@ -178,7 +178,7 @@ fn run_in_pool(
     let parse::Parsed {
         files: parsed,
         skipped: parse_skips,
-        mut to_cache,
+        to_cache,
         cache_hits,
         misses,
     } = parse::parse_all(&files, options, progress);
@@ -196,46 +196,51 @@ fn run_in_pool(
         incremental::record_path(c.dir(), root, &options.excludes, options.max_file_bytes)
     });
     clock.start(Stage::Graph, 0);
-    let mut program = graph::Program::indexed(parsed);
-    let reused = record_path
-        .as_deref()
-        .and_then(incremental::Record::load)
-        .and_then(|record| record.reuse(&program, &index));
-    // New cache entries are encoded and written beside the analysis, which does not need them.
-    let write_cache = |files: &[parse::ParsedFile], to_cache: &mut Vec<_>| {
-        if let Some(cache) = &options.cache {
-            to_cache.extend(parse::encode_misses(cache, files, &misses));
-            cache.write(to_cache, &cache_hits);
-        }
+    let mut writes = CacheWrites {
+        cache: options.cache.as_ref(),
+        new: to_cache,
+        hits: cache_hits,
+        misses,
     };
-    let (findings, categories) = match reused {
-        Some(reused) => {
+    let record = record_path.as_deref().and_then(incremental::Record::load);
+    let verdict = record
+        .as_ref()
+        .map_or(incremental::Verdict::Stale, |r| r.check(&parsed));
+    let (findings, categories) = match (record, verdict) {
+        (Some(record), incremental::Verdict::Holds) => {
             clock.finish();
-            write_cache(&program.files, &mut to_cache);
-            std::thread::spawn(move || drop(program));
-            (reused.findings, reused.categories)
+            writes.write(&parsed);
+            std::thread::spawn(move || drop(parsed));
+            record.reused().into_parts()
         }
-        None => {
-            program.build_call_graph();
-            let (findings, analysis) = std::thread::scope(|s| {
-                let files = &program.files;
-                let writer = s.spawn(|| write_cache(files, &mut to_cache));
-                let out = analyze(&program, &index, &mut clock);
-                // A failed write only costs the next scan time; entries are atomic anyway.
-                let _ = writer.join();
-                out
-            });
-            let categories = categories_of(rules, &findings);
-            if let Some(path) = &record_path {
-                let record = incremental::Record::new(&program, &analysis, &findings, &categories);
-                if let Some(record) = record {
-                    record.store(path);
-                }
+        (Some(record), incremental::Verdict::IfUnseen(changed)) => {
+            let program = graph::Program::indexed(parsed);
+            if record.confirm(&program, &index, &changed) {
+                clock.finish();
+                writes.write(&program.files);
+                std::thread::spawn(move || drop(program));
+                record.reused().into_parts()
+            } else {
+                let full = FullScan {
+                    index: &index,
+                    rules,
+                    record_path: record_path.as_deref(),
+                };
+                full.run(program, None, writes, &mut clock)
             }
-            // Freeing millions of small IR nodes takes a noticeable part of a large scan;
-            // nothing waits for it.
-            std::thread::spawn(move || drop((program, analysis)));
-            (findings, categories)
+        }
+        _ => {
+            // With nothing to reuse, the functions are scanned for relevance beside the
+            // indexing, which leaves a core free.
+            let (program, scans) = graph::Program::indexed_beside(parsed, |files| {
+                taint::relevance::scan_files(files, &index)
+            });
+            let full = FullScan {
+                index: &index,
+                rules,
+                record_path: record_path.as_deref(),
+            };
+            full.run(program, Some(scans), writes, &mut clock)
         }
     };
     Ok(ScanResult {
@@ -248,14 +253,75 @@ fn run_in_pool(
     })
 }
 
+/// New cache entries and the keys of those used, to write once the files are lowered.
+struct CacheWrites<'a> {
+    cache: Option<&'a crate::cache::Cache>,
+    new: Vec<crate::cache::Pending>,
+    hits: Vec<crate::cache::ContentHash>,
+    misses: Vec<(usize, crate::cache::ContentHash)>,
+}
+
+impl CacheWrites<'_> {
+    /// Encodes the files lowered afresh and writes every new entry (errors only cost the next
+    /// scan time; entries are atomic either way).
+    fn write(&mut self, files: &[parse::ParsedFile]) {
+        if let Some(cache) = self.cache {
+            self.new
+                .extend(parse::encode_misses(cache, files, &self.misses));
+            cache.write(&self.new, &self.hits);
+        }
+    }
+}
+
+/// The analysis of a scan that could not reuse a previous one.
+struct FullScan<'a> {
+    index: &'a RuleIndex,
+    rules: &'a RulePack,
+    record_path: Option<&'a std::path::Path>,
+}
+
+impl FullScan<'_> {
+    /// Call graph, propagation, classification; the cache written beside the analysis, the
+    /// scan's record stored after it.
+    fn run(
+        &self,
+        mut program: graph::Program,
+        scans: Option<taint::relevance::Scans>,
+        mut writes: CacheWrites<'_>,
+        clock: &mut StageClock<'_>,
+    ) -> (Vec<Finding>, Vec<CategoryInfo>) {
+        program.build_call_graph();
+        let (findings, analysis) = std::thread::scope(|s| {
+            let files = &program.files;
+            let writer = s.spawn(move || writes.write(files));
+            let out = analyze(&program, self.index, scans, clock);
+            let _ = writer.join();
+            out
+        });
+        let categories = categories_of(self.rules, &findings);
+        if let Some(path) = self.record_path {
+            if let Some(record) =
+                incremental::Record::new(&program, &analysis, &findings, &categories)
+            {
+                record.store(path);
+            }
+        }
+        // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing
+        // waits for it.
+        std::thread::spawn(move || drop((program, analysis)));
+        (findings, categories)
+    }
+}
+
 /// The propagation and the classification of a full scan over `program` (with its call graph).
 fn analyze(
     program: &graph::Program,
     index: &RuleIndex,
+    scans: Option<taint::relevance::Scans>,
     clock: &mut StageClock<'_>,
 ) -> (Vec<Finding>, taint::Analysis) {
     clock.start(Stage::Propagate, 0);
-    let analysis = taint::analyze(program, index);
+    let analysis = taint::analyze_with(program, index, scans);
     clock.start(Stage::Classify, 0);
     let findings = classify::classify(program, index, &analysis);
     clock.finish();

@@ -41,16 +41,7 @@ pub struct Program {
     pub fns: Vec<FnInfo>,
     crate_of_file: Vec<usize>,
     crate_names: HashMap<String, usize>,
-    free_fns: HashMap<(usize, Vec<Name>, Name), Vec<FnId>>,
-    fns_by_name: HashMap<(usize, Name), Vec<FnId>>,
-    methods: HashMap<(usize, Name, Name), Vec<FnId>>,
-    methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
-    structs: HashMap<(usize, Name), (usize, usize)>,
-    consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
-    consts_by_name: HashMap<(usize, Name), (usize, usize)>,
-    traits: HashSet<(usize, Name)>,
-    trait_fns: HashMap<(usize, Name), Vec<FnId>>,
-    module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
+    ix: Index,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
 }
@@ -88,6 +79,22 @@ impl Names<'_> {
     }
 }
 
+/// The name tables of a program, built from its files in one pass.
+#[derive(Debug, Default)]
+struct Index {
+    fns: Vec<FnInfo>,
+    free_fns: HashMap<(usize, Vec<Name>, Name), Vec<FnId>>,
+    fns_by_name: HashMap<(usize, Name), Vec<FnId>>,
+    methods: HashMap<(usize, Name, Name), Vec<FnId>>,
+    methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
+    structs: HashMap<(usize, Name), (usize, usize)>,
+    consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
+    consts_by_name: HashMap<(usize, Name), (usize, usize)>,
+    traits: HashSet<(usize, Name)>,
+    trait_fns: HashMap<(usize, Name), Vec<FnId>>,
+    module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
+}
+
 /// A file and scope: the context names are resolved in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ctx {
@@ -108,7 +115,32 @@ impl Program {
 
     /// Indexes `files`, without the call graph (see [`Program::build_call_graph`]).
     #[must_use]
-    pub fn indexed(mut files: Vec<ParsedFile>) -> Program {
+    pub fn indexed(files: Vec<ParsedFile>) -> Program {
+        let mut p = Program::unindexed(files);
+        let ix = p.build_index();
+        p.install(ix);
+        p
+    }
+
+    /// [`Program::indexed`], running `beside` on the files while the (sequential) indexing
+    /// runs, so that the other cores have work.
+    pub fn indexed_beside<T: Send>(
+        files: Vec<ParsedFile>,
+        beside: impl FnOnce(&[ParsedFile]) -> T + Send,
+    ) -> (Program, T) {
+        let mut p = Program::unindexed(files);
+        let (ix, out) = rayon::join(|| p.build_index(), || beside(&p.files));
+        p.install(ix);
+        (p, out)
+    }
+
+    fn install(&mut self, mut ix: Index) {
+        self.fns = std::mem::take(&mut ix.fns);
+        self.ix = ix;
+    }
+
+    /// The program of `files` with empty name tables.
+    fn unindexed(mut files: Vec<ParsedFile>) -> Program {
         apply_path_attributes(&mut files);
         let mut crate_keys: BTreeMap<String, usize> = BTreeMap::new();
         let mut crate_names = HashMap::default();
@@ -121,70 +153,54 @@ impl Program {
             }
             crate_of_file.push(k);
         }
-        let mut p = Program {
+        Program {
             files,
             fns: Vec::new(),
             crate_of_file,
             crate_names,
-            free_fns: HashMap::default(),
-            fns_by_name: HashMap::default(),
-            methods: HashMap::default(),
-            methods_by_name: HashMap::default(),
-            structs: HashMap::default(),
-            consts: HashMap::default(),
-            consts_by_name: HashMap::default(),
-            traits: HashSet::default(),
-            trait_fns: HashMap::default(),
-            module_scopes: HashMap::default(),
+            ix: Index::default(),
             calls: DiGraph::new(),
-        };
-        p.index();
-        p
+        }
     }
 
-    fn index(&mut self) {
+    fn build_index(&self) -> Index {
+        let mut ix = Index::default();
         for (fi, file) in self.files.iter().enumerate() {
             let krate = self.crate_of_file[fi];
             for (si, scope) in file.ir.scopes.iter().enumerate() {
                 let module = module_of(&file.source.module, scope);
-                self.module_scopes
+                ix.module_scopes
                     .entry((krate, module))
                     .or_default()
                     .push((fi, u32::try_from(si).unwrap_or(0)));
             }
             for (idx, f) in file.ir.fns.iter().enumerate() {
-                let id = self.fns.len();
+                let id = ix.fns.len();
                 let module = module_of(&file.source.module, &file.ir.scopes[f.scope as usize]);
                 let is_method = f
                     .params
                     .first()
                     .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
                 if let Some(ty) = &f.self_ty {
-                    self.methods
-                        .entry((krate, *ty, f.name))
-                        .or_default()
-                        .push(id);
+                    ix.methods.entry((krate, *ty, f.name)).or_default().push(id);
                 } else if f.trait_name.is_none() {
-                    self.free_fns
+                    ix.free_fns
                         .entry((krate, module.clone(), f.name))
                         .or_default()
                         .push(id);
-                    self.fns_by_name
-                        .entry((krate, f.name))
-                        .or_default()
-                        .push(id);
+                    ix.fns_by_name.entry((krate, f.name)).or_default().push(id);
                 }
                 if let Some(t) = &f.trait_name {
-                    self.traits.insert((krate, *t));
-                    self.trait_fns.entry((krate, f.name)).or_default().push(id);
+                    ix.traits.insert((krate, *t));
+                    ix.trait_fns.entry((krate, f.name)).or_default().push(id);
                 }
                 if is_method {
-                    self.methods_by_name
+                    ix.methods_by_name
                         .entry((krate, f.name))
                         .or_default()
                         .push(id);
                 }
-                self.fns.push(FnInfo {
+                ix.fns.push(FnInfo {
                     file: fi,
                     idx,
                     krate,
@@ -192,18 +208,19 @@ impl Program {
                 });
             }
             for (idx, s) in file.ir.structs.iter().enumerate() {
-                self.structs.entry((krate, s.name)).or_insert((fi, idx));
+                ix.structs.entry((krate, s.name)).or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
-                self.consts
+                ix.consts
                     .entry((krate, module, c.name))
                     .or_insert((fi, idx));
-                self.consts_by_name
+                ix.consts_by_name
                     .entry((krate, c.name))
                     .or_insert((fi, idx));
             }
         }
+        ix
     }
 
     /// The IR of function `id`.
@@ -279,9 +296,15 @@ impl Program {
                 let module = self.module(ctx);
                 let mut local = module.clone();
                 local.push(*first);
-                let is_local_module = self.module_scopes.contains_key(&(krate, local.clone()));
-                let is_local_item = self.free_fns.contains_key(&(krate, module.clone(), *first))
-                    || self.consts.contains_key(&(krate, module.clone(), *first));
+                let is_local_module = self.ix.module_scopes.contains_key(&(krate, local.clone()));
+                let is_local_item = self
+                    .ix
+                    .free_fns
+                    .contains_key(&(krate, module.clone(), *first))
+                    || self
+                        .ix
+                        .consts
+                        .contains_key(&(krate, module.clone(), *first));
                 if is_local_module || is_local_item {
                     crate_path(&module, segs)
                 } else {
@@ -302,6 +325,7 @@ impl Program {
         if segs.len() == 2 && segs[0] == "Self" {
             if let Some(ty) = self_ty {
                 return self
+                    .ix
                     .methods
                     .get(&(krate, ty.to_string().into(), segs[1]))
                     .cloned()
@@ -314,6 +338,7 @@ impl Program {
         }
         if segs.len() == 1 {
             return self
+                .ix
                 .fns_by_name
                 .get(&(krate, segs[0]))
                 .cloned()
@@ -322,7 +347,7 @@ impl Program {
         // `Trait::method(&value)`: conservative dispatch to every method so named.
         let qualifier = &segs[segs.len() - 2];
         if qualifier.chars().next().is_some_and(char::is_uppercase) {
-            let is_trait = self.traits.contains(&(krate, *qualifier));
+            let is_trait = self.ix.traits.contains(&(krate, *qualifier));
             if is_trait {
                 return self.resolve_method(krate, None, &segs[segs.len() - 1]);
             }
@@ -334,6 +359,7 @@ impl Program {
             if generic {
                 let name = &segs[segs.len() - 1];
                 return self
+                    .ix
                     .trait_fns
                     .get(&(krate, *name))
                     .cloned()
@@ -353,17 +379,17 @@ impl Program {
             None => return None,
         };
         let (name, module) = inner.split_last()?;
-        if let Some(ids) = self.free_fns.get(&(krate, module.to_vec(), *name)) {
+        if let Some(ids) = self.ix.free_fns.get(&(krate, module.to_vec(), *name)) {
             return Some(ids.clone());
         }
         if let Some(ty) = module.last() {
-            if let Some(ids) = self.methods.get(&(krate, *ty, *name)) {
+            if let Some(ids) = self.ix.methods.get(&(krate, *ty, *name)) {
                 return Some(ids.clone());
             }
         }
         // A re-export: `pub use ids::advertising_id;` in the module the path names.
         if depth < 4 {
-            for &(file, scope) in self.module_scopes.get(&(krate, module.to_vec()))? {
+            for &(file, scope) in self.ix.module_scopes.get(&(krate, module.to_vec()))? {
                 let ctx = Ctx { file, scope };
                 if self.scope(ctx).uses.iter().any(|u| &u.alias == name) {
                     let again = self.expand(ctx, std::slice::from_ref(name));
@@ -394,13 +420,15 @@ impl Program {
     pub fn resolve_method(&self, krate: usize, ty: Option<&str>, name: &str) -> Vec<FnId> {
         if let Some(ty) = ty {
             if let Some(ids) =
-                self.methods
+                self.ix
+                    .methods
                     .get(&(krate, ty.to_string().into(), name.to_string().into()))
             {
                 return ids.clone();
             }
             // Trait default methods are reachable from any implementing type.
             return self
+                .ix
                 .methods_by_name
                 .get(&(krate, name.to_string().into()))
                 .map(|ids| {
@@ -413,7 +441,8 @@ impl Program {
         }
         // Without a receiver type only trait methods are candidates (generic and `dyn` calls);
         // an inherent method called on a value of unknown type is most often a library's.
-        self.methods_by_name
+        self.ix
+            .methods_by_name
             .get(&(krate, name.to_string().into()))
             .map(|ids| {
                 ids.iter()
@@ -427,7 +456,7 @@ impl Program {
     /// The struct named `name` in crate `krate`.
     #[must_use]
     pub fn struct_def(&self, krate: usize, name: &str) -> Option<&StructIr> {
-        let &(f, i) = self.structs.get(&(krate, name.to_string().into()))?;
+        let &(f, i) = self.ix.structs.get(&(krate, name.to_string().into()))?;
         Some(&self.files[f].ir.structs[i])
     }
 
@@ -445,9 +474,10 @@ impl Program {
         let key = (krate, module.to_vec(), *name);
         // Else an unqualified const from an enclosing module or a glob import: the first so named.
         let &(f, i) = self
+            .ix
             .consts
             .get(&key)
-            .or_else(|| self.consts_by_name.get(&(krate, *name)))?;
+            .or_else(|| self.ix.consts_by_name.get(&(krate, *name)))?;
         let c = &self.files[f].ir.consts[i];
         Some((
             Ctx {

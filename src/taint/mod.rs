@@ -95,8 +95,18 @@ pub struct Analysis {
 /// Runs the propagation over the whole program.
 #[must_use]
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
+    analyze_with(prog, rules, None)
+}
+
+/// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them.
+#[must_use]
+pub fn analyze_with(
+    prog: &Program,
+    rules: &RuleIndex,
+    scans: Option<relevance::Scans>,
+) -> Analysis {
     let started = std::time::Instant::now();
-    let relevance = std::sync::Arc::new(relevance::analyze(prog, rules));
+    let relevance = std::sync::Arc::new(relevance::analyze(prog, rules, scans));
     if std::env::var_os("IDFLOW_TIMING").is_some() {
         eprintln!("idflow:   relevance took {:.2?}", started.elapsed());
     }

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::graph::{walk_expr, walk_stmt, FnId, Node, Program};
 use crate::ir::{Expr, FnIr, Lit, Name, Pat};
+use crate::parse::ParsedFile;
 use crate::rules::index::{NameSite, RuleIndex};
 
 /// What the engine needs to know about every function before it starts.
@@ -72,14 +73,38 @@ pub fn method_names<'a>(f: &'a FnIr) -> Vec<&'a str> {
     names
 }
 
-/// Both facts for every function of `prog`.
+/// What every function of a program mentions, in function order, with the names of the consts
+/// a source rule may match; [`scan_files`] makes it, [`analyze`] uses it.
+pub struct Scans {
+    functions: Vec<Mentions>,
+    source_consts: Vec<Name>,
+}
+
+/// [`Scans`] of the functions of `files`, in the order [`Program`] numbers them (the scans need
+/// no index, so a scan can run them beside the indexing).
 #[must_use]
-pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
-    let source_consts = source_text_consts(prog, rules);
-    let scans: Vec<Mentions> = (0..prog.fns.len())
+pub fn scan_files(files: &[ParsedFile], rules: &RuleIndex) -> Scans {
+    let source_consts = source_text_consts(files, rules);
+    let fns: Vec<&FnIr> = files.iter().flat_map(|f| &f.ir.fns).collect();
+    let functions = fns
         .into_par_iter()
-        .map(|f| Mentions::of(prog.func(f), rules, &source_consts))
+        .map(|f| Mentions::of(f, rules, &source_consts))
         .collect();
+    let mut source_consts: Vec<Name> = source_consts.into_iter().map(Name::from).collect();
+    source_consts.sort_unstable();
+    Scans {
+        functions,
+        source_consts,
+    }
+}
+
+/// Both facts for every function of `prog`, from `scans` if given, else scanning its files.
+#[must_use]
+pub fn analyze(prog: &Program, rules: &RuleIndex, scans: Option<Scans>) -> Relevance {
+    let Scans {
+        functions: scans,
+        source_consts,
+    } = scans.unwrap_or_else(|| scan_files(&prog.files, rules));
     let mut relevant: Vec<bool> = scans.iter().map(|m| m.anything).collect();
     callers_closure(prog, &mut relevant, None);
     let mut reaches_source: Vec<bool> = scans.iter().map(|m| m.source).collect();
@@ -89,8 +114,6 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
     if std::env::var_os("IDFLOW_DEBUG").is_some() {
         debug_counts(prog, &scans, direct, &relevant, &reaches_source);
     }
-    let mut source_consts: Vec<Name> = source_consts.into_iter().map(Name::from).collect();
-    source_consts.sort_unstable();
     Relevance {
         relevant,
         reaches_source,
@@ -102,7 +125,7 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Relevance {
 #[allow(clippy::print_stderr)]
 fn debug_counts(
     prog: &Program,
-    scans: &[Mentions<'_>],
+    scans: &[Mentions],
     direct: usize,
     relevant: &[bool],
     reaches_source: &[bool],
@@ -125,9 +148,9 @@ fn debug_counts(
 
 /// Names of the consts whose initializer holds a text a source rule's `string_arg` may match
 /// (`const MAC_PATH: &str = "/sys/class/net/wlan0/address"`).
-fn source_text_consts<'a>(prog: &'a Program, rules: &RuleIndex) -> HashSet<&'a str> {
+fn source_text_consts<'a>(files: &'a [ParsedFile], rules: &RuleIndex) -> HashSet<&'a str> {
     let mut names = HashSet::default();
-    for file in &prog.files {
+    for file in files {
         for c in &file.ir.consts {
             let mut found = false;
             walk_expr(&c.init, &mut |n| {
@@ -144,14 +167,14 @@ fn source_text_consts<'a>(prog: &'a Program, rules: &RuleIndex) -> HashSet<&'a s
 }
 
 /// Callers of each method name, per crate: `(crate, name)` → functions with a `.name(..)` call.
-type MethodCallers<'a> = HashMap<(usize, &'a str), Vec<FnId>>;
+type MethodCallers = HashMap<(usize, Name), Vec<FnId>>;
 
-fn method_callers<'a>(prog: &Program, scans: &'a [Mentions<'a>]) -> MethodCallers<'a> {
-    let mut callers: MethodCallers<'a> = HashMap::default();
+fn method_callers(prog: &Program, scans: &[Mentions]) -> MethodCallers {
+    let mut callers: MethodCallers = HashMap::default();
     for (f, m) in scans.iter().enumerate() {
         let krate = prog.fns[f].krate;
         for name in &m.methods {
-            callers.entry((krate, name)).or_default().push(f);
+            callers.entry((krate, *name)).or_default().push(f);
         }
     }
     callers
@@ -159,7 +182,7 @@ fn method_callers<'a>(prog: &Program, scans: &'a [Mentions<'a>]) -> MethodCaller
 
 /// Marks every (transitive) caller of a marked function: callers along the call graph's edges
 /// and, with `methods`, every function calling a method of the marked one's name in its crate.
-fn callers_closure(prog: &Program, marked: &mut [bool], methods: Option<&MethodCallers<'_>>) {
+fn callers_closure(prog: &Program, marked: &mut [bool], methods: Option<&MethodCallers>) {
     let mut work: Vec<FnId> = (0..marked.len()).filter(|&f| marked[f]).collect();
     let nodes: Vec<_> = prog.calls.node_indices().collect();
     while let Some(f) = work.pop() {
@@ -179,7 +202,7 @@ fn callers_closure(prog: &Program, marked: &mut [bool], methods: Option<&MethodC
             .first()
             .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
         if takes_self {
-            let key = (prog.fns[f].krate, callee.name.as_str());
+            let key = (prog.fns[f].krate, callee.name);
             for &g in methods.get(&key).into_iter().flatten() {
                 mark(g, &mut work);
             }
@@ -188,17 +211,17 @@ fn callers_closure(prog: &Program, marked: &mut [bool], methods: Option<&MethodC
 }
 
 /// What one function's body mentions.
-struct Mentions<'a> {
+pub struct Mentions {
     /// Anything that may matter (see [`Relevance::relevant`]).
     anything: bool,
     /// A source rule or a name source.
     source: bool,
     /// Names of the methods it calls.
-    methods: Vec<&'a Name>,
+    methods: Vec<Name>,
 }
 
-impl<'a> Mentions<'a> {
-    fn of(f: &'a FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> Mentions<'a> {
+impl Mentions {
+    fn of(f: &FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> Mentions {
         let own_names = rules.is_source_name(&f.name, NameSite::Function)
             || f.params
                 .iter()
@@ -213,7 +236,7 @@ impl<'a> Mentions<'a> {
             source: own_names,
             methods: Vec::new(),
         };
-        let mut visit = |n: Node<'a>| match n {
+        let mut visit = |n: Node<'_>| match n {
             Node::Let(pat) => {
                 if !m.source && binds_source_name(pat, rules, NameSite::Local) {
                     m.source = true;
@@ -222,7 +245,7 @@ impl<'a> Mentions<'a> {
             }
             Node::Expr(e) => {
                 if let Expr::Method { name, .. } = e {
-                    m.methods.push(name);
+                    m.methods.push(*name);
                 }
                 let names_source_const = || match e {
                     Expr::Path { segs, .. } => segs
