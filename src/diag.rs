@@ -47,6 +47,8 @@ pub enum Code {
     Unreadable,
     /// A generated source file (skipped).
     Generated,
+    /// A symbolic link the walk does not follow (skipped).
+    Symlink,
 }
 
 impl Code {
@@ -67,6 +69,7 @@ impl Code {
         Code::TooLarge,
         Code::Unreadable,
         Code::Generated,
+        Code::Symlink,
     ];
 
     /// The kebab-case code, as shown to users and in SARIF notifications.
@@ -88,6 +91,7 @@ impl Code {
             Code::TooLarge => "too-large",
             Code::Unreadable => "unreadable",
             Code::Generated => "generated",
+            Code::Symlink => "symlink",
         }
     }
 
@@ -112,6 +116,9 @@ impl Code {
             Code::TooLarge => "a source file is larger than the size limit; it is skipped",
             Code::Unreadable => "a source file could not be read; it is skipped",
             Code::Generated => "a source file is marked as generated; it is skipped",
+            Code::Symlink => {
+                "a symbolic link to a source file or directory is not followed (it could loop or leave the tree)"
+            }
         }
     }
 
@@ -130,7 +137,9 @@ impl Code {
             Code::RuleBadReference => "not defined",
             Code::RuleBadRegex => "invalid regex",
             Code::ParseError => "syntax error",
-            Code::NotUtf8 | Code::TooLarge | Code::Unreadable | Code::Generated => "skipped",
+            Code::NotUtf8 | Code::TooLarge | Code::Unreadable | Code::Generated | Code::Symlink => {
+                "skipped"
+            }
         }
     }
 }
@@ -149,6 +158,7 @@ impl From<SkipReason> for Code {
             SkipReason::TooLarge => Code::TooLarge,
             SkipReason::Unreadable => Code::Unreadable,
             SkipReason::Generated => Code::Generated,
+            SkipReason::Symlink => Code::Symlink,
         }
     }
 }

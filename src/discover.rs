@@ -2,7 +2,8 @@
 //! its module path inside that crate.
 //!
 //! Skips `target/`, `.git/` and other hidden directories, and `--exclude` globs. Symlinks are not
-//! followed, so a symlink loop cannot trap the walk.
+//! followed, so a symlink loop cannot trap the walk; a link to a directory or a `.rs` file is
+//! listed as skipped, with what it points to.
 
 use std::path::{Path, PathBuf};
 
@@ -82,6 +83,9 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
                     module: Vec::new(),
                 });
             }
+            Ok(e) if e.path_is_symlink() => {
+                skipped.extend(symlink_skip(root, e.path()));
+            }
             Ok(_) => {}
             Err(err) => {
                 let file = err.path().map_or_else(String::new, |p| relative(root, p));
@@ -99,6 +103,57 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
     files.sort();
     (files, skipped)
 }
+
+/// The skip entry of a symbolic link the walk meets: one to a directory or to a `.rs` file (a
+/// link to anything else would not have been analysed anyway). Links are never followed: a loop
+/// cannot trap the walk and a link cannot pull files from outside the tree into the report, but
+/// what they point to is listed, so a skipped file is never silent.
+fn symlink_skip(root: &Path, link: &Path) -> Option<Skipped> {
+    let rel = relative(root, link);
+    let why = match std::fs::canonicalize(link) {
+        Err(err) if err.raw_os_error() == Some(ELOOP) => {
+            "symbolic link loop: not followed".to_string()
+        }
+        Err(err) => format!("dangling symbolic link ({err}): not followed"),
+        Ok(target) => {
+            let is_dir = target.is_dir();
+            if !is_dir && target.extension().is_none_or(|x| x != "rs") {
+                return None;
+            }
+            let parent = link.parent().and_then(|p| std::fs::canonicalize(p).ok());
+            let canonical_root = std::fs::canonicalize(root).ok();
+            let encloses = parent.as_ref().is_some_and(|p| p.starts_with(&target));
+            let inside = canonical_root
+                .as_ref()
+                .is_some_and(|r| target.starts_with(r));
+            match (is_dir, encloses, inside) {
+                (true, true, _) => {
+                    "symbolic link to an enclosing directory (a loop): not followed".to_string()
+                }
+                (_, _, true) => format!(
+                    "symbolic link to {}: not followed",
+                    relative(canonical_root.as_deref().unwrap_or(root), &target)
+                ),
+                (_, _, false) => {
+                    "symbolic link to outside the scanned tree: not followed".to_string()
+                }
+            }
+        }
+    };
+    Some(Skipped {
+        file: rel,
+        line: None,
+        column: None,
+        reason: SkipReason::Symlink,
+        message: why,
+    })
+}
+
+/// `ELOOP` ("too many levels of symbolic links") on Linux and the BSDs.
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
 
 /// `path` relative to `root`, `/`-separated.
 #[must_use]

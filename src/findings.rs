@@ -97,6 +97,8 @@ pub enum SkipReason {
     Unreadable,
     /// The file is marked as generated.
     Generated,
+    /// A symbolic link (to a file or a directory) that the walk does not follow.
+    Symlink,
 }
 
 impl SkipReason {
@@ -109,6 +111,7 @@ impl SkipReason {
             SkipReason::TooLarge => "too-large",
             SkipReason::Unreadable => "unreadable",
             SkipReason::Generated => "generated",
+            SkipReason::Symlink => "symlink",
         }
     }
 }

@@ -33,3 +33,36 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod taint;
+
+/// Entry points for the fuzz targets under `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::sync::OnceLock;
+
+    use crate::discover::SourceFile;
+    use crate::ir::FileIr;
+    use crate::parse::ParsedFile;
+    use crate::rules::index::RuleIndex;
+    use crate::rules::RulePack;
+
+    /// Indexes one lowered file as a program and runs the propagation and classification on it.
+    pub fn analyze_file(ir: FileIr) {
+        static RULES: OnceLock<RuleIndex> = OnceLock::new();
+        let rules = RULES.get_or_init(|| RuleIndex::new(RulePack::builtin().rules()));
+        let file = ParsedFile {
+            source: SourceFile {
+                path: "fuzz/input.rs".into(),
+                rel: "input.rs".into(),
+                crate_key: String::new(),
+                crate_name: None,
+                module: Vec::new(),
+            },
+            ir,
+            lines: 0,
+            fingerprint: None,
+        };
+        let program = crate::graph::Program::build(vec![file]);
+        let analysis = crate::taint::analyze(&program, rules);
+        let _ = crate::classify::classify(&program, rules, &analysis);
+    }
+}

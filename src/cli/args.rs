@@ -86,6 +86,9 @@ pub struct ScanTuning {
     /// Skip files larger than SIZE (bytes, or with a K, M or G suffix)
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Exit 2 when any file was skipped (after writing the output as usual)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `4096`, `512K`, `10M`, `1G` (powers of 1024; `KiB`, `MB`... accepted too).

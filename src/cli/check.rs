@@ -40,7 +40,11 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
             if baseline.entries.len() == 1 { "" } else { "s" }
         ));
     }
-    Ok(ExitStatus::Pass)
+    Ok(super::scan::strict(
+        &args.common.tuning,
+        &result,
+        ExitStatus::Pass,
+    ))
 }
 
 /// The declarations file: `--config`, else `PATH/idflow.yaml` when it exists.
@@ -167,9 +171,10 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
             note(&report::check::summary(&outcome));
         }
     }
-    Ok(if outcome.violations.is_empty() {
+    let status = if outcome.violations.is_empty() {
         ExitStatus::Pass
     } else {
         ExitStatus::Violation
-    })
+    };
+    Ok(super::scan::strict(&args.common.tuning, &result, status))
 }

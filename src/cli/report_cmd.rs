@@ -104,7 +104,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
             doc.flows.len()
         ));
     }
-    Ok(ExitStatus::Pass)
+    Ok(super::scan::strict(
+        &args.common.tuning,
+        &result,
+        ExitStatus::Pass,
+    ))
 }
 
 /// The (kind, format) pairs to render.

@@ -48,7 +48,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitStatus> {
             ));
         }
     }
-    Ok(ExitStatus::Pass)
+    Ok(strict(&args.tuning, &result, ExitStatus::Pass))
 }
 
 /// Scans `path` as every command does: the tuning options applied, the cache opened (or a
@@ -101,6 +101,24 @@ fn open_cache(tuning: &ScanTuning, rules: &RulePack, quiet: bool) -> Option<Cach
             None
         }
     }
+}
+
+/// `status`, or the error status with `--strict` when files were skipped: a skipped file must
+/// not pass for an "all clear". The output is written before, either way.
+pub(crate) fn strict(tuning: &ScanTuning, result: &ScanResult, status: ExitStatus) -> ExitStatus {
+    if tuning.strict && !result.skipped.is_empty() {
+        super::error(&format!(
+            "{} file{} skipped (listed above or in the output); --strict makes that an error",
+            result.skipped.len(),
+            if result.skipped.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            }
+        ));
+        return ExitStatus::Error;
+    }
+    status
 }
 
 /// Colour on stdout: only on a terminal, and never when `NO_COLOR` is set.

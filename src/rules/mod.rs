@@ -128,6 +128,20 @@ impl RulePack {
         Self::from_texts(texts, errors)
     }
 
+    /// The default pack plus rule files given as (path, text), as `--rules DIR` would load
+    /// them; for tests and fuzzing, which have texts rather than a directory.
+    ///
+    /// # Errors
+    /// As [`RulePack::load`].
+    pub fn with_extra_texts(extra: Vec<(PathBuf, String)>) -> Result<RulePack, Vec<RuleError>> {
+        let texts = DEFAULT_RULE_FILES
+            .iter()
+            .map(|(path, text)| (Path::new("rules").join(path), (*text).to_string(), 0))
+            .chain(extra.into_iter().map(|(path, text)| (path, text, 1)))
+            .collect();
+        Self::from_texts(texts, Vec::new())
+    }
+
     /// Builds a pack from rule file texts (path, text, layer), collecting every error.
     ///
     /// # Errors
