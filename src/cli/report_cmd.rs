@@ -80,10 +80,17 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         let Some(dir) = &args.output else {
             bail!("--kind all writes several files: give a directory with --output DIR");
         };
+        // Every document is rendered before any is written: a template that fails leaves the
+        // directory as it was, not half-updated.
+        let rendered = jobs
+            .iter()
+            .map(|(kind, format)| {
+                let text = disclosure::render(*kind, *format, &doc, &templates)?;
+                Ok((dir.join(kind.file_name(*format)), text))
+            })
+            .collect::<Result<Vec<_>>>()?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for (kind, format) in &jobs {
-            let text = disclosure::render(*kind, *format, &doc, &templates)?;
-            let path = dir.join(kind.file_name(*format));
+        for (path, text) in rendered {
             output::emit(Some(&path), &text)?;
             if !args.common.quiet {
                 note(&format!("wrote {}", path.display()));
