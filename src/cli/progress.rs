@@ -75,7 +75,7 @@ fn spinner() -> ProgressStyle {
 }
 
 fn files_bar() -> ProgressStyle {
-    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})")
+    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files (eta {eta})")
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
