@@ -32,6 +32,33 @@ fn main() {
         std::fs::write(Path::new(&out).join(name), code).expect("write embedded file list");
     }
     lowering_fingerprint();
+    build_fingerprint();
+}
+
+/// A fingerprint of all the code: a scan record (see `src/incremental.rs`) made by another build
+/// is not reused, even under the same version number.
+fn build_fingerprint() {
+    let mut files = Vec::new();
+    collect(Path::new("src"), &mut files);
+    files.push("Cargo.lock".into());
+    files.sort();
+    let hash = fnv(&files, |_, text| text);
+    println!("cargo:rustc-env=IDFLOW_BUILD_FINGERPRINT={hash:016x}");
+}
+
+/// FNV-1a over the paths and (transformed) contents of `files`: enough to tell builds apart,
+/// with no dependency in a build script.
+fn fnv(files: &[std::path::PathBuf], transform: impl Fn(&Path, Vec<u8>) -> Vec<u8>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let text = transform(file, std::fs::read(file).unwrap_or_default());
+        for b in file.to_string_lossy().bytes().chain(text) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// A fingerprint of the code that produces cached IR (the IR types, the lowering, the parser's
@@ -43,21 +70,13 @@ fn lowering_fingerprint() {
     files.push("src/parse.rs".into());
     files.push("Cargo.lock".into());
     files.sort();
-    // FNV-1a: enough to tell builds apart; no dependency needed in a build script.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in &files {
-        println!("cargo:rerun-if-changed={}", file.display());
-        let text = std::fs::read(file).unwrap_or_default();
-        let text = if file.ends_with("Cargo.lock") {
+    let hash = fnv(&files, |file, text| {
+        if file.ends_with("Cargo.lock") {
             syn_lines(&text)
         } else {
             text
-        };
-        for b in file.to_string_lossy().bytes().chain(text) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
-    }
+    });
     println!("cargo:rustc-env=IDFLOW_LOWERING_FINGERPRINT={hash:016x}");
 }
 

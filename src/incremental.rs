@@ -7,8 +7,8 @@
 //! function whether it could matter; plus the names of the functions that could matter or reach
 //! a source, and the findings.
 //!
-//! A re-scan reuses the findings only if the same files were lowered and every file whose bytes
-//! changed:
+//! A re-scan reuses the findings only if the same build of idflow made the record, the same
+//! files were lowered, and every file whose bytes changed:
 //! - had no function the analysis touched (so no flow, trace or skipped call went through it);
 //! - kept its interface (so every call elsewhere resolves as before);
 //! - has no function that mentions a source, or refers to a name of a function that reaches
@@ -35,6 +35,13 @@ use crate::rules::index::RuleIndex;
 use crate::taint::relevance::{method_names, own_facts};
 use crate::taint::Analysis;
 
+/// The tool version and a fingerprint of all its code (see `build.rs`).
+const BUILD: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "+",
+    env!("IDFLOW_BUILD_FINGERPRINT")
+);
+
 /// Bump when the record's meaning changes.
 const SCHEMA: &str = "idflow-scan-record/2";
 
@@ -42,6 +49,8 @@ const SCHEMA: &str = "idflow-scan-record/2";
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
     schema: String,
+    /// The build that made the record: another build's findings may differ.
+    build: String,
     files: Vec<FileRecord>,
     source_consts: Vec<String>,
     findings: Vec<Finding>,
@@ -119,6 +128,7 @@ impl Record {
         }
         Some(Record {
             schema: SCHEMA.to_string(),
+            build: BUILD.to_string(),
             files,
             source_consts: rel.source_consts.iter().map(|c| c.to_string()).collect(),
             findings: findings.to_vec(),
@@ -130,7 +140,7 @@ impl Record {
     /// the changed files stay out of every flow ([`Record::confirm`], which needs the program).
     #[must_use]
     pub fn check(&self, files: &[ParsedFile]) -> Verdict {
-        if self.schema != SCHEMA || files.len() != self.files.len() {
+        if self.schema != SCHEMA || self.build != BUILD || files.len() != self.files.len() {
             return Verdict::Stale;
         }
         let mut changed = Vec::new();
