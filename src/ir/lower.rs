@@ -53,7 +53,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                                 body,
                                 scope,
                                 None,
-                                Some(tr.ident.to_string().into()),
+                                Some(name_of(&tr.ident)),
                                 false,
                             );
                             out.fns.push(lowered);
@@ -64,14 +64,14 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
             syn::Item::Struct(s) => out.structs.push(lower_struct(s, scope)),
             syn::Item::Const(c) => {
                 out.consts.push(ConstIr {
-                    name: c.ident.to_string().into(),
+                    name: name_of(&c.ident),
                     scope,
                     init: lower_expr(&c.expr, &mut Vec::new()),
                 });
             }
             syn::Item::Static(s) => {
                 out.consts.push(ConstIr {
-                    name: s.ident.to_string().into(),
+                    name: name_of(&s.ident),
                     scope,
                     init: lower_expr(&s.expr, &mut Vec::new()),
                 });
@@ -84,7 +84,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
                     let mut inline_path = out.scopes[scope as usize].inline_path.clone();
-                    inline_path.push(m.ident.to_string().into());
+                    inline_path.push(name_of(&m.ident));
                     let new_scope = u32::try_from(out.scopes.len()).unwrap_or(u32::MAX);
                     out.scopes.push(Scope {
                         inline_path,
@@ -94,7 +94,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                 } else {
                     out.mod_decls.push(ModDecl {
                         scope,
-                        name: m.ident.to_string().into(),
+                        name: name_of(&m.ident),
                         path_attr: path_attr(&m.attrs),
                     });
                 }
@@ -126,7 +126,7 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
         .trait_
         .as_ref()
         .and_then(|(_, p, _)| p.segments.last())
-        .map(|s| Name::from(s.ident.to_string()));
+        .map(|s| name_of(&s.ident));
     for item in &imp.items {
         if let syn::ImplItem::Fn(f) = item {
             let lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, false);
@@ -137,11 +137,7 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
 
 fn type_last_segment(ty: &syn::Type) -> Option<Name> {
     match ty {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| Name::from(s.ident.to_string())),
+        syn::Type::Path(p) => p.path.segments.last().map(|s| name_of(&s.ident)),
         syn::Type::Reference(r) => type_last_segment(&r.elem),
         syn::Type::Paren(p) => type_last_segment(&p.elem),
         syn::Type::Group(g) => type_last_segment(&g.elem),
@@ -179,7 +175,7 @@ fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
 fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseItem>) {
     match tree {
         syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string().into());
+            prefix.push(name_of(&p.ident));
             collect_use(&p.tree, prefix, out);
             prefix.pop();
         }
@@ -204,10 +200,10 @@ fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseIte
         syn::UseTree::Rename(r) => {
             let mut path = prefix.clone();
             if r.ident != "self" {
-                path.push(r.ident.to_string().into());
+                path.push(name_of(&r.ident));
             }
             out.push(UseItem {
-                alias: r.rename.to_string().into(),
+                alias: name_of(&r.rename),
                 path,
             });
         }
@@ -239,7 +235,7 @@ fn lower_struct(s: &syn::ItemStruct, scope: u32) -> StructIr {
         })
         .collect();
     StructIr {
-        name: s.ident.to_string().into(),
+        name: name_of(&s.ident),
         scope,
         fields,
     }
@@ -366,7 +362,7 @@ fn lower_fn(
     };
     let body = lower_block(block, &mut closures);
     FnIr {
-        name: sig.ident.to_string().into(),
+        name: name_of(&sig.ident),
         scope,
         self_ty,
         trait_name,
@@ -464,7 +460,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         }
         syn::Expr::MethodCall(m) => Expr::Method {
             recv: boxed(&m.receiver, closures),
-            name: m.method.to_string().into(),
+            name: name_of(&m.method),
             args: m.args.iter().map(|a| lower_expr(a, closures)).collect(),
             span: span_of(m.method.span()),
         },
@@ -628,12 +624,12 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
                     .starts_with(|c: char| c.is_ascii_uppercase()) =>
         {
             Pat::TupleStruct {
-                path: vec![i.ident.to_string().into()],
+                path: vec![name_of(&i.ident)],
                 elems: Vec::new(),
             }
         }
         syn::Pat::Ident(i) => Pat::Bind {
-            name: i.ident.to_string().into(),
+            name: name_of(&i.ident),
             span: span_of(i.ident.span()),
             sub: i.subpat.as_ref().map(|(_, p)| Box::new(lower_pat(p))),
         },
@@ -669,15 +665,27 @@ pub(super) fn lower_pat(pat: &syn::Pat) -> Pat {
 /// A field's name: `imei`, or `0` for a tuple field.
 fn member_name(member: &syn::Member) -> Name {
     match member {
-        syn::Member::Named(i) => i.to_string().into(),
+        syn::Member::Named(i) => name_of(i),
         syn::Member::Unnamed(i) => i.index.to_string().into(),
     }
 }
 
 /// A path's segments as names (`std::net::TcpStream` → `["std", "net", "TcpStream"]`).
 fn path_names(path: &syn::Path) -> Vec<Name> {
-    path.segments
-        .iter()
-        .map(|s| Name::from(s.ident.to_string()))
-        .collect()
+    path.segments.iter().map(|s| name_of(&s.ident)).collect()
+}
+
+/// The interned name of an identifier, written through a reused buffer: identifiers are the most
+/// frequent thing lowering meets, and a fresh `String` for each was a measurable share of it.
+fn name_of(ident: &impl std::fmt::Display) -> Name {
+    use std::fmt::Write as _;
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        let _ = write!(buf, "{ident}");
+        Name::new(&buf)
+    })
 }

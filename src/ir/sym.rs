@@ -32,6 +32,22 @@ impl Sym {
     /// The symbol of `text`.
     #[must_use]
     pub fn new(text: &str) -> Sym {
+        // Each thread remembers the names it has seen, so most lookups take no lock.
+        thread_local! {
+            static SEEN: std::cell::RefCell<HashSet<&'static str, rustc_hash::FxBuildHasher>> =
+                std::cell::RefCell::default();
+        }
+        SEEN.with(|seen| {
+            if let Some(&known) = seen.borrow().get(text) {
+                return Sym(known);
+            }
+            let sym = Sym::intern(text);
+            seen.borrow_mut().insert(sym.0);
+            sym
+        })
+    }
+
+    fn intern(text: &str) -> Sym {
         let hash = rustc_hash::FxBuildHasher.hash_one(text);
         let shard = &shards()[usize::try_from(hash).unwrap_or(0) % SHARDS];
         // A poisoned lock only means another thread panicked while inserting; the set itself
