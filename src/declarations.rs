@@ -255,12 +255,12 @@ pub struct FlowDecl {
 #[derive(Debug, thiserror::Error)]
 pub enum DeclarationsError {
     /// The file could not be read.
-    #[error("cannot read declarations file {}: {source}", path.display())]
+    #[error("cannot read declarations file {}: {reason}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message says it, so a chain would say it twice).
+        reason: std::io::Error,
     },
     /// The YAML is malformed, or has an unknown key, a missing key or a bad value.
     #[error("{}:{line}:{column}: {message}", path.display())]
@@ -325,9 +325,9 @@ impl Declarations {
     /// # Errors
     /// As [`Declarations::parse`], plus [`DeclarationsError::Io`].
     pub fn load(path: &Path) -> Result<Declarations, DeclarationsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DeclarationsError::Io {
+        let text = std::fs::read_to_string(path).map_err(|reason| DeclarationsError::Io {
             path: path.to_path_buf(),
-            source,
+            reason,
         })?;
         Declarations::parse(&text, path)
     }

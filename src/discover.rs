@@ -2,8 +2,9 @@
 //! its module path inside that crate.
 //!
 //! Skips `target/`, `.git/` and other hidden directories, and `--exclude` globs. Symlinks are not
-//! followed, so a symlink loop cannot trap the walk; a link to a directory or a `.rs` file is
-//! listed as skipped, with what it points to.
+//! followed, so a symlink loop cannot trap the walk; a link that would have given files to
+//! analyse (to a directory, or to or named as a `.rs` file) is listed as skipped, with what it
+//! points to.
 
 use std::path::{Path, PathBuf};
 
@@ -89,12 +90,17 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
             Ok(_) => {}
             Err(err) => {
                 let file = err.path().map_or_else(String::new, |p| relative(root, p));
+                // The operating system's reason alone: walkdir's own message repeats the
+                // absolute path, which reports must not carry.
+                let reason = err
+                    .io_error()
+                    .map_or_else(|| err.to_string(), ToString::to_string);
                 skipped.push(Skipped {
                     file,
                     line: None,
                     column: None,
                     reason: SkipReason::Unreadable,
-                    message: err.to_string(),
+                    message: format!("cannot read this directory entry: {reason}"),
                 });
             }
         }
@@ -104,20 +110,37 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
     (files, skipped)
 }
 
-/// The skip entry of a symbolic link the walk meets: one to a directory or to a `.rs` file (a
-/// link to anything else would not have been analysed anyway). Links are never followed: a loop
-/// cannot trap the walk and a link cannot pull files from outside the tree into the report, but
-/// what they point to is listed, so a skipped file is never silent.
+/// The skip entry of a symbolic link the walk meets, when following it would have given files
+/// to analyse: a link to a directory (unless its name is one the walk never enters, such as
+/// `target` or `.git`), a link named `*.rs` or pointing to a `*.rs` file, a loop, and a dangling
+/// link named `*.rs` or pointing to a `*.rs` path. Links are never followed: a loop cannot trap
+/// the walk and a link cannot pull files from outside the tree into the report, but what they
+/// point to is listed, so a skipped file is never silent.
 fn symlink_skip(root: &Path, link: &Path) -> Option<Skipped> {
     let rel = relative(root, link);
+    let name = link
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let never_entered = name.starts_with('.') || SKIP_DIRS.contains(&name.as_str());
+    let rust = |p: &Path| p.extension().is_some_and(|x| x == "rs");
     let why = match std::fs::canonicalize(link) {
         Err(err) if err.raw_os_error() == Some(ELOOP) => {
+            if never_entered {
+                return None;
+            }
             "symbolic link loop: not followed".to_string()
         }
-        Err(err) => format!("dangling symbolic link ({err}): not followed"),
+        Err(err) => {
+            let points_to_rust = std::fs::read_link(link).is_ok_and(|t| rust(&t));
+            if !rust(link) && !points_to_rust {
+                return None;
+            }
+            format!("dangling symbolic link ({err}): not followed")
+        }
         Ok(target) => {
             let is_dir = target.is_dir();
-            if !is_dir && target.extension().is_none_or(|x| x != "rs") {
+            if (is_dir && never_entered) || (!is_dir && !rust(link) && !rust(&target)) {
                 return None;
             }
             let parent = link.parent().and_then(|p| std::fs::canonicalize(p).ok());

@@ -34,9 +34,13 @@ pub mod rules;
 pub mod scan;
 pub mod taint;
 
-/// Entry points for the fuzz targets under `fuzz/` (not a stable API).
+/// Entry points for the fuzz targets under `fuzz/` and for the regression tests that replay
+/// the inputs those targets ever crashed on (`tests/regressions.rs`); not a stable API. Each
+/// takes arbitrary bytes, goes through the same code path as the CLI, and must return without
+/// panicking whatever the bytes are.
 #[doc(hidden)]
 pub mod fuzzing {
+    use std::path::Path;
     use std::sync::OnceLock;
 
     use crate::discover::SourceFile;
@@ -44,6 +48,78 @@ pub mod fuzzing {
     use crate::parse::ParsedFile;
     use crate::rules::index::RuleIndex;
     use crate::rules::RulePack;
+
+    /// A rule file as `--rules DIR` loads it (on top of the default pack): loaded, validated,
+    /// indexed, or its errors rendered as the CLI renders them.
+    pub fn rules(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let extra = vec![("extra/fuzz.yaml".into(), text.to_string())];
+        match RulePack::with_extra_texts(extra) {
+            Ok(pack) => {
+                let _ = RuleIndex::new(pack.rules());
+            }
+            Err(errors) => {
+                let _ = crate::diag::render_rule_errors(&errors, false);
+            }
+        }
+    }
+
+    /// An `idflow.yaml`: parsed, validated, or its error printed.
+    pub fn declarations(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        match crate::declarations::Declarations::parse(text, Path::new("idflow.yaml")) {
+            Ok(decl) => {
+                let _ = decl.validate();
+            }
+            Err(err) => {
+                let _ = err.to_string();
+            }
+        }
+    }
+
+    /// `data` as the body of each macro whose body idflow lowers as expressions (`format!`,
+    /// `json!`, `vec!`, `write!`, ...), in a function that is parsed and lowered.
+    pub fn macros(data: &[u8]) {
+        let Ok(body) = std::str::from_utf8(data) else {
+            return;
+        };
+        for mac in [
+            "format",
+            "json",
+            "serde_json::json",
+            "vec",
+            "write",
+            "writeln",
+            "println",
+            "format_args",
+            "concat",
+            "panic",
+        ] {
+            for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
+                let file = format!("fn f() {{ let _x = {mac}!{open}{body}{close}; }}");
+                if let Ok(syntax) = syn::parse_file(&file) {
+                    let _ = crate::ir::lower::lower_file(&syntax);
+                }
+            }
+        }
+    }
+
+    /// One source file as a scan handles it: parsed with `syn` (a leading BOM stripped, as
+    /// [`crate::parse`] does), lowered, and the whole analysis run on it.
+    pub fn lower(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let Ok(syntax) = syn::parse_file(text) else {
+            return;
+        };
+        analyze_file(crate::ir::lower::lower_file(&syntax));
+    }
 
     /// Indexes one lowered file as a program and runs the propagation and classification on it.
     pub fn analyze_file(ir: FileIr) {

@@ -257,6 +257,13 @@ pub struct CheckOutcome {
     pub outside_diff: usize,
     /// Findings the scan produced.
     pub findings: usize,
+    /// Files the scan analysed.
+    #[serde(default)]
+    pub files_analyzed: usize,
+    /// Files the scan could not analyse, with the reason: a gate that passes says what it did
+    /// not look at.
+    #[serde(default)]
+    pub skipped: Vec<crate::findings::Skipped>,
 }
 
 /// Inputs of [`check`] besides the scan result.
@@ -368,6 +375,8 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         .unwrap_or_default();
     let mut outcome = CheckOutcome {
         findings: result.findings.len(),
+        files_analyzed: result.stats.files_analyzed,
+        skipped: result.skipped.clone(),
         ..CheckOutcome::default()
     };
     let mut seen_ids = BTreeSet::new();

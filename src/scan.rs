@@ -210,7 +210,7 @@ fn run_in_pool(
         (Some(record), incremental::Verdict::Holds) => {
             clock.finish();
             writes.write(&parsed);
-            std::thread::spawn(move || drop(parsed));
+            free_beside(parsed);
             record.reused().into_parts()
         }
         (Some(record), incremental::Verdict::IfUnseen(changed)) => {
@@ -218,7 +218,7 @@ fn run_in_pool(
             if record.confirm(&program, &index, &changed) {
                 clock.finish();
                 writes.write(&program.files);
-                std::thread::spawn(move || drop(program));
+                free_beside(program);
                 record.reused().into_parts()
             } else {
                 let full = FullScan {
@@ -293,9 +293,15 @@ impl FullScan<'_> {
         program.build_call_graph();
         let (findings, analysis) = std::thread::scope(|s| {
             let files = &program.files;
-            let writer = s.spawn(move || writes.write(files));
+            // Encoding deep IR recurses as deeply as lowering did: the writer needs a big stack.
+            let writer = std::thread::Builder::new()
+                .name("idflow-cache".into())
+                .stack_size(STACK_BYTES)
+                .spawn_scoped(s, move || writes.write(files));
             let out = analyze(&program, self.index, scans, clock);
-            let _ = writer.join();
+            if let Ok(writer) = writer {
+                let _ = writer.join();
+            }
             out
         });
         let categories = categories_of(self.rules, &findings);
@@ -306,11 +312,20 @@ impl FullScan<'_> {
                 record.store(path);
             }
         }
-        // Freeing millions of small IR nodes takes a noticeable part of a large scan; nothing
-        // waits for it.
-        std::thread::spawn(move || drop((program, analysis)));
+        free_beside((program, analysis));
         (findings, categories)
     }
+}
+
+/// Drops `value` on a thread of its own: freeing millions of small IR nodes takes a noticeable
+/// part of a large scan, and nothing waits for it. Dropping deep IR recurses as deeply as
+/// building it did, so the thread gets the workers' big stack; if it cannot be spawned, the
+/// value is dropped here.
+fn free_beside<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("idflow-free".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || drop(value));
 }
 
 /// The propagation and the classification of a full scan over `program` (with its call graph).

@@ -54,10 +54,47 @@ fn write_good_files(src: &Path) {
         "pub fn send_imei(imei: &str) {\n    let client = reqwest::blocking::Client::new();\n    let _ = client.post(\"http://x.example/<script>alert(1)</script><img src=x onerror=alert(1)>\").body(format!(\"=cmd|' /C calc'!A0 {imei} | `x` [a](b)\")).send();\n}\n",
     )
     .expect("w");
+    // Terminal control characters (clear screen, set title, bell) and a bidi override in quoted
+    // code: text output must show them, not act on them.
+    std::fs::write(
+        src.join("ctrl.rs"),
+        "pub fn send_ctrl(imei: &str) {\n    let _ = reqwest::blocking::Client::new().post(\"http://ctrl.example/\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}txt\").body(imei.to_string()).send();\n}\n",
+    )
+    .expect("w");
+    // A file name with a formula, Markdown link syntax, markup and a pipe.
+    #[cfg(unix)]
+    std::fs::write(
+        src.join(HOSTILE_NAME),
+        flow("upload_named", "http://collect.example/d"),
+    )
+    .expect("w");
 }
 
-/// Bad files, each of which must be skipped or survived.
-fn write_bad_files(root: &Path) {
+/// A file name that is a formula, a Markdown link and markup at once (not a valid name on
+/// Windows, hence unix only).
+#[cfg(unix)]
+const HOSTILE_NAME: &str = "=cmd|x [a](http:evil.example) <i>n<.rs";
+
+/// Declarations whose texts are formulas and markup: documents quote them as text too.
+const HOSTILE_DECLARATIONS: &str = r#"controller:
+  name: "=cmd|' /C calc'!A0"
+data_subjects: ["-2+3", "@SUM(A1)"]
+purposes:
+  - id: sync
+    description: "+HYPERLINK(\"http://evil.example\") <img src=x onerror=alert(3)> [link](http://evil.example) | `x`"
+    legal_basis: f
+recipients:
+  - hosts: [collect.example]
+    name: "@evil <script>alert(4)</script>"
+    role: processor
+    country: DE
+flows:
+  - { category: imei, recipient: collect.example, purpose: sync }
+"#;
+
+/// Bad files, each of which must be skipped or survived; `outside` is a directory outside the
+/// tree for a symbolic link to point to.
+fn write_bad_files(root: &Path, outside: &Path) {
     let src = root.join("src");
     std::fs::write(
         src.join("not_utf8.rs"),
@@ -86,13 +123,64 @@ fn write_bad_files(root: &Path) {
         let _ = writeln!(macros, "m!{{ {i} => [a b c] ({{ }}) }}");
     }
     std::fs::write(src.join("macros_only.rs"), macros).expect("w");
+    // Macro bodies inside macro bodies, 20,000 deep, and 10,000 parentheses inside format!.
+    let nested = format!(
+        "pub fn nested(n: u32) -> usize {{\n    let v = {}n{};\n    let j = {}n{};\n    format!(\"{{:?}}{{}}\", v, {}j{}).len()\n}}\n",
+        "vec![".repeat(20_000),
+        "]".repeat(20_000),
+        "serde_json::json!({\"a\": ".repeat(2_000),
+        "})".repeat(2_000),
+        "(".repeat(depth),
+        ")".repeat(depth),
+    );
+    std::fs::write(src.join("nested_macros.rs"), nested).expect("w");
+    // A 5 MB literal: under the size limit, so parsed.
+    let mut big = String::from("pub const BIG: &str = \"");
+    big.push_str(&"y".repeat(5 << 20));
+    big.push_str("\";\n");
+    std::fs::write(src.join("big_literal.rs"), big).expect("w");
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(".", src.join("loop")).expect("symlink");
+        use std::os::unix::fs::symlink;
+        symlink(".", src.join("loop")).expect("symlink");
+        symlink("plain.rs", src.join("alias.rs")).expect("symlink");
+        symlink("missing.rs", src.join("gone.rs")).expect("symlink");
+        symlink(outside, src.join("outside")).expect("symlink");
+        // A link to something that is no Rust file would not have been analysed: not listed.
+        std::fs::write(src.join("notes.txt"), "notes\n").expect("w");
+        symlink("notes.txt", src.join("notes-link.txt")).expect("symlink");
+        symlink("missing.txt", src.join("gone.txt")).expect("symlink");
+        // Directories the walk never enters are not listed when a link has their name.
+        symlink(".", src.join("target")).expect("symlink");
+        symlink(".", src.join(".hidden")).expect("symlink");
+        // Named like Rust, scanned if it were a file: listed whatever it points to.
+        symlink("notes.txt", src.join("lib.rs")).expect("symlink");
+        let locked_dir = src.join("locked");
+        std::fs::create_dir_all(&locked_dir).expect("mkdir");
+        std::fs::write(locked_dir.join("inner.rs"), "pub fn inner() {}\n").expect("w");
         let locked = src.join("unreadable.rs");
         std::fs::write(&locked, "pub fn f() {}\n").expect("w");
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o000))
+            .expect("chmod");
+    }
+}
+
+/// Gives the locked directory its permissions back when dropped, so the temporary tree can be
+/// removed even after a failed assertion.
+struct Unlock<'a>(&'a Path);
+
+impl Drop for Unlock<'_> {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let _ = std::fs::set_permissions(
+                self.0.join("src/locked"),
+                std::fs::Permissions::from_mode(0o755),
+            );
+        }
     }
 }
 
@@ -121,9 +209,43 @@ fn flows(report: &Value) -> BTreeSet<(String, String, u64)> {
         .collect()
 }
 
+/// Renders Markdown as GitHub would (CommonMark with tables) and fails if anything quoted from
+/// the code or the declarations came out as an element or a link.
+fn assert_markdown_inert(name: &str, markdown: &str) {
+    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    for needle in [
+        "<img",
+        "<script",
+        "<i>",
+        "href=\"http:evil",
+        "href=\"http://evil",
+        "href=\"b\"",
+    ] {
+        assert!(
+            !html.contains(needle),
+            "{name}: `{needle}` in the rendered Markdown:\n{html}"
+        );
+    }
+}
+
+/// No raw terminal control character or bidi override in text meant for a terminal or a log.
+fn assert_terminal_safe(name: &str, text: &str) {
+    for c in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
+        assert!(
+            !text.contains(c),
+            "{name}: raw {:?} in the output:\n{text}",
+            c
+        );
+    }
+}
+
 #[test]
+#[allow(clippy::too_many_lines)] // one tree, every output: splitting it would rebuild the tree
 fn hostile_tree_is_scanned_skipped_and_escaped() {
     let tree = tempfile::tempdir().expect("tempdir");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
     let root = tree.path();
     std::fs::create_dir_all(root.join("src")).expect("mkdir");
     write_good_files(&root.join("src"));
@@ -134,7 +256,8 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         "json",
         "--no-cache",
     ]));
-    write_bad_files(root);
+    write_bad_files(root, elsewhere.path());
+    let _unlock = Unlock(root);
     let path = root.to_str().expect("utf-8 path");
 
     let out = idflow(&["scan", path, "--format", "json", "--no-cache"]);
@@ -143,50 +266,134 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
     let report = json(&out);
 
     // Every bad file is listed with its reason.
-    let skipped: BTreeSet<(String, String)> = report["skipped"]
-        .as_array()
-        .expect("skipped")
-        .iter()
-        .map(|s| {
-            (
-                s["file"].as_str().unwrap_or_default().to_string(),
-                s["reason"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let skipped_of = |report: &Value| -> BTreeSet<(String, String)> {
+        report["skipped"]
+            .as_array()
+            .expect("skipped")
+            .iter()
+            .map(|s| {
+                (
+                    s["file"].as_str().unwrap_or_default().to_string(),
+                    s["reason"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
     let mut expected: BTreeSet<(String, String)> = [
         ("src/not_utf8.rs", "not-utf8"),
         ("src/syntax.rs", "parse-error"),
         ("src/huge.rs", "too-large"),
-        ("src/loop", "symlink"),
     ]
     .iter()
     .map(|(f, r)| ((*f).to_string(), (*r).to_string()))
     .collect();
-    if reads_anything(root) {
-        eprintln!("note: running as root, the unreadable file is readable; not checked");
-    } else {
-        expected.insert(("src/unreadable.rs".into(), "unreadable".into()));
+    if cfg!(unix) {
+        for link in [
+            "src/loop",
+            "src/alias.rs",
+            "src/gone.rs",
+            "src/outside",
+            "src/lib.rs",
+        ] {
+            expected.insert((link.into(), "symlink".into()));
+        }
+        if reads_anything(root) {
+            eprintln!(
+                "note: running as root, the unreadable file and directory are readable; \
+                 their skip entries are not checked"
+            );
+        } else {
+            expected.insert(("src/unreadable.rs".into(), "unreadable".into()));
+            expected.insert(("src/locked".into(), "unreadable".into()));
+        }
     }
-    assert_eq!(skipped, expected);
+    assert_eq!(skipped_of(&report), expected);
     assert_eq!(
         report["stats"]["files_skipped"].as_u64(),
         Some(expected.len() as u64)
+    );
+    // Each reason says what happened, and no message carries the machine's path.
+    let message = |file: &str| -> String {
+        report["skipped"]
+            .as_array()
+            .expect("skipped")
+            .iter()
+            .find(|s| s["file"] == file)
+            .and_then(|s| s["message"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let syntax = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .find(|s| s["file"] == "src/syntax.rs")
+        .expect("syntax.rs skipped");
+    assert_eq!(
+        (syntax["line"].as_u64(), syntax["column"].as_u64()),
+        (Some(1), Some(12)),
+        "a syntax error says where: {syntax}"
+    );
+    assert!(message("src/huge.rs").contains("limit"), "{report}");
+    if cfg!(unix) {
+        assert!(
+            message("src/loop").contains("enclosing directory"),
+            "{report}"
+        );
+        assert!(message("src/alias.rs").contains("src/plain.rs"), "{report}");
+        assert!(message("src/gone.rs").contains("dangling"), "{report}");
+        assert!(message("src/outside").contains("outside"), "{report}");
+    }
+    assert!(
+        !report["skipped"].to_string().contains(path),
+        "absolute path in a skip message: {report}"
     );
 
     // The good files' findings are what they are alone: the bad files change nothing.
     assert_eq!(flows(&report), flows(&good_alone));
     assert!(
-        flows(&report).len() >= 5,
+        flows(&report).len() >= 6,
         "a flow in each good file: {:?}",
         flows(&report)
     );
 
-    // --strict turns skipped files into exit 2, after writing the output.
+    // --strict turns skipped files into exit 2, after writing the output, in every command.
     let out = idflow(&["scan", path, "--format", "json", "--no-cache", "--strict"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(flows(&json(&out)), flows(&good_alone));
-    assert!(stderr(&out).contains("--strict"));
+    assert!(stderr(&out).contains("--strict"), "{}", stderr(&out));
+    let notice = root.join("notice.md");
+    let out = idflow(&[
+        "report",
+        path,
+        "--kind",
+        "notice",
+        "--output",
+        notice.to_str().expect("utf-8"),
+        "--no-cache",
+        "--date",
+        "2026-01-01",
+        "--strict",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        notice.is_file(),
+        "report --strict still writes the document"
+    );
+    let baseline = root.join("baseline.json");
+    let out = idflow(&[
+        "baseline",
+        path,
+        "--output",
+        baseline.to_str().expect("utf-8"),
+        "--no-cache",
+        "--strict",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        baseline.is_file(),
+        "baseline --strict still writes the file"
+    );
 
     // SARIF lists every skipped file as a tool execution notification.
     let out = idflow(&["scan", path, "--format", "sarif", "--no-cache"]);
@@ -196,15 +403,48 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         .expect("notifications");
     assert_eq!(notes.len(), expected.len());
 
-    // The text summary says how many files were analysed and how many skipped.
+    // The text summary says how many files were analysed and how many skipped, and shows
+    // control characters from the code instead of sending them to the terminal.
     let out = idflow(&["scan", path, "--no-cache"]);
     let text = String::from_utf8_lossy(&out.stdout);
+    let analysed = report["stats"]["files_analyzed"].as_u64().expect("count");
+    assert!(
+        text.contains(&format!(
+            "in {analysed} files analysed, {} skipped",
+            expected.len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    assert_terminal_safe("scan text", &text);
+    assert_terminal_safe("scan stderr", &stderr(&out));
+
+    // The gate: violations (exit 1), or 2 with --strict; every format lists the skipped files.
+    let out = idflow(&["check", path, "--no-cache"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_terminal_safe("check text", &text);
     assert!(
         text.contains(&format!("{} skipped", expected.len())),
         "{text}"
     );
+    let out = idflow(&["check", path, "--no-cache", "--format", "json", "--strict"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(skipped_of(&json(&out)), expected);
+    let out = idflow(&["check", path, "--no-cache", "--format", "sarif"]);
+    let notes = json(&out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(notes, expected.len());
+    let out = idflow(&["check", path, "--no-cache", "--format", "github"]);
+    assert_terminal_safe("check github", &String::from_utf8_lossy(&out.stdout));
+    let out = idflow(&["check", path, "--no-cache", "--format", "markdown"]);
+    let comment = String::from_utf8_lossy(&out.stdout);
+    assert!(comment.contains("not analysed"), "{comment}");
+    assert_markdown_inert("check markdown", &comment);
 
-    // Every document quotes the code as text.
+    // Every document quotes the code, the file names and the declarations as text.
+    std::fs::write(root.join("idflow.yaml"), HOSTILE_DECLARATIONS).expect("w");
     let docs = root.join("docs-out");
     let out = idflow(&[
         "report",
@@ -218,6 +458,7 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         "2026-01-01",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut kinds = BTreeSet::new();
     for entry in std::fs::read_dir(&docs).expect("docs") {
         let file = entry.expect("entry").path();
         let text = std::fs::read_to_string(&file).expect("read");
@@ -226,16 +467,22 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
             !text.contains(root.to_str().expect("utf-8")),
             "{name} holds an absolute path"
         );
-        match file.extension().and_then(|e| e.to_str()) {
-            Some("html") => {
-                assert!(!text.contains("<script>alert"), "{name}");
-                assert!(!text.contains("<img src=x"), "{name}");
+        let ext = file
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_string();
+        match ext.as_str() {
+            "html" => {
+                assert!(!text.contains("<script"), "{name}");
+                assert!(!text.contains("<img"), "{name}");
+                assert!(!text.contains("<i>"), "{name}");
                 assert!(
                     text.contains("&lt;img src=x onerror=alert(1)&gt;"),
                     "{name}"
                 );
             }
-            Some("csv") => {
+            "csv" => {
                 let mut reader = csv::ReaderBuilder::new()
                     .has_headers(false)
                     .from_path(&file)
@@ -249,15 +496,25 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
                     }
                 }
             }
-            Some("md") => {
-                for line in text.lines().filter(|l| l.contains("onerror")) {
-                    // Quoted code sits in a code span, so Markdown shows it and runs nothing.
-                    assert!(line.contains("`` "), "{name}: {line}");
-                }
+            "md" => assert_markdown_inert(&name, &text),
+            "json" => {
+                let _: Value = serde_json::from_str(&text).expect("the JSON document parses");
             }
             _ => {}
         }
+        kinds.insert(ext);
     }
+    assert_eq!(
+        kinds,
+        ["csv", "html", "json", "md", "xcprivacy"]
+            .iter()
+            .map(ToString::to_string)
+            .collect::<BTreeSet<_>>()
+    );
+    // The declarations' formulas reached the CSV files (and were neutralised there).
+    let ropa = std::fs::read_to_string(docs.join("ropa.csv")).expect("ropa.csv");
+    assert!(ropa.contains("'=cmd|"), "{ropa}");
+    assert!(ropa.contains("'@evil"), "{ropa}");
 }
 
 /// Bad input of every kind: exit 2 with a message naming what and where, never a panic.
@@ -275,9 +532,68 @@ fn bad_inputs_fail_cleanly() {
     std::fs::create_dir_all(tree.join("src")).expect("mkdir");
     std::fs::write(tree.join("src/main.rs"), "fn main() {}\n").expect("w");
     std::fs::write(tree.join("idflow.yaml"), "controller: [1, 2\n").expect("w");
+    let good = d.join("good");
+    std::fs::create_dir_all(good.join("src")).expect("mkdir");
+    std::fs::write(good.join("src/main.rs"), "fn main() {}\n").expect("w");
+    let unref = d.join("unref.yaml");
+    std::fs::write(
+        &unref,
+        "flows:\n  - { category: imei, recipient: a.example, purpose: nope }\n",
+    )
+    .expect("w");
+    let baseline = d.join("baseline.json");
+    std::fs::write(&baseline, "not json\n").expect("w");
+    let a_file = d.join("a-file");
+    std::fs::write(&a_file, "x\n").expect("w");
+    let a_dir = d.join("a-dir");
+    std::fs::create_dir_all(&a_dir).expect("mkdir");
+    let g = good.to_str().expect("utf-8");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    let (unref, baseline, a_file, a_dir) = (s(&unref), s(&baseline), s(&a_file), s(&a_dir));
+    let in_file = format!("{a_file}/out.json");
     let t = tree.to_str().expect("utf-8");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["scan", "/nonexistent/tree"], "/nonexistent/tree"),
+        (vec!["report", "/nonexistent/tree"], "/nonexistent/tree"),
+        (vec!["scan", g, "--rules", &a_file], &a_file),
+        (
+            vec!["scan", g, "--rules", "/nonexistent/rules"],
+            "/nonexistent/rules",
+        ),
+        (vec!["scan", g, "--threads", "0"], "--threads"),
+        (vec!["scan", g, "--output", &a_dir], &a_dir),
+        (vec!["scan", g, "--output", &in_file], &a_file),
+        (vec!["check", g, "--output", &a_dir], &a_dir),
+        (vec!["check", g, "--config", &unref], "purpose `nope`"),
+        (
+            vec!["check", g, "--config", "/nonexistent/d.yaml"],
+            "/nonexistent/d.yaml",
+        ),
+        (vec!["check", g, "--baseline", &baseline], &baseline),
+        (
+            vec!["check", g, "--baseline", "/nonexistent/b.json"],
+            "/nonexistent/b.json",
+        ),
+        (vec!["check", g, "--diff-base", "HEAD"], "git"),
+        (vec!["report", g, "--config", &unref], "purpose `nope`"),
+        (vec!["report", g, "--kind", "all"], "--output"),
+        (
+            vec!["report", g, "--kind", "all", "--output", &a_file],
+            &a_file,
+        ),
+        (vec!["report", g, "--date", "2026-13-45"], "2026-13-45"),
+        (
+            vec!["report", g, "--templates", "/nonexistent/tpl"],
+            "/nonexistent/tpl",
+        ),
+        (
+            vec!["report", g, "--kind", "notice", "--format", "plist"],
+            "plist",
+        ),
+        (
+            vec!["rules", "list", "--rules", rules.to_str().expect("utf-8")],
+            "bad.yaml",
+        ),
         (
             vec!["scan", t, "--rules", rules.to_str().expect("utf-8")],
             "bad.yaml",
@@ -299,6 +615,20 @@ fn bad_inputs_fail_cleanly() {
             "/nonexistent/dir",
         ),
     ];
+    #[cfg(target_os = "linux")]
+    let cases = {
+        // A directory no file can be created in, whoever runs the test.
+        let mut cases = cases;
+        cases.push((
+            vec!["scan", g, "--output", "/proc/idflow.json"],
+            "/proc/idflow.json",
+        ));
+        cases.push((
+            vec!["baseline", g, "--output", "/proc/b.json"],
+            "/proc/b.json",
+        ));
+        cases
+    };
     for (args, named) in cases {
         let out = idflow(&args);
         let err = stderr(&out);
@@ -331,6 +661,80 @@ fn failing_runs_leave_outputs_alone() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&old).expect("read"), "OLD");
+
+    // Every command that writes a file, failing on bad rules, bad declarations or a missing
+    // root: the existing output is left exactly as it was, and no temporary file stays behind.
+    let bad_rules = rules.to_str().expect("utf-8");
+    let unref = d.join("unref.yaml");
+    std::fs::write(
+        &unref,
+        "flows:\n  - { category: imei, recipient: a.example, purpose: nope }\n",
+    )
+    .expect("w");
+    let unref = unref.to_str().expect("utf-8");
+    let outputs = d.join("outputs");
+    std::fs::create_dir_all(&outputs).expect("mkdir");
+    let target = outputs.join("existing");
+    let target = target.to_str().expect("utf-8");
+    let failing: Vec<Vec<&str>> = vec![
+        vec!["scan", "/nonexistent/tree", "--output", target],
+        vec!["report", sample, "--rules", bad_rules, "--output", target],
+        vec!["report", sample, "--config", unref, "--output", target],
+        vec!["report", "/nonexistent/tree", "--output", target],
+        vec!["check", sample, "--rules", bad_rules, "--output", target],
+        vec!["check", sample, "--config", unref, "--output", target],
+        vec!["baseline", sample, "--rules", bad_rules, "--output", target],
+        vec!["baseline", "/nonexistent/tree", "--output", target],
+    ];
+    for args in failing {
+        std::fs::write(target, "OLD").expect("w");
+        let out = idflow(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(target).expect("read"),
+            "OLD",
+            "{args:?} touched its output"
+        );
+        let left: Vec<_> = std::fs::read_dir(&outputs)
+            .expect("outputs")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("existing")], "{args:?}");
+    }
+
+    // One document of `--kind all` that cannot be written (a directory is in its place): none
+    // is replaced, and no temporary file stays behind.
+    let blocked = d.join("blocked");
+    std::fs::create_dir_all(blocked.join("ropa.csv")).expect("mkdir");
+    std::fs::write(blocked.join("notice.md"), "OLD").expect("w");
+    let out = idflow(&[
+        "report",
+        sample,
+        "--kind",
+        "all",
+        "--output",
+        blocked.to_str().expect("utf-8"),
+        "--date",
+        "2026-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ropa.csv"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(blocked.join("notice.md")).expect("read"),
+        "OLD"
+    );
+    let mut left: Vec<_> = std::fs::read_dir(&blocked)
+        .expect("blocked")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            std::ffi::OsString::from("notice.md"),
+            std::ffi::OsString::from("ropa.csv")
+        ]
+    );
 
     // A template that fails to render: no document of `--kind all` is written.
     let templates = d.join("templates");
@@ -429,4 +833,50 @@ fn browser_shows_markup_in_code_as_text() {
         !dom.contains("<script>alert"),
         "no script element came out of the code"
     );
+    assert!(!dom.contains("<i>"), "no element came out of a file name");
+}
+
+/// Deep IR on the scan's helper threads: 10,000 nested parentheses and 10,000 nested blocks,
+/// scanned without and with a cache. Encoding cache entries and freeing the program recurse as
+/// deeply as lowering did; they run beside the analysis on threads of their own, which need the
+/// workers' big stacks (with the default 2 MiB, the process aborted with "has overflowed its
+/// stack" after writing its output).
+#[test]
+fn deep_ir_on_helper_threads_does_not_overflow() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let depth = 10_000;
+    std::fs::write(
+        src.join("deep.rs"),
+        format!(
+            "pub fn deep() -> i32 {{ {}1{} }}\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        ),
+    )
+    .expect("w");
+    std::fs::write(
+        src.join("blocks.rs"),
+        format!(
+            "pub fn blocks() {{ {}{} }}\n",
+            "{".repeat(depth),
+            "}".repeat(depth)
+        ),
+    )
+    .expect("w");
+    let cache = tree.path().join(".cache");
+    let path = tree.path().to_str().expect("utf-8");
+    for args in [
+        vec!["scan", path, "--no-cache"],
+        vec!["scan", path, "--cache", cache.to_str().expect("utf-8")],
+        vec!["scan", path, "--cache", cache.to_str().expect("utf-8")],
+    ] {
+        let out = idflow(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("2 files analysed"),
+            "{args:?}"
+        );
+    }
 }

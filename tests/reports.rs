@@ -309,6 +309,10 @@ fn csv_parses_and_is_formula_safe() {
     assert_eq!(tables::safe("=1+1"), "'=1+1");
     assert_eq!(tables::safe("@SUM"), "'@SUM");
     assert_eq!(tables::safe("plain"), "plain");
+    for formula in ["+1+1", "-1+1", "\t=1", "\r=1"] {
+        assert_eq!(tables::safe(formula), format!("'{formula}"));
+    }
+    assert_eq!(tables::safe("a=1"), "a=1");
 }
 
 /// The privacy manifest is a well-formed plist with the collected data types.

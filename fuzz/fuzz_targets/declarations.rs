@@ -1,18 +1,7 @@
-//! An `idflow.yaml`: parsing, validating and printing its errors never panic.
+//! See [`idflow::fuzzing::declarations`]: whatever the bytes, it must return without panicking. Inputs
+//! that ever crashed it are replayed by `tests/regressions.rs` in the normal test suite.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match idflow::declarations::Declarations::parse(text, std::path::Path::new("idflow.yaml")) {
-        Ok(decl) => {
-            let _ = decl.validate();
-        }
-        Err(err) => {
-            let _ = err.to_string();
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| idflow::fuzzing::declarations(data));

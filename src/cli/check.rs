@@ -34,10 +34,11 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     output::emit(Some(&args.output), &text)?;
     if !args.common.quiet {
         note(&format!(
-            "wrote {}: {} accepted flow{}",
+            "wrote {}: {} accepted flow{}; {}",
             args.output.display(),
             baseline.entries.len(),
-            if baseline.entries.len() == 1 { "" } else { "s" }
+            if baseline.entries.len() == 1 { "" } else { "s" },
+            report::text::summary(&result)
         ));
     }
     Ok(super::scan::strict(
@@ -159,8 +160,12 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
     };
     output::emit(args.output.as_deref(), &rendered)?;
     if !args.common.quiet {
-        for skipped in &result.skipped {
-            warning(&format!("skipped {}", report::text::skipped_line(skipped)));
+        // The text outcome lists skipped files itself; the other formats carry them in their own
+        // fields, and the person running them still sees them here.
+        if args.format != CheckFormat::Text || args.output.is_some() {
+            for skipped in &result.skipped {
+                warning(&format!("skipped {}", report::text::skipped_line(skipped)));
+            }
         }
         if args.format != CheckFormat::Text {
             for id in &outcome.stale_baseline {

@@ -89,10 +89,17 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
                 Ok((dir.join(kind.file_name(*format)), text))
             })
             .collect::<Result<Vec<_>>>()?;
+        if dir.exists() && !dir.is_dir() {
+            bail!(
+                "--output {} is a file; --kind all writes several documents into a directory",
+                dir.display()
+            );
+        }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for (path, text) in rendered {
-            output::emit(Some(&path), &text)?;
-            if !args.common.quiet {
+        // All written to temporary files before any replaces its document.
+        output::emit_all(&rendered)?;
+        if !args.common.quiet {
+            for (path, _) in &rendered {
                 note(&format!("wrote {}", path.display()));
             }
         }
@@ -103,6 +110,12 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         if let (Some(path), false) = (&args.output, args.common.quiet) {
             note(&format!("wrote {}", path.display()));
         }
+    }
+    if !args.common.quiet {
+        note(&format!(
+            "scanned: {}",
+            crate::report::text::summary(&result)
+        ));
     }
     if !args.common.quiet && !doc.gaps.is_empty() {
         note(&format!(
@@ -171,11 +184,17 @@ fn declarations(args: &ReportArgs) -> Result<(Declarations, Option<String>)> {
         }
     };
     let decl = Declarations::load(&path)?;
-    // Inside the scanned tree the file is named relative to it, so the report does not carry
-    // the path of the machine it was made on.
-    let name = path
-        .strip_prefix(&args.path)
-        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+    // Inside the scanned tree the file is named relative to it, outside it by its file name
+    // (or the relative path it was given as), so the report never carries an absolute path of
+    // the machine it was made on.
+    let name = match path.strip_prefix(&args.path) {
+        Ok(inside) => inside.display().to_string(),
+        Err(_) if path.is_absolute() => path.file_name().map_or_else(
+            || DEFAULT_FILE_NAME.to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        Err(_) => path.display().to_string(),
+    };
     Ok((decl, Some(name)))
 }
 

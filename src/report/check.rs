@@ -8,10 +8,13 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::findings::Location;
+use super::tera::md_escape;
+use super::text::{printable, skipped_line};
+use crate::findings::{Location, Skipped};
 use crate::policy::{CheckOutcome, Policy, Violation};
 
-/// The one-line summary, e.g. `check failed: 3 violations (6 findings, 1 suppressed)`.
+/// The one-line summary, e.g.
+/// `check failed: 3 violations (6 findings, 1 suppressed) in 12 files analysed, 1 skipped`.
 #[must_use]
 pub fn summary(outcome: &CheckOutcome) -> String {
     let n = outcome.violations.len();
@@ -31,7 +34,13 @@ pub fn summary(outcome: &CheckOutcome) -> String {
             let _ = write!(extra, ", {count} {what}");
         }
     }
-    format!("{verdict}: {n} violation{} ({extra})", plural(n))
+    format!(
+        "{verdict}: {n} violation{} ({extra}) in {} file{} analysed, {} skipped",
+        plural(n),
+        outcome.files_analyzed,
+        plural(outcome.files_analyzed),
+        outcome.skipped.len()
+    )
 }
 
 fn plural(n: usize) -> &'static str {
@@ -43,7 +52,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn at(loc: &Location) -> String {
-    format!("{}:{}:{}", loc.file, loc.line, loc.column)
+    format!("{}:{}:{}", printable(&loc.file), loc.line, loc.column)
 }
 
 /// Text for humans: one block per violation with the source and sink lines, then the summary.
@@ -51,12 +60,12 @@ fn at(loc: &Location) -> String {
 pub fn text(outcome: &CheckOutcome) -> String {
     let mut out = String::new();
     for v in &outcome.violations {
-        let _ = writeln!(out, "error[{}]: {}", v.policy.id(), v.message);
+        let _ = writeln!(out, "error[{}]: {}", v.policy.id(), printable(&v.message));
         let _ = writeln!(out, "  --> {}  (finding {})", at(&v.sink), v.finding_id);
         let _ = writeln!(out, "   | source {}", at(&v.source));
-        let _ = writeln!(out, "   |   {}", v.source.snippet);
+        let _ = writeln!(out, "   |   {}", printable(&v.source.snippet));
         let _ = writeln!(out, "   | sink   {} ({})", at(&v.sink), v.sink_rule);
-        let _ = writeln!(out, "   |   {}", v.sink.snippet);
+        let _ = writeln!(out, "   |   {}", printable(&v.sink.snippet));
         let _ = writeln!(out, "   = help: {}", v.policy.help());
         out.push('\n');
     }
@@ -67,11 +76,14 @@ pub fn text(outcome: &CheckOutcome) -> String {
             s.category,
             at(&s.sink),
             if s.reason.is_empty() {
-                "(no reason)"
+                "(no reason)".into()
             } else {
-                &s.reason
+                printable(&s.reason)
             }
         );
+    }
+    for skipped in &outcome.skipped {
+        let _ = writeln!(out, "warning: skipped {}", skipped_line(skipped));
     }
     for id in &outcome.stale_baseline {
         let _ = writeln!(
@@ -100,8 +112,19 @@ pub fn json(outcome: &CheckOutcome) -> String {
     out
 }
 
-fn md_escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('`', "'")
+/// A Markdown link to `file` (line `line`) whose text and destination are both inert: the
+/// text escaped, the destination percent-encoded, so a file name cannot open a link, an image
+/// or markup of its own.
+fn md_link(file: &str, line: u32) -> String {
+    let mut dest = String::with_capacity(file.len());
+    for b in file.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~') {
+            dest.push(char::from(b));
+        } else {
+            let _ = write!(dest, "%{b:02X}");
+        }
+    }
+    format!("[{}:{line}]({dest}#L{line})", md_escape(file))
 }
 
 /// A Markdown PR comment: a table of violations with `file#Lline` links.
@@ -114,14 +137,12 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
         for v in &outcome.violations {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | [{f}:{l}]({f}#L{l}) | [{sf}:{sl}]({sf}#L{sl}) | {} |",
+                "| `{}` | {} | {} | {} | {} |",
                 v.policy.id(),
-                v.category,
+                md_escape(&v.category),
+                md_link(&v.sink.file, v.sink.line),
+                md_link(&v.source.file, v.source.line),
                 md_escape(&v.message),
-                f = v.sink.file,
-                l = v.sink.line,
-                sf = v.source.file,
-                sl = v.source.line,
             );
         }
     }
@@ -130,23 +151,36 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
         for s in &outcome.suppressed {
             let _ = writeln!(
                 out,
-                "- {} at [{f}:{l}]({f}#L{l}): {}",
-                s.category,
+                "- {} at {}: {}",
+                md_escape(&s.category),
+                md_link(&s.sink.file, s.sink.line),
                 md_escape(&s.reason),
-                f = s.sink.file,
-                l = s.sink.line
             );
+        }
+        out.push_str("\n</details>\n");
+    }
+    if !outcome.skipped.is_empty() {
+        let _ = write!(
+            out,
+            "\n<details><summary>{} file{} not analysed</summary>\n\n",
+            outcome.skipped.len(),
+            plural(outcome.skipped.len())
+        );
+        for skipped in &outcome.skipped {
+            let _ = writeln!(out, "- {}", md_escape(&skipped_line(skipped)));
         }
         out.push_str("\n</details>\n");
     }
     out
 }
 
-/// Escapes a GitHub workflow-command message (`%`, CR, LF).
+/// Escapes a GitHub workflow-command message (`%`, CR, LF, and terminal controls).
 fn gh_escape(text: &str) -> String {
-    text.replace('%', "%25")
+    let text = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    printable(&text).into_owned()
 }
 
 /// Escapes a workflow-command property value (also `,` and `:`).
@@ -176,6 +210,14 @@ pub fn github(outcome: &CheckOutcome) -> String {
         let _ = writeln!(
             out,
             "::notice title=idflow stale baseline::baseline entry {id} matches no finding"
+        );
+    }
+    for skipped in &outcome.skipped {
+        let _ = writeln!(
+            out,
+            "::warning file={},title=idflow skipped file::{}",
+            gh_property(&skipped.file),
+            gh_escape(&format!("skipped {}", skipped_line(skipped)))
         );
     }
     let _ = writeln!(out, "{}", summary(outcome));
@@ -224,6 +266,28 @@ fn sarif_result(v: &Violation) -> Value {
     result
 }
 
+/// A skipped file as a SARIF tool execution notification, as the scan's SARIF has them.
+fn sarif_notification(skipped: &Skipped) -> Value {
+    let mut location = json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": skipped.file, "uriBaseId": super::sarif::SRCROOT }
+        }
+    });
+    if let Some(line) = skipped.line {
+        let mut region = json!({ "startLine": line });
+        if let Some(column) = skipped.column {
+            region["startColumn"] = json!(column);
+        }
+        location["physicalLocation"]["region"] = region;
+    }
+    json!({
+        "level": "warning",
+        "message": { "text": format!("skipped {}", skipped_line(skipped)) },
+        "descriptor": { "id": skipped.reason.code() },
+        "locations": [location]
+    })
+}
+
 /// SARIF 2.1.0 for code scanning.
 ///
 /// # Panics
@@ -252,6 +316,11 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules
             } },
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications":
+                    outcome.skipped.iter().map(sarif_notification).collect::<Vec<_>>()
+            }],
             "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": "The scanned root" } } },
             "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
         }]
@@ -259,4 +328,27 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
     let mut out = serde_json::to_string_pretty(&log).expect("SARIF value serializes");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file name cannot open a link, an image or markup of its own in a PR comment.
+    #[test]
+    fn markdown_links_are_inert() {
+        assert_eq!(md_link("src/a.rs", 3), "[src/a.rs:3](src/a.rs#L3)");
+        let link = md_link("src/x](http://evil) <img src=x>.rs", 7);
+        assert_eq!(
+            link,
+            "[src/x\\](http://evil) \\<img src=x\\>.rs:7](src/x%5D%28http%3A//evil%29%20%3Cimg%20src%3Dx%3E.rs#L7)"
+        );
+    }
+
+    /// Terminal control characters reach GitHub's log as text, newlines as the escape the
+    /// workflow-command format defines.
+    #[test]
+    fn github_messages_escape_controls() {
+        assert_eq!(gh_escape("a\nb%\u{1b}[2J"), "a%0Ab%25\\u{1b}[2J");
+    }
 }

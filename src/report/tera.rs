@@ -21,12 +21,12 @@ pub const DEFAULT_TEMPLATE_FILES: &[(&str, &str)] =
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     /// The override directory or a file in it could not be read.
-    #[error("cannot read template {}: {source}", path.display())]
+    #[error("cannot read template {}: {reason}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message says it, so a chain would say it twice).
+        reason: std::io::Error,
     },
     /// An override resolves outside its directory (a symlink).
     #[error("template {} resolves outside the template directory", path.display())]
@@ -97,7 +97,7 @@ impl Templates {
     pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| TemplateError::Io { path, source }
+            move |reason| TemplateError::Io { path, reason }
         };
         let root = dir.canonicalize().map_err(io(dir))?;
         let mut overrides = BTreeMap::new();
@@ -222,5 +222,15 @@ mod tests {
         assert_eq!(md_escape("a|b `c`"), "a\\|b \\`c\\`");
         assert_eq!(md_code("x"), "`x`");
         assert_eq!(md_code("a`b|c"), "`` a`b\\|c ``");
+    }
+
+    /// Link, image and HTML syntax in text stay text.
+    #[test]
+    fn markdown_link_and_markup_syntax_is_escaped() {
+        assert_eq!(md_escape("[a](b)"), "\\[a\\](b)");
+        assert_eq!(md_escape("![x](http://e)"), "!\\[x\\](http://e)");
+        assert_eq!(md_escape("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(md_escape("# h\n| t"), "\\# h \\| t");
+        assert_eq!(md_escape("*b* _i_"), "\\*b\\* \\_i\\_");
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Colour (ANSI) only when the caller asks for it: the renderer never looks at the terminal.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
@@ -78,7 +79,7 @@ fn block(out: &mut String, p: &Palette, f: &Finding) {
         p.paint(BAD, "no consent")
     };
     let recipient = match &f.recipient {
-        Some(host) => p.paint(BOLD, host),
+        Some(host) => p.paint(BOLD, &printable(host)),
         None => p.paint(MEH, "unknown recipient"),
     };
     let _ = writeln!(
@@ -99,7 +100,7 @@ fn block(out: &mut String, p: &Palette, f: &Finding) {
             out,
             "  {}  {at:<width$} {}",
             p.paint(DIM, label),
-            loc.snippet
+            printable(&loc.snippet)
         );
     }
     if !f.path.is_empty() {
@@ -114,7 +115,7 @@ fn block(out: &mut String, p: &Palette, f: &Finding) {
                 if i == 0 || i == last || step.note.is_empty() {
                     at
                 } else {
-                    format!("{at} ({})", step.note)
+                    format!("{at} ({})", printable(&step.note))
                 }
             })
             .collect();
@@ -129,13 +130,37 @@ fn block(out: &mut String, p: &Palette, f: &Finding) {
 
 /// `file:line`.
 fn short_location(loc: &Location) -> String {
-    format!("{}:{}", loc.file, loc.line)
+    format!("{}:{}", printable(&loc.file), loc.line)
+}
+
+/// `s` with every character a terminal (or a CI log viewer) would act on instead of showing
+/// written as `\u{..}`: C0 and C1 control characters (ANSI escape sequences start with one),
+/// DEL, and the bidirectional overrides that make code read differently from what it is.
+/// Text quoted from scanned code or file names goes through this before it reaches a terminal.
+#[must_use]
+pub fn printable(s: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A skipped file as `file[:line[:col]]: reason: message`, for the text report and stderr.
 #[must_use]
 pub fn skipped_line(skipped: &Skipped) -> String {
-    let mut at = skipped.file.clone();
+    let mut at = printable(&skipped.file).into_owned();
     if let Some(line) = skipped.line {
         let _ = write!(at, ":{line}");
         if let Some(column) = skipped.column {
@@ -145,7 +170,11 @@ pub fn skipped_line(skipped: &Skipped) -> String {
     if skipped.message.is_empty() {
         format!("{at}: {}", skipped.reason.code())
     } else {
-        format!("{at}: {}: {}", skipped.reason.code(), skipped.message)
+        format!(
+            "{at}: {}: {}",
+            skipped.reason.code(),
+            printable(&skipped.message)
+        )
     }
 }
 

@@ -17,7 +17,7 @@ pub mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -102,12 +102,24 @@ impl RulePack {
             .collect();
         let mut errors = Vec::new();
         if let Some(dir) = extra {
-            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-                .into_iter()
-                .filter_map(Result::ok)
-                .map(walkdir::DirEntry::into_path)
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-                .collect();
+            let mut files: Vec<PathBuf> = Vec::new();
+            for entry in walkdir::WalkDir::new(dir) {
+                match entry {
+                    Ok(entry) => files.push(entry.into_path()),
+                    // A subdirectory that cannot be read must not silently mean "no rules there".
+                    Err(err) => errors.push(RuleError {
+                        file: err.path().unwrap_or(dir).to_path_buf(),
+                        line: 0,
+                        column: 0,
+                        len: 0,
+                        code: Code::RuleIo,
+                        message: format!("cannot read rule directory: {err}"),
+                        help: None,
+                        text: None,
+                    }),
+                }
+            }
+            files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
             files.sort();
             for file in files {
                 match std::fs::read_to_string(&file) {
@@ -154,8 +166,13 @@ impl RulePack {
         let mut files = Vec::with_capacity(texts.len());
         for (path, text, layer) in texts {
             hasher.update(text.as_bytes());
+            let parsed = if layer == 0 {
+                default_file_parsed(&path, &text)
+            } else {
+                None
+            };
             let text = SourceText(Arc::from(text));
-            match validate::parse(&path, &text) {
+            match parsed.unwrap_or_else(|| validate::parse(&path, &text)) {
                 Ok(rules) => files.push(RuleFile {
                     path,
                     text,
@@ -190,6 +207,27 @@ impl RulePack {
         &self.hash
     }
 }
+
+/// Step one of an embedded default file, parsed once per process: `path` and `text` must be
+/// exactly an entry of [`DEFAULT_RULE_FILES`] (else `None`). Every scan loads the default pack
+/// once, so this saves nothing there; it keeps repeated loads (tests, the `rules` fuzz target)
+/// from re-parsing 70 KB of YAML each time.
+fn default_file_parsed(path: &Path, text: &str) -> Option<StepOne> {
+    static PARSED: OnceLock<Vec<StepOne>> = OnceLock::new();
+    let i = DEFAULT_RULE_FILES
+        .iter()
+        .position(|(p, t)| *t == text && Path::new("rules").join(p) == path)?;
+    let parsed = PARSED.get_or_init(|| {
+        DEFAULT_RULE_FILES
+            .iter()
+            .map(|(p, t)| validate::parse(&Path::new("rules").join(p), &SourceText(Arc::from(*t))))
+            .collect()
+    });
+    parsed.get(i).cloned()
+}
+
+/// What step one makes of a rule file.
+type StepOne = Result<RawRuleFile, Vec<RuleError>>;
 
 /// Adds `file`'s entries to `into`, replacing entries with the same id.
 fn merge(into: &mut RawRuleFile, file: RawRuleFile) {

