@@ -357,8 +357,22 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         flows(&report)
     );
 
+    // With a cache, cold then warm: the same findings and the same skip list (skip entries come
+    // from the cache too). The runs below use the warm cache.
+    let cache = root.join(".cache");
+    let cache = cache.to_str().expect("utf-8 path");
+    for run in ["cold", "warm"] {
+        let out = idflow(&["scan", path, "--format", "json", "--cache", cache]);
+        assert_eq!(out.status.code(), Some(0), "{run}: {}", stderr(&out));
+        let cached = json(&out);
+        assert_eq!(flows(&cached), flows(&good_alone), "{run} cache");
+        assert_eq!(skipped_of(&cached), expected, "{run} cache");
+    }
+
     // --strict turns skipped files into exit 2, after writing the output, in every command.
-    let out = idflow(&["scan", path, "--format", "json", "--no-cache", "--strict"]);
+    let out = idflow(&[
+        "scan", path, "--format", "json", "--cache", cache, "--strict",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(flows(&json(&out)), flows(&good_alone));
     assert!(stderr(&out).contains("--strict"), "{}", stderr(&out));
@@ -370,7 +384,8 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         "notice",
         "--output",
         notice.to_str().expect("utf-8"),
-        "--no-cache",
+        "--cache",
+        cache,
         "--date",
         "2026-01-01",
         "--strict",
@@ -386,7 +401,8 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         path,
         "--output",
         baseline.to_str().expect("utf-8"),
-        "--no-cache",
+        "--cache",
+        cache,
         "--strict",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -396,7 +412,7 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
     );
 
     // SARIF lists every skipped file as a tool execution notification.
-    let out = idflow(&["scan", path, "--format", "sarif", "--no-cache"]);
+    let out = idflow(&["scan", path, "--format", "sarif", "--cache", cache]);
     let sarif = json(&out);
     let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
         .as_array()
@@ -405,7 +421,7 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
 
     // The text summary says how many files were analysed and how many skipped, and shows
     // control characters from the code instead of sending them to the terminal.
-    let out = idflow(&["scan", path, "--no-cache"]);
+    let out = idflow(&["scan", path, "--cache", cache]);
     let text = String::from_utf8_lossy(&out.stdout);
     let analysed = report["stats"]["files_analyzed"].as_u64().expect("count");
     assert!(
@@ -420,7 +436,7 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
     assert_terminal_safe("scan stderr", &stderr(&out));
 
     // The gate: violations (exit 1), or 2 with --strict; every format lists the skipped files.
-    let out = idflow(&["check", path, "--no-cache"]);
+    let out = idflow(&["check", path, "--cache", cache]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_terminal_safe("check text", &text);
@@ -428,17 +444,19 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         text.contains(&format!("{} skipped", expected.len())),
         "{text}"
     );
-    let out = idflow(&["check", path, "--no-cache", "--format", "json", "--strict"]);
+    let out = idflow(&[
+        "check", path, "--cache", cache, "--format", "json", "--strict",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(skipped_of(&json(&out)), expected);
-    let out = idflow(&["check", path, "--no-cache", "--format", "sarif"]);
+    let out = idflow(&["check", path, "--cache", cache, "--format", "sarif"]);
     let notes = json(&out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(notes, expected.len());
-    let out = idflow(&["check", path, "--no-cache", "--format", "github"]);
+    let out = idflow(&["check", path, "--cache", cache, "--format", "github"]);
     assert_terminal_safe("check github", &String::from_utf8_lossy(&out.stdout));
-    let out = idflow(&["check", path, "--no-cache", "--format", "markdown"]);
+    let out = idflow(&["check", path, "--cache", cache, "--format", "markdown"]);
     let comment = String::from_utf8_lossy(&out.stdout);
     assert!(comment.contains("not analysed"), "{comment}");
     assert_markdown_inert("check markdown", &comment);
@@ -453,7 +471,8 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         "all",
         "--output",
         docs.to_str().expect("utf-8"),
-        "--no-cache",
+        "--cache",
+        cache,
         "--date",
         "2026-01-01",
     ]);
@@ -836,8 +855,8 @@ fn browser_shows_markup_in_code_as_text() {
     assert!(!dom.contains("<i>"), "no element came out of a file name");
 }
 
-/// Deep IR on the scan's helper threads: 10,000 nested parentheses and 10,000 nested blocks,
-/// scanned without and with a cache. Encoding cache entries and freeing the program recurse as
+/// Deep IR on the scan's helper threads: 10,000 nested parentheses, blocks, prefix operators,
+/// chained calls and additions, scanned without and with a cache. Encoding cache entries and freeing the program recurse as
 /// deeply as lowering did; they run beside the analysis on threads of their own, which need the
 /// workers' big stacks (with the default 2 MiB, the process aborted with "has overflowed its
 /// stack" after writing its output).
@@ -865,6 +884,14 @@ fn deep_ir_on_helper_threads_does_not_overflow() {
         ),
     )
     .expect("w");
+    // Deep without brackets: prefix operators, a method chain, a sum.
+    let ops = format!(
+        "pub fn neg(x: i32) -> i32 {{ {}x }}\npub fn chain(x: String) -> String {{ x{} }}\npub fn sum(x: i32) -> i32 {{ x{} }}\n",
+        "-".repeat(depth),
+        ".clone()".repeat(depth),
+        " + 1".repeat(depth)
+    );
+    std::fs::write(src.join("ops.rs"), ops).expect("w");
     let cache = tree.path().join(".cache");
     let path = tree.path().to_str().expect("utf-8");
     for args in [
@@ -875,7 +902,7 @@ fn deep_ir_on_helper_threads_does_not_overflow() {
         let out = idflow(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("2 files analysed"),
+            String::from_utf8_lossy(&out.stdout).contains("3 files analysed"),
             "{args:?}"
         );
     }

@@ -2,9 +2,12 @@
 //! crate.
 //!
 //! Takes a [`Document`], gives RFC 4180 text. A CSV file has no room for an appendix, so every
-//! row carries its evidence (the `file:line` of each flow's sink) and the provenance. A cell that
-//! starts with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, so a spreadsheet
-//! never evaluates code text as a formula.
+//! row carries its evidence (the `file:line` of each flow's sink) and the provenance, with the
+//! scan's coverage (files analysed and skipped). A cell that starts with `=`, `+`, `-`, `@`, tab
+//! or carriage return is prefixed with `'`, so a spreadsheet never evaluates code text as a
+//! formula.
+
+use std::fmt::Write as _;
 
 use super::documents::{Document, FlowView};
 
@@ -125,12 +128,25 @@ fn evidence(doc: &Document, numbers: &str) -> String {
         .join("; ")
 }
 
+/// Provenance and coverage in one cell: a row says what produced it and what the scan did not
+/// look at.
 fn provenance(doc: &Document) -> String {
     let p = &doc.provenance;
-    format!(
-        "idflow {}; rules {}; commit {}; date {}",
-        p.tool_version, p.rules_hash, p.commit, p.date
-    )
+    let c = &doc.coverage;
+    let mut cell = format!(
+        "idflow {}; rules {}; commit {}; date {}; {} of {} Rust files analysed, {} skipped",
+        p.tool_version,
+        p.rules_hash,
+        p.commit,
+        p.date,
+        c.files_analyzed,
+        c.files_found,
+        c.files_skipped
+    );
+    for s in &c.skipped {
+        let _ = write!(cell, "; skipped {} ({})", s.at, s.reason);
+    }
+    cell
 }
 
 /// A cell a spreadsheet shows as text, never evaluates.
