@@ -220,6 +220,11 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
             None,
         ));
     }
+    // proc-macro2 keeps the text and line table of every file a thread has parsed, for span
+    // locations, and never frees them: on a large tree that is the whole tree's text per
+    // thread, and past 4 GiB of text the 32-bit positions wrap. Nothing holds a span of an
+    // earlier file (each is lowered before the next is parsed on this thread), so forget them.
+    proc_macro2::extra::invalidate_current_thread_spans();
     let syntax = syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
         let at = (
