@@ -16,6 +16,10 @@ use crate::parse::ParsedFile;
 /// A module scope: (file index, scope index in the file).
 type ScopeRef = (usize, u32);
 
+/// A module of one crate, numbered by the index, so that name tables are keyed without
+/// allocating its path on every lookup.
+type ModId = u32;
+
 /// A function's global index.
 pub type FnId = usize;
 
@@ -83,16 +87,83 @@ impl Names<'_> {
 #[derive(Debug, Default)]
 struct Index {
     fns: Vec<FnInfo>,
-    free_fns: HashMap<(usize, Vec<Name>, Name), Vec<FnId>>,
+    modules: Modules,
+    /// The module of each scope of each file: `scope_modules[file][scope]`.
+    scope_modules: Vec<Vec<ModId>>,
+    free_fns: HashMap<(ModId, Name), Vec<FnId>>,
     fns_by_name: HashMap<(usize, Name), Vec<FnId>>,
     methods: HashMap<(usize, Name, Name), Vec<FnId>>,
     methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
     structs: HashMap<(usize, Name), (usize, usize)>,
-    consts: HashMap<(usize, Vec<Name>, Name), (usize, usize)>,
+    consts: HashMap<(ModId, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
     traits: HashSet<(usize, Name)>,
     trait_fns: HashMap<(usize, Name), Vec<FnId>>,
-    module_scopes: HashMap<(usize, Vec<Name>), Vec<ScopeRef>>,
+}
+
+/// The module tree of every crate: each module with its path, its children and its scopes.
+#[derive(Debug, Default)]
+struct Modules {
+    /// The root module of each crate that has one.
+    roots: HashMap<usize, ModId>,
+    children: HashMap<(ModId, Name), ModId>,
+    /// Path inside its crate, by id.
+    paths: Vec<Vec<Name>>,
+    /// Scopes that make up the module, by id (none for a module only known as a path prefix).
+    scopes: Vec<Vec<ScopeRef>>,
+}
+
+impl Modules {
+    /// The id of module `path` of crate `krate`, numbering it and its ancestors if new.
+    fn intern(&mut self, krate: usize, path: &[Name]) -> ModId {
+        let mut id = match self.roots.get(&krate) {
+            Some(&id) => id,
+            None => {
+                let id = self.push(Vec::new());
+                self.roots.insert(krate, id);
+                id
+            }
+        };
+        for (depth, seg) in path.iter().enumerate() {
+            id = match self.children.get(&(id, *seg)) {
+                Some(&child) => child,
+                None => {
+                    let child = self.push(path[..=depth].to_vec());
+                    self.children.insert((id, *seg), child);
+                    child
+                }
+            };
+        }
+        id
+    }
+
+    fn push(&mut self, path: Vec<Name>) -> ModId {
+        let id = ModId::try_from(self.paths.len()).unwrap_or(ModId::MAX);
+        self.paths.push(path);
+        self.scopes.push(Vec::new());
+        id
+    }
+
+    /// The id of module `path` of crate `krate`, if the program has it.
+    fn get(&self, krate: usize, path: &[Name]) -> Option<ModId> {
+        let mut id = *self.roots.get(&krate)?;
+        for seg in path {
+            id = *self.children.get(&(id, *seg))?;
+        }
+        Some(id)
+    }
+
+    fn child(&self, id: ModId, name: Name) -> Option<ModId> {
+        self.children.get(&(id, name)).copied()
+    }
+
+    fn path(&self, id: ModId) -> &[Name] {
+        &self.paths[id as usize]
+    }
+
+    fn scopes(&self, id: ModId) -> &[ScopeRef] {
+        &self.scopes[id as usize]
+    }
 }
 
 /// A file and scope: the context names are resolved in.
@@ -167,16 +238,19 @@ impl Program {
         let mut ix = Index::default();
         for (fi, file) in self.files.iter().enumerate() {
             let krate = self.crate_of_file[fi];
+            let mut scope_modules = Vec::with_capacity(file.ir.scopes.len());
             for (si, scope) in file.ir.scopes.iter().enumerate() {
-                let module = module_of(&file.source.module, scope);
-                ix.module_scopes
-                    .entry((krate, module))
-                    .or_default()
-                    .push((fi, u32::try_from(si).unwrap_or(0)));
+                let module = ix
+                    .modules
+                    .intern(krate, &module_of(&file.source.module, scope));
+                ix.modules.scopes[module as usize].push((fi, u32::try_from(si).unwrap_or(0)));
+                scope_modules.push(module);
             }
+            let module_of_scope = |scope: u32| scope_modules[scope as usize];
             for (idx, f) in file.ir.fns.iter().enumerate() {
                 let id = ix.fns.len();
-                let module = module_of(&file.source.module, &file.ir.scopes[f.scope as usize]);
+                let mid = module_of_scope(f.scope);
+                let module = ix.modules.path(mid).to_vec();
                 let is_method = f
                     .params
                     .first()
@@ -184,10 +258,7 @@ impl Program {
                 if let Some(ty) = &f.self_ty {
                     ix.methods.entry((krate, *ty, f.name)).or_default().push(id);
                 } else if f.trait_name.is_none() {
-                    ix.free_fns
-                        .entry((krate, module.clone(), f.name))
-                        .or_default()
-                        .push(id);
+                    ix.free_fns.entry((mid, f.name)).or_default().push(id);
                     ix.fns_by_name.entry((krate, f.name)).or_default().push(id);
                 }
                 if let Some(t) = &f.trait_name {
@@ -211,14 +282,14 @@ impl Program {
                 ix.structs.entry((krate, s.name)).or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
-                let module = module_of(&file.source.module, &file.ir.scopes[c.scope as usize]);
                 ix.consts
-                    .entry((krate, module, c.name))
+                    .entry((module_of_scope(c.scope), c.name))
                     .or_insert((fi, idx));
                 ix.consts_by_name
                     .entry((krate, c.name))
                     .or_insert((fi, idx));
             }
+            ix.scope_modules.push(scope_modules);
         }
         ix
     }
@@ -249,8 +320,12 @@ impl Program {
         &self.files[ctx.file].ir.scopes[ctx.scope as usize]
     }
 
-    fn module(&self, ctx: Ctx) -> Vec<Name> {
-        module_of(&self.files[ctx.file].source.module, self.scope(ctx))
+    fn module_id(&self, ctx: Ctx) -> ModId {
+        self.ix.scope_modules[ctx.file][ctx.scope as usize]
+    }
+
+    fn module(&self, ctx: Ctx) -> &[Name] {
+        self.ix.modules.path(self.module_id(ctx))
     }
 
     /// Expands a path through `use` items, `crate::`, `self::` and `super::`. Paths into this
@@ -270,16 +345,16 @@ impl Program {
             "crate" => std::iter::once(Name::from("crate"))
                 .chain(rest.iter().copied())
                 .collect(),
-            "self" => crate_path(&self.module(ctx), rest),
+            "self" => crate_path(self.module(ctx), rest),
             "super" => {
                 let mut module = self.module(ctx);
                 let mut rest = rest;
-                module.pop();
+                module = module.split_last().map_or(module, |(_, m)| m);
                 while rest.first().is_some_and(|s| s == "super") {
-                    module.pop();
+                    module = module.split_last().map_or(module, |(_, m)| m);
                     rest = &rest[1..];
                 }
-                crate_path(&module, rest)
+                crate_path(module, rest)
             }
             _ => {
                 if let Some(u) = self.scope(ctx).uses.iter().find(|u| &u.alias == first) {
@@ -292,21 +367,16 @@ impl Program {
                     p.extend(rest.iter().cloned());
                     return p;
                 }
-                let krate = self.crate_of(ctx);
-                let module = self.module(ctx);
-                let mut local = module.clone();
-                local.push(*first);
-                let is_local_module = self.ix.module_scopes.contains_key(&(krate, local.clone()));
-                let is_local_item = self
+                let module = self.module_id(ctx);
+                let is_local_module = self
                     .ix
-                    .free_fns
-                    .contains_key(&(krate, module.clone(), *first))
-                    || self
-                        .ix
-                        .consts
-                        .contains_key(&(krate, module.clone(), *first));
+                    .modules
+                    .child(module, *first)
+                    .is_some_and(|m| !self.ix.modules.scopes(m).is_empty());
+                let is_local_item = self.ix.free_fns.contains_key(&(module, *first))
+                    || self.ix.consts.contains_key(&(module, *first));
                 if is_local_module || is_local_item {
-                    crate_path(&module, segs)
+                    crate_path(self.ix.modules.path(module), segs)
                 } else {
                     segs.to_vec()
                 }
@@ -327,7 +397,7 @@ impl Program {
                 return self
                     .ix
                     .methods
-                    .get(&(krate, ty.to_string().into(), segs[1]))
+                    .get(&(krate, Name::from(ty), segs[1]))
                     .cloned()
                     .unwrap_or_default();
             }
@@ -379,7 +449,8 @@ impl Program {
             None => return None,
         };
         let (name, module) = inner.split_last()?;
-        if let Some(ids) = self.ix.free_fns.get(&(krate, module.to_vec(), *name)) {
+        let mid = self.ix.modules.get(krate, module);
+        if let Some(ids) = mid.and_then(|m| self.ix.free_fns.get(&(m, *name))) {
             return Some(ids.clone());
         }
         if let Some(ty) = module.last() {
@@ -389,7 +460,7 @@ impl Program {
         }
         // A re-export: `pub use ids::advertising_id;` in the module the path names.
         if depth < 4 {
-            for &(file, scope) in self.ix.module_scopes.get(&(krate, module.to_vec()))? {
+            for &(file, scope) in self.ix.modules.scopes(mid?) {
                 let ctx = Ctx { file, scope };
                 if self.scope(ctx).uses.iter().any(|u| &u.alias == name) {
                     let again = self.expand(ctx, std::slice::from_ref(name));
@@ -419,10 +490,10 @@ impl Program {
     #[must_use]
     pub fn resolve_method(&self, krate: usize, ty: Option<&str>, name: &str) -> Vec<FnId> {
         if let Some(ty) = ty {
-            if let Some(ids) =
-                self.ix
-                    .methods
-                    .get(&(krate, ty.to_string().into(), name.to_string().into()))
+            if let Some(ids) = self
+                .ix
+                .methods
+                .get(&(krate, Name::from(ty), Name::from(name)))
             {
                 return ids.clone();
             }
@@ -430,7 +501,7 @@ impl Program {
             return self
                 .ix
                 .methods_by_name
-                .get(&(krate, name.to_string().into()))
+                .get(&(krate, Name::from(name)))
                 .map(|ids| {
                     ids.iter()
                         .copied()
@@ -443,7 +514,7 @@ impl Program {
         // an inherent method called on a value of unknown type is most often a library's.
         self.ix
             .methods_by_name
-            .get(&(krate, name.to_string().into()))
+            .get(&(krate, Name::from(name)))
             .map(|ids| {
                 ids.iter()
                     .copied()
@@ -456,7 +527,7 @@ impl Program {
     /// The struct named `name` in crate `krate`.
     #[must_use]
     pub fn struct_def(&self, krate: usize, name: &str) -> Option<&StructIr> {
-        let &(f, i) = self.ix.structs.get(&(krate, name.to_string().into()))?;
+        let &(f, i) = self.ix.structs.get(&(krate, Name::from(name)))?;
         Some(&self.files[f].ir.structs[i])
     }
 
@@ -471,12 +542,12 @@ impl Program {
             &full[..]
         };
         let (name, module) = inner.split_last()?;
-        let key = (krate, module.to_vec(), *name);
         // Else an unqualified const from an enclosing module or a glob import: the first so named.
         let &(f, i) = self
             .ix
-            .consts
-            .get(&key)
+            .modules
+            .get(krate, module)
+            .and_then(|m| self.ix.consts.get(&(m, *name)))
             .or_else(|| self.ix.consts_by_name.get(&(krate, *name)))?;
         let c = &self.files[f].ir.consts[i];
         Some((
