@@ -10,8 +10,6 @@
 //!
 //! [`transfer`]: super::transfer
 
-use std::collections::BTreeMap;
-
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
@@ -130,7 +128,7 @@ struct MemoKey {
 /// The flow-sensitive state inside a function.
 #[derive(Debug, Clone, PartialEq)]
 struct Env {
-    vars: BTreeMap<Name, Value>,
+    vars: Vars,
     /// The current point is reached only under a consent guard.
     guarded: bool,
     /// The current point is reachable (false after `return`, `break`).
@@ -162,6 +160,9 @@ impl Env {
         }
     }
 }
+
+/// Local variables by name (a flat sorted map, see [`super::lattice::Fields`]).
+type Vars = litemap::LiteMap<Name, Value>;
 
 struct Frame<'p> {
     fid: FnId,
@@ -199,7 +200,7 @@ pub struct Engine<'p> {
     /// [`super::relevance`]).
     relevance: Arc<super::relevance::Relevance>,
     /// The environment each closure was last created in, for calls from other functions.
-    captures: HashMap<(FnId, u32), BTreeMap<Name, Value>>,
+    captures: HashMap<(FnId, u32), Vars>,
     consts: HashMap<(usize, u32, Name), Value>,
     /// Time per function, exclusive of callees (debugging aid behind `IDFLOW_DEBUG`).
     profile: Option<Profile>,
@@ -449,7 +450,7 @@ impl<'p> Engine<'p> {
         v.consent_check = false;
         if depth < MAX_FIELD_DEPTH && !v.fields.is_empty() {
             let fields = Arc::make_mut(&mut v.fields);
-            for f in fields.values_mut() {
+            for f in fields.iter_mut().map(|(_, v)| v) {
                 self.abstract_in(f, instance, param, depth + 1)?;
             }
             // A field that carries nothing the callee can report on adds nothing but contexts;
@@ -535,7 +536,7 @@ impl<'p> Engine<'p> {
             v.labels = labels;
         }
         if depth < MAX_FIELD_DEPTH && v.is_tainted() {
-            for f in Arc::make_mut(&mut v.fields).values_mut() {
+            for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
                 self.substitute_in(f, instance, args, depth + 1);
             }
         }
@@ -562,7 +563,7 @@ impl<'p> Engine<'p> {
             loop_exits: Vec::new(),
         };
         let mut env = Env {
-            vars: BTreeMap::new(),
+            vars: Vars::new(),
             guarded,
             live: true,
         };
@@ -1159,7 +1160,7 @@ impl<'p> Engine<'p> {
             loop_exits: Vec::new(),
         };
         let mut env = Env {
-            vars: BTreeMap::new(),
+            vars: Vars::new(),
             guarded: false,
             live: true,
         };
@@ -1747,7 +1748,7 @@ impl<'p> Engine<'p> {
             l.via = node;
         }
         if depth < MAX_FIELD_DEPTH {
-            for f in Arc::make_mut(&mut v.fields).values_mut() {
+            for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
                 self.retag_in(f, file, span, note, depth + 1);
             }
         }
