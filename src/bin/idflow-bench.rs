@@ -80,7 +80,7 @@ impl Mode {
 }
 
 /// One run, as a child prints it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Run {
     mode: Mode,
     files: usize,
@@ -258,6 +258,31 @@ fn child(mode: Mode, args: &Args, cache: &Path) -> Result<Run> {
     Ok(serde_json::from_str(line)?)
 }
 
+/// The lowest and highest scan / parse-only ratio over the rounds (each round's scans against
+/// that round's baseline): on a shared machine the spread says as much as the median.
+struct RatioSpread {
+    cold: (f64, f64),
+    no_cache: (f64, f64),
+}
+
+impl RatioSpread {
+    fn of(rounds: &[Vec<Run>]) -> RatioSpread {
+        let range = |mode: usize| {
+            rounds[0]
+                .iter()
+                .zip(&rounds[mode])
+                .map(|(base, run)| run.wall / base.wall)
+                .fold((f64::INFINITY, 0.0_f64), |(lo, hi), r| {
+                    (lo.min(r), hi.max(r))
+                })
+        };
+        RatioSpread {
+            cold: range(1),
+            no_cache: range(2),
+        }
+    }
+}
+
 /// Writes dirty pages to disk before the next run: the kernel otherwise flushes a cold scan's
 /// hundreds of megabytes of cache files during the run after it, which then pays for them
 /// (the `--no-cache` scan, measured right after the cold one, took 10% longer).
@@ -323,6 +348,8 @@ fn orchestrate(args: &Args) -> Result<()> {
         }
         caches.push(cache);
     }
+    let spread = RatioSpread::of(&rounds);
+    let all_runs = rounds.clone();
     let runs: Vec<Run> = rounds.into_iter().filter_map(median).collect();
     let threads = args
         .threads
@@ -361,6 +388,12 @@ fn orchestrate(args: &Args) -> Result<()> {
         cold.wall / base.wall,
         runs[2].wall / base.wall
     );
+    if args.runs > 1 {
+        println!(
+            "per round: cold / parse-only {:.2}x to {:.2}x, --no-cache / parse-only {:.2}x to {:.2}x",
+            spread.cold.0, spread.cold.1, spread.no_cache.0, spread.no_cache.1
+        );
+    }
     if let (Some(warm), Some(path)) = (runs.get(3), &edited_path) {
         println!(
             "warm re-scan / cold scan: {:.1}%   (edited: {}, {})",
@@ -381,7 +414,8 @@ fn orchestrate(args: &Args) -> Result<()> {
         if same { "identical" } else { "DIFFERENT" }
     );
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&runs)?)?;
+        let json = serde_json::json!({ "medians": &runs, "rounds": &all_runs });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
     }
     if !same {
         bail!("the scans disagree on the findings");
