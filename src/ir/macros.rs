@@ -76,7 +76,7 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
     Expr::Macro {
         name: name.into(),
         args,
-        format,
+        format: format.map(String::into_boxed_str),
         span,
     }
 }
@@ -196,6 +196,8 @@ fn lower_expr_list(
     }
     // Inline arguments go last so positional `{}` holes still line up with the arguments.
     args.extend(inline);
+    // Kept for the whole scan: no room for more.
+    args.shrink_to_fit();
     (args, format)
 }
 

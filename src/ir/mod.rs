@@ -274,7 +274,7 @@ pub enum Expr {
         /// arguments (`{imei}`) are appended as paths.
         args: Vec<Expr>,
         /// The format string, when the macro has one.
-        format: Option<String>,
+        format: Option<Box<str>>,
         /// Span of the macro name.
         span: Span,
     },
@@ -327,8 +327,8 @@ pub enum Expr {
     },
     /// `let pat = expr` inside a condition.
     Let {
-        /// Pattern.
-        pat: Pat,
+        /// Pattern (boxed, as in `For`: a `Pat` inline would make every `Expr` bigger).
+        pat: Box<Pat>,
         /// Scrutinee.
         expr: Box<Expr>,
     },
@@ -341,8 +341,8 @@ pub enum Expr {
     },
     /// `for pat in iter { body }`.
     For {
-        /// Pattern.
-        pat: Pat,
+        /// Pattern (boxed: see `Let`).
+        pat: Box<Pat>,
         /// Iterated expression.
         iter: Box<Expr>,
         /// Body.

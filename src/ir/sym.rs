@@ -15,13 +15,51 @@ use std::sync::{Mutex, OnceLock};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An interned identifier. Compares, orders and hashes as its text.
-#[derive(Clone, Copy, Default)]
-pub struct Sym(&'static str);
+///
+/// A thin reference (to a leaked `String`), so a `Sym` is one word: names are the most
+/// frequent field of the IR (paths are vectors of them), and a `&str` would double them.
+#[derive(Clone, Copy)]
+pub struct Sym(&'static String);
+
+/// The text of `Sym::default()`.
+static EMPTY: String = String::new();
+
+impl Default for Sym {
+    fn default() -> Sym {
+        Sym(&EMPTY)
+    }
+}
+
+/// An interned text as the interner's sets hold it: found by `&str`.
+#[derive(Clone, Copy)]
+struct Interned(&'static String);
+
+impl Borrow<str> for Interned {
+    fn borrow(&self) -> &str {
+        self.0
+    }
+}
+
+impl PartialEq for Interned {
+    fn eq(&self, other: &Interned) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Interned {}
+
+impl Hash for Interned {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state);
+    }
+}
+
+type Set = HashSet<Interned, rustc_hash::FxBuildHasher>;
 
 /// Shards of the interner, so parser threads rarely wait on one another.
 const SHARDS: usize = 64;
 
-type Shard = Mutex<HashSet<&'static str, rustc_hash::FxBuildHasher>>;
+type Shard = Mutex<Set>;
 
 fn shards() -> &'static [Shard] {
     static SHARDS_CELL: OnceLock<Vec<Shard>> = OnceLock::new();
@@ -34,15 +72,14 @@ impl Sym {
     pub fn new(text: &str) -> Sym {
         // Each thread remembers the names it has seen, so most lookups take no lock.
         thread_local! {
-            static SEEN: std::cell::RefCell<HashSet<&'static str, rustc_hash::FxBuildHasher>> =
-                std::cell::RefCell::default();
+            static SEEN: std::cell::RefCell<Set> = std::cell::RefCell::default();
         }
         SEEN.with(|seen| {
             if let Some(&known) = seen.borrow().get(text) {
-                return Sym(known);
+                return Sym(known.0);
             }
             let sym = Sym::intern(text);
-            seen.borrow_mut().insert(sym.0);
+            seen.borrow_mut().insert(Interned(sym.0));
             sym
         })
     }
@@ -56,36 +93,36 @@ impl Sym {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(&known) = set.get(text) {
-            return Sym(known);
+            return Sym(known.0);
         }
-        let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        set.insert(leaked);
+        let leaked: &'static String = Box::leak(Box::new(text.to_owned()));
+        set.insert(Interned(leaked));
         Sym(leaked)
     }
 
     /// The text.
     #[must_use]
     pub fn as_str(&self) -> &'static str {
-        self.0
+        self.0.as_str()
     }
 }
 
 impl std::ops::Deref for Sym {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0
+        self.0.as_str()
     }
 }
 
 impl AsRef<str> for Sym {
     fn as_ref(&self) -> &str {
-        self.0
+        self.0.as_str()
     }
 }
 
 impl Borrow<str> for Sym {
     fn borrow(&self) -> &str {
-        self.0
+        self.0.as_str()
     }
 }
 
@@ -100,37 +137,37 @@ impl Eq for Sym {}
 
 impl PartialEq<str> for Sym {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        self.0.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Sym {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        self.0.as_str() == *other
     }
 }
 
 impl PartialEq<String> for Sym {
     fn eq(&self, other: &String) -> bool {
-        self.0 == other.as_str()
+        self.0.as_str() == other.as_str()
     }
 }
 
 impl PartialEq<Sym> for str {
     fn eq(&self, other: &Sym) -> bool {
-        self == other.0
+        self == other.0.as_str()
     }
 }
 
 impl PartialEq<Sym> for &str {
     fn eq(&self, other: &Sym) -> bool {
-        *self == other.0
+        *self == other.0.as_str()
     }
 }
 
 impl PartialEq<Sym> for String {
     fn eq(&self, other: &Sym) -> bool {
-        self.as_str() == other.0
+        self.as_str() == other.0.as_str()
     }
 }
 
@@ -142,26 +179,26 @@ impl PartialOrd for Sym {
 
 impl Ord for Sym {
     fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
-        self.0.cmp(other.0)
+        self.0.as_str().cmp(other.0.as_str())
     }
 }
 
 impl Hash for Sym {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // As `str` hashes, so maps keyed by `Sym` can be searched with a `&str`.
-        self.0.hash(state);
+        self.0.as_str().hash(state);
     }
 }
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 
 impl fmt::Display for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
@@ -191,7 +228,7 @@ impl From<Sym> for String {
 
 impl Serialize for Sym {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0)
+        serializer.serialize_str(self.0.as_str())
     }
 }
 
