@@ -151,53 +151,74 @@ impl Cache {
     /// write on a thread of their own, beside the analysis). `None` if it cannot be encoded.
     #[must_use]
     pub fn encode(&self, key: ContentHash, entry: EntryRef<'_>) -> Option<Pending> {
-        let payload = postcard::to_stdvec(&entry).ok()?;
-        let mut bytes = Vec::with_capacity(payload.len() + 128);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT.to_le_bytes());
-        put_string(&mut bytes, BUILD);
-        put_string(&mut bytes, &self.rules_hash);
-        bytes.extend_from_slice(&key.to_le_bytes());
-        bytes.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
+        let mut bytes = Vec::new();
+        self.encode_into(key, entry, &mut Vec::new(), &mut bytes)?;
         Some(Pending { bytes })
     }
 
-    /// Writes `new` entries as one pack, atomically; with too many packs on disk, writes `new`
-    /// and the entries under `used` as one pack and removes the older ones. Errors are ignored:
-    /// a cache that cannot be written only costs the next scan some speed.
-    pub fn write(&self, new: &[Pending], used: &[ContentHash]) {
+    /// Encodes an entry into `out` (cleared first), with `payload` as scratch space: the pack
+    /// writer reuses both for every entry.
+    fn encode_into(
+        &self,
+        key: ContentHash,
+        entry: EntryRef<'_>,
+        payload: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        payload.clear();
+        let payload = postcard::to_extend(&entry, std::mem::take(payload)).ok()?;
+        out.clear();
+        out.reserve(payload.len() + 128);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        put_string(out, BUILD);
+        put_string(out, &self.rules_hash);
+        out.extend_from_slice(&key.to_le_bytes());
+        out.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        Some(())
+    }
+
+    /// Writes `new` entries and the entries of `lowered` (encoded one at a time, straight to
+    /// the file: a large tree's IR is hundreds of megabytes to encode, and holding it encoded
+    /// too cost memory the analysis running beside needed) as one pack, atomically. With too
+    /// many packs on disk, the entries under `used` go into it as well and the older packs are
+    /// removed. Errors are ignored: a cache that cannot be written only costs the next scan
+    /// some speed.
+    pub fn write<'a>(
+        &self,
+        new: &[Pending],
+        lowered: impl IntoIterator<Item = (ContentHash, EntryRef<'a>)>,
+        used: &[ContentHash],
+    ) {
         let merge = self.packs.files.len() + 1 > MAX_PACKS;
-        if new.is_empty() && !merge {
-            return;
-        }
-        let mut pack = Vec::new();
+        let mut pack = PackWriter::new(&self.dir);
         for entry in new {
-            put_record(&mut pack, &entry.bytes);
+            pack.record(&entry.bytes);
+        }
+        let (mut payload, mut bytes) = (Vec::new(), Vec::new());
+        for (key, entry) in lowered {
+            if self
+                .encode_into(key, entry, &mut payload, &mut bytes)
+                .is_some()
+            {
+                pack.record(&bytes);
+            }
         }
         if merge {
             for key in used {
                 if let Some((p, range)) = self.packs.index.get(key) {
                     if let Some(bytes) = self.packs.files[*p].1.get(range.clone()) {
-                        put_record(&mut pack, bytes);
+                        pack.record(bytes);
                     }
                 }
             }
         }
-        if self.write_pack(&pack).is_some() && merge {
+        if pack.finish().is_some() && merge {
             for (path, _) in &self.packs.files {
                 let _ = std::fs::remove_file(path);
             }
         }
-    }
-
-    fn write_pack(&self, pack: &[u8]) -> Option<()> {
-        std::fs::create_dir_all(&self.dir).ok()?;
-        let name = format!("{:032x}.pack", xxh3_128(pack));
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).ok()?;
-        tmp.write_all(pack).ok()?;
-        tmp.persist(self.dir.join(name)).ok()?;
-        Some(())
     }
 
     /// Checks that the cache directory can be created and written, so a scan can say once that
@@ -217,10 +238,65 @@ impl Cache {
     }
 }
 
-/// A record of a pack: the entry's length, then the entry.
-fn put_record(out: &mut Vec<u8>, entry: &[u8]) {
-    out.extend_from_slice(&(entry.len() as u64).to_le_bytes());
-    out.extend_from_slice(entry);
+/// A pack being written: records go through a buffer to a temporary file, hashed on the way
+/// for the pack's name; the file is created at the first record and renamed into place by
+/// [`PackWriter::finish`]. After an I/O error it drops everything (the pack is not written).
+struct PackWriter<'a> {
+    dir: &'a Path,
+    file: Option<std::io::BufWriter<tempfile::NamedTempFile>>,
+    hash: xxhash_rust::xxh3::Xxh3Default,
+    failed: bool,
+}
+
+impl<'a> PackWriter<'a> {
+    fn new(dir: &'a Path) -> PackWriter<'a> {
+        PackWriter {
+            dir,
+            file: None,
+            hash: xxhash_rust::xxh3::Xxh3Default::new(),
+            failed: false,
+        }
+    }
+
+    /// Appends a record: the entry's length, then the entry.
+    fn record(&mut self, entry: &[u8]) {
+        if self.failed {
+            return;
+        }
+        if self.file.is_none() {
+            let file = std::fs::create_dir_all(self.dir)
+                .and_then(|()| tempfile::NamedTempFile::new_in(self.dir));
+            match file {
+                Ok(f) => self.file = Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+                Err(_) => {
+                    self.failed = true;
+                    return;
+                }
+            }
+        }
+        let len = (entry.len() as u64).to_le_bytes();
+        self.hash.update(&len);
+        self.hash.update(entry);
+        if let Some(file) = &mut self.file {
+            if file
+                .write_all(&len)
+                .and_then(|()| file.write_all(entry))
+                .is_err()
+            {
+                self.failed = true;
+                self.file = None;
+            }
+        }
+    }
+
+    /// Renames the pack into place; `None` when nothing was written or writing failed.
+    fn finish(self) -> Option<()> {
+        let file = self.file.filter(|_| !self.failed)?;
+        let tmp = file.into_inner().ok()?;
+        let name = format!("{:032x}.pack", self.hash.digest128());
+        tmp.persist(self.dir.join(name)).ok()?;
+        Some(())
+    }
 }
 
 impl Packs {
@@ -330,7 +406,7 @@ mod tests {
     fn store(root: &Path, rules: &str, key: ContentHash) {
         let cache = Cache::new(root, rules);
         let pending = cache.encode(key, EntryRef::Skipped(&skipped()));
-        cache.write(&pending.into_iter().collect::<Vec<_>>(), &[]);
+        cache.write(&pending.into_iter().collect::<Vec<_>>(), [], &[]);
     }
 
     fn only_pack(root: &Path) -> PathBuf {
@@ -392,7 +468,7 @@ mod tests {
         }
         let cache = Cache::new(dir.path(), "abc123");
         assert_eq!(cache.packs.files.len(), MAX_PACKS);
-        cache.write(&[], &[3, 5]);
+        cache.write(&[], [], &[3, 5]);
         only_pack(dir.path());
         let merged = Cache::new(dir.path(), "abc123");
         assert!(is_skip_at_line_3(merged.load(3)) && is_skip_at_line_3(merged.load(5)));

@@ -68,32 +68,27 @@ enum Cached {
     Hit(ContentHash),
     /// Skipped; this entry is new.
     New(Pending),
-    /// Lowered; its entry, under this key, is left to [`encode_misses`].
+    /// Lowered; its entry, under this key, is left to [`miss_entries`].
     Miss(ContentHash),
 }
 
 /// The cache entries of the files lowered afresh: `misses` are indexes into `files` with their
 /// keys, as [`Parsed::misses`] gives them. Encoding is left until after parsing so that it can
 /// run beside the analysis, which leaves a core free most of the time.
-#[must_use]
-pub fn encode_misses(
-    cache: &Cache,
-    files: &[ParsedFile],
-    misses: &[(usize, ContentHash)],
-) -> Vec<Pending> {
-    misses
-        .iter()
-        .filter_map(|&(i, key)| {
-            let p = files.get(i)?;
-            cache.encode(
-                key,
-                EntryRef::Lowered {
-                    ir: &p.ir,
-                    lines: p.lines,
-                },
-            )
-        })
-        .collect()
+pub fn miss_entries<'a>(
+    files: &'a [ParsedFile],
+    misses: &'a [(usize, ContentHash)],
+) -> impl Iterator<Item = (ContentHash, EntryRef<'a>)> + 'a {
+    misses.iter().filter_map(|&(i, key)| {
+        let p = files.get(i)?;
+        Some((
+            key,
+            EntryRef::Lowered {
+                ir: &p.ir,
+                lines: p.lines,
+            },
+        ))
+    })
 }
 
 /// What [`parse_all`] gives.

@@ -266,9 +266,11 @@ impl CacheWrites<'_> {
     /// scan time; entries are atomic either way).
     fn write(&mut self, files: &[parse::ParsedFile]) {
         if let Some(cache) = self.cache {
-            self.new
-                .extend(parse::encode_misses(cache, files, &self.misses));
-            cache.write(&self.new, &self.hits);
+            cache.write(
+                &self.new,
+                parse::miss_entries(files, &self.misses),
+                &self.hits,
+            );
         }
     }
 }
