@@ -67,7 +67,7 @@ fn fnv(files: &[std::path::PathBuf], transform: impl Fn(&Path, Vec<u8>) -> Vec<u
 fn lowering_fingerprint() {
     let mut files = Vec::new();
     collect(Path::new("src/ir"), &mut files);
-    files.push("src/parse.rs".into());
+    collect(Path::new("src/parse"), &mut files);
     files.push("Cargo.lock".into());
     files.sort();
     let hash = fnv(&files, |file, text| {

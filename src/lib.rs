@@ -101,9 +101,11 @@ pub mod fuzzing {
         ] {
             for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
                 let file = format!("fn f() {{ let _x = {mac}!{open}{body}{close}; }}");
-                if let Ok(syntax) = syn::parse_file(&file) {
-                    let _ = crate::ir::lower::lower_file(&syntax);
-                }
+                on_scan_stack(|| {
+                    if let Some(syntax) = parse_as_scan(&file) {
+                        let _ = crate::ir::lower::lower_file(&syntax);
+                    }
+                });
             }
         }
     }
@@ -115,10 +117,35 @@ pub mod fuzzing {
             return;
         };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let Ok(syntax) = syn::parse_file(text) else {
-            return;
-        };
-        analyze_file(crate::ir::lower::lower_file(&syntax));
+        on_scan_stack(|| {
+            if let Some(syntax) = parse_as_scan(text) {
+                analyze_file(crate::ir::lower::lower_file(&syntax));
+            }
+        });
+    }
+
+    /// `syn::parse_file`, unless the text nests deeper than a scan parses
+    /// ([`crate::parse::nesting`]).
+    fn parse_as_scan(text: &str) -> Option<syn::File> {
+        if crate::parse::nesting::too_deep(text, crate::parse::nesting::MAX_NESTING).is_some() {
+            return None;
+        }
+        syn::parse_file(text).ok()
+    }
+
+    /// Runs `work` on a thread with the stack of the scan's workers, as a scan would (on the
+    /// fuzzer's or a test's own thread, nesting a scan handles overflowed).
+    fn on_scan_stack(work: impl FnOnce() + Send) {
+        std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new()
+                .stack_size(crate::scan::STACK_BYTES)
+                .spawn_scoped(s, work);
+            if let Ok(handle) = spawned {
+                if let Err(panic) = handle.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
     }
 
     /// Indexes one lowered file as a program and runs the propagation and classification on it.

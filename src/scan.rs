@@ -143,7 +143,7 @@ pub fn run_with(
 }
 
 /// Stack of each worker thread.
-const STACK_BYTES: usize = 1 << 30;
+pub(crate) const STACK_BYTES: usize = 1 << 30;
 
 fn run_in_pool(
     options: &ScanOptions,

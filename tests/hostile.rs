@@ -120,6 +120,7 @@ fn hostile_tree_is_scanned_skipped_and_escaped() {
         ("src/not_utf8.rs", "not-utf8"),
         ("src/syntax.rs", "parse-error"),
         ("src/huge.rs", "too-large"),
+        ("src/deeper_than_the_stack.rs", "parse-error"),
     ]
     .iter()
     .map(|(f, r)| ((*f).to_string(), (*r).to_string()))

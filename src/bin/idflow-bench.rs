@@ -130,7 +130,7 @@ fn parse_only(tree: &Path, threads: Option<usize>) -> Result<Run> {
             }
             if let Ok(text) = std::str::from_utf8(&data) {
                 let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-                // As the scan does: the span table of earlier files is freed (see parse.rs).
+                // As the scan does: the span table of earlier files is freed (see src/parse/mod.rs).
                 proc_macro2::extra::invalidate_current_thread_spans();
                 if syn::parse_file(text).is_ok() {
                     parsed.fetch_add(1, Ordering::Relaxed);

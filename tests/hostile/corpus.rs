@@ -93,6 +93,18 @@ pub fn write_bad_files(root: &Path, outside: &Path) {
         ")".repeat(depth)
     );
     std::fs::write(src.join("deep.rs"), deep).expect("w");
+    // A million levels of generic arguments (3 MB, under the size limit): deeper than syn's
+    // recursion fits in the workers' 1 GiB stacks, so it must be skipped, not crash the scan.
+    let million = 1_000_000;
+    std::fs::write(
+        src.join("deeper_than_the_stack.rs"),
+        format!(
+            "type A = {}C{};\n",
+            "B<".repeat(million),
+            ">".repeat(million)
+        ),
+    )
+    .expect("w");
     let mut huge = String::from("pub const BLOB: &str = \"");
     huge.push_str(&"x".repeat(20 << 20));
     huge.push_str("\";\n");

@@ -4,6 +4,8 @@
 //! A file that cannot be read, is not UTF-8, is too large or does not parse becomes a
 //! [`Skipped`] entry with its reason and, for syntax errors, line and column; the scan goes on.
 
+pub mod nesting;
+
 use rayon::prelude::*;
 
 use crate::cache::{self, Cache, ContentHash, Entry, EntryRef, Pending};
@@ -219,6 +221,13 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
     // locations, and never frees them: on a large tree that is the whole tree's text per
     // thread, and past 4 GiB of text the 32-bit positions wrap. Nothing holds a span of an
     // earlier file (each is lowered before the next is parsed on this thread), so forget them.
+    if let Some(at) = nesting::too_deep(text, nesting::MAX_NESTING) {
+        let message = format!(
+            "nested more than {} levels deep (brackets, generic arguments counting twice); idflow does not parse deeper code",
+            nesting::MAX_NESTING
+        );
+        return Err(skip(file, SkipReason::ParseError, message, Some(at)));
+    }
     proc_macro2::extra::invalidate_current_thread_spans();
     let syntax = syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
