@@ -22,57 +22,49 @@ pub const MAX_NESTING: usize = 50_000;
 pub fn too_deep(text: &str, limit: usize) -> Option<(u32, u32)> {
     let bytes = text.as_bytes();
     let (mut brackets, mut angles) = (0usize, 0usize);
-    let (mut line, mut line_start) = (1u32, 0usize);
     let mut i = 0;
     while i < bytes.len() {
+        // Most bytes are none of the ones that matter: skip them in a tight loop.
+        if !SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         match b {
-            b'\n' => {
-                line += 1;
-                line_start = i + 1;
-            }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = find(bytes, i, b"\n").unwrap_or(bytes.len());
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = block_comment_end(bytes, i);
-                line += count_newlines(&bytes[i..end]);
-                line_start = last_line_start(bytes, i, end, line_start);
-                i = end;
+                i = block_comment_end(bytes, i);
                 continue;
             }
             b'"' => {
-                let end = string_end(bytes, i + 1);
-                line += count_newlines(&bytes[i..end]);
-                line_start = last_line_start(bytes, i, end, line_start);
-                i = end;
+                i = string_end(bytes, i + 1);
                 continue;
             }
-            b'r' if raw_string_start(bytes, i).is_some() => {
-                let end = raw_string_start(bytes, i).map_or(bytes.len(), |(hashes, body)| {
-                    raw_string_end(bytes, body, hashes)
-                });
-                line += count_newlines(&bytes[i..end]);
-                line_start = last_line_start(bytes, i, end, line_start);
-                i = end;
-                continue;
+            b'r' => {
+                if let Some((hashes, body)) = raw_string_start(bytes, i) {
+                    i = raw_string_end(bytes, body, hashes);
+                    continue;
+                }
             }
             b'\'' => {
                 i = char_literal_end(bytes, i).unwrap_or(i + 1);
                 continue;
             }
-            b'(' | b'[' | b'{' => {
+            b'(' | b'[' => brackets += 1,
+            b'{' => {
                 brackets += 1;
-                if b == b'{' {
-                    angles = 0;
-                }
+                angles = 0;
             }
-            b')' | b']' | b'}' => {
+            b')' | b']' => brackets = brackets.saturating_sub(1),
+            b'}' => {
                 brackets = brackets.saturating_sub(1);
-                if b == b'}' {
-                    angles = 0;
-                }
+                angles = 0;
             }
             b';' => angles = 0,
             b'<' => angles += 1,
@@ -81,31 +73,35 @@ pub fn too_deep(text: &str, limit: usize) -> Option<(u32, u32)> {
             _ => {}
         }
         if brackets + 2 * angles > limit {
-            let column = text[line_start..i].chars().count() + 1;
-            return Some((line, u32::try_from(column).unwrap_or(u32::MAX)));
+            return Some(line_and_column(text, i));
         }
         i += 1;
     }
     None
 }
 
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
-}
+/// The bytes [`too_deep`] looks at; everything else is skipped.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b"/\"r'([{)]};<>";
+    let mut k = 0;
+    while k < special.len() {
+        table[special[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
 
-fn count_newlines(bytes: &[u8]) -> u32 {
-    u32::try_from(bytes.iter().filter(|&&b| b == b'\n').count()).unwrap_or(u32::MAX)
-}
-
-/// The start of the line `end` is on, given the span `start..end` skipped over.
-fn last_line_start(bytes: &[u8], start: usize, end: usize, current: usize) -> usize {
-    bytes[start..end]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(current, |p| start + p + 1)
+/// 1-based line and column (in characters) of byte `at`.
+fn line_and_column(text: &str, at: usize) -> (u32, u32) {
+    let before = &text[..at];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 /// The end of the (nested) block comment starting at `start`.
