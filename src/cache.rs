@@ -152,30 +152,24 @@ impl Cache {
     #[must_use]
     pub fn encode(&self, key: ContentHash, entry: EntryRef<'_>) -> Option<Pending> {
         let mut bytes = Vec::new();
-        self.encode_into(key, entry, &mut Vec::new(), &mut bytes)?;
+        self.encode_into(key, entry, &mut bytes)?;
         Some(Pending { bytes })
     }
 
-    /// Encodes an entry into `out` (cleared first), with `payload` as scratch space: the pack
-    /// writer reuses both for every entry.
-    fn encode_into(
-        &self,
-        key: ContentHash,
-        entry: EntryRef<'_>,
-        payload: &mut Vec<u8>,
-        out: &mut Vec<u8>,
-    ) -> Option<()> {
-        payload.clear();
-        let payload = postcard::to_extend(&entry, std::mem::take(payload)).ok()?;
+    /// Encodes an entry into `out` (cleared first), which the pack writer reuses for every
+    /// entry: the header with a placeholder checksum, the payload after it, then the checksum.
+    fn encode_into(&self, key: ContentHash, entry: EntryRef<'_>, out: &mut Vec<u8>) -> Option<()> {
         out.clear();
-        out.reserve(payload.len() + 128);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT.to_le_bytes());
         put_string(out, BUILD);
         put_string(out, &self.rules_hash);
         out.extend_from_slice(&key.to_le_bytes());
-        out.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
+        let checksum_at = out.len();
+        out.extend_from_slice(&0u64.to_le_bytes());
+        *out = postcard::to_extend(&entry, std::mem::take(out)).ok()?;
+        let checksum = xxh3_64(&out[checksum_at + 8..]);
+        out[checksum_at..checksum_at + 8].copy_from_slice(&checksum.to_le_bytes());
         Some(())
     }
 
@@ -196,12 +190,9 @@ impl Cache {
         for entry in new {
             pack.record(&entry.bytes);
         }
-        let (mut payload, mut bytes) = (Vec::new(), Vec::new());
+        let mut bytes = Vec::new();
         for (key, entry) in lowered {
-            if self
-                .encode_into(key, entry, &mut payload, &mut bytes)
-                .is_some()
-            {
+            if self.encode_into(key, entry, &mut bytes).is_some() {
                 pack.record(&bytes);
             }
         }

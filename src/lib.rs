@@ -87,6 +87,11 @@ pub mod fuzzing {
         let Ok(body) = std::str::from_utf8(data) else {
             return;
         };
+        on_scan_stack(|| macro_bodies(body));
+    }
+
+    /// [`macros`], on the current thread.
+    fn macro_bodies(body: &str) {
         for mac in [
             "format",
             "json",
@@ -101,11 +106,9 @@ pub mod fuzzing {
         ] {
             for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
                 let file = format!("fn f() {{ let _x = {mac}!{open}{body}{close}; }}");
-                on_scan_stack(|| {
-                    if let Some(syntax) = parse_as_scan(&file) {
-                        let _ = crate::ir::lower::lower_file(&syntax);
-                    }
-                });
+                if let Ok(syntax) = crate::parse::syntax(&file) {
+                    let _ = crate::ir::lower::lower_file(&syntax);
+                }
             }
         }
     }
@@ -118,19 +121,10 @@ pub mod fuzzing {
         };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         on_scan_stack(|| {
-            if let Some(syntax) = parse_as_scan(text) {
+            if let Ok(syntax) = crate::parse::syntax(text) {
                 analyze_file(crate::ir::lower::lower_file(&syntax));
             }
         });
-    }
-
-    /// `syn::parse_file`, unless the text nests deeper than a scan parses
-    /// ([`crate::parse::nesting`]).
-    fn parse_as_scan(text: &str) -> Option<syn::File> {
-        if crate::parse::nesting::too_deep(text, crate::parse::nesting::MAX_NESTING).is_some() {
-            return None;
-        }
-        syn::parse_file(text).ok()
     }
 
     /// Runs `work` on a thread with the stack of the scan's workers, as a scan would (on the

@@ -30,31 +30,8 @@ impl Default for Sym {
     }
 }
 
-/// An interned text as the interner's sets hold it: found by `&str`.
-#[derive(Clone, Copy)]
-struct Interned(&'static String);
-
-impl Borrow<str> for Interned {
-    fn borrow(&self) -> &str {
-        self.0
-    }
-}
-
-impl PartialEq for Interned {
-    fn eq(&self, other: &Interned) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for Interned {}
-
-impl Hash for Interned {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.as_str().hash(state);
-    }
-}
-
-type Set = HashSet<Interned, rustc_hash::FxBuildHasher>;
+/// Interned symbols, found by `&str` (a `Sym` hashes and compares as its text).
+type Set = HashSet<Sym, rustc_hash::FxBuildHasher>;
 
 /// Shards of the interner, so parser threads rarely wait on one another.
 const SHARDS: usize = 64;
@@ -76,10 +53,10 @@ impl Sym {
         }
         SEEN.with(|seen| {
             if let Some(&known) = seen.borrow().get(text) {
-                return Sym(known.0);
+                return known;
             }
             let sym = Sym::intern(text);
-            seen.borrow_mut().insert(Interned(sym.0));
+            seen.borrow_mut().insert(sym);
             sym
         })
     }
@@ -93,11 +70,12 @@ impl Sym {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(&known) = set.get(text) {
-            return Sym(known.0);
+            return known;
         }
         let leaked: &'static String = Box::leak(Box::new(text.to_owned()));
-        set.insert(Interned(leaked));
-        Sym(leaked)
+        let sym = Sym(leaked);
+        set.insert(sym);
+        sym
     }
 
     /// The text.

@@ -217,31 +217,41 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
             None,
         ));
     }
-    // proc-macro2 keeps the text and line table of every file a thread has parsed, for span
-    // locations, and never frees them: on a large tree that is the whole tree's text per
-    // thread, and past 4 GiB of text the 32-bit positions wrap. Nothing holds a span of an
-    // earlier file (each is lowered before the next is parsed on this thread), so forget them.
-    if let Some(at) = nesting::too_deep(text, nesting::MAX_NESTING) {
-        let message = format!(
-            "nested more than {} levels deep (brackets, generic arguments counting twice); idflow does not parse deeper code",
-            nesting::MAX_NESTING
-        );
-        return Err(skip(file, SkipReason::ParseError, message, Some(at)));
-    }
-    proc_macro2::extra::invalidate_current_thread_spans();
-    let syntax = syn::parse_file(text).map_err(|e| {
-        let start = e.span().start();
-        let at = (
-            u32::try_from(start.line).unwrap_or(0),
-            u32::try_from(start.column + 1).unwrap_or(0),
-        );
-        skip(file, SkipReason::ParseError, e.to_string(), Some(at))
-    })?;
+    let syntax = syntax(text)
+        .map_err(|(message, at)| skip(file, SkipReason::ParseError, message, Some(at)))?;
     let ir = lower::lower_file(&syntax);
     Ok(ParsedFile {
         source: file.clone(),
         ir,
         lines: text.lines().count(),
         fingerprint: None,
+    })
+}
+
+/// Parses `text` as a scan does, or says why not and where (line, column): syntax errors, and
+/// code nested deeper than the parser's recursion fits in a worker's stack ([`nesting`]).
+///
+/// # Errors
+/// The message and position of the problem.
+pub fn syntax(text: &str) -> Result<syn::File, (String, (u32, u32))> {
+    if let Some(at) = nesting::too_deep(text, nesting::MAX_NESTING) {
+        let message = format!(
+            "nested more than {} levels deep (brackets, generic arguments counting twice); idflow does not parse deeper code",
+            nesting::MAX_NESTING
+        );
+        return Err((message, at));
+    }
+    // proc-macro2 keeps the text and line table of every file a thread has parsed, for span
+    // locations, and never frees them: on a large tree that is the whole tree's text per
+    // thread, and past 4 GiB of text the 32-bit positions wrap. Nothing holds a span of an
+    // earlier file (each is lowered before the next is parsed on this thread), so forget them.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    syn::parse_file(text).map_err(|e| {
+        let start = e.span().start();
+        let at = (
+            u32::try_from(start.line).unwrap_or(0),
+            u32::try_from(start.column + 1).unwrap_or(0),
+        );
+        (e.to_string(), at)
     })
 }
