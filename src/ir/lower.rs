@@ -377,6 +377,8 @@ fn lower_fn(
 
 pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> Block {
     let mut stmts = Vec::with_capacity(block.stmts.len());
+    // Names bound by the block's `let`s so far, for `#[cfg]` alternatives.
+    let mut bound: Vec<Name> = Vec::new();
     for stmt in &block.stmts {
         match stmt {
             syn::Stmt::Local(local) => {
@@ -384,7 +386,13 @@ pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> 
                     syn::Pat::Type(pt) => (lower_pat(&pt.pat), Some(lower_type(&pt.ty))),
                     other => (lower_pat(other), None),
                 };
-                let init = local.init.as_ref().map(|i| lower_expr(&i.expr, closures));
+                let mut init = local.init.as_ref().map(|i| lower_expr(&i.expr, closures));
+                if let Pat::Bind { name, span, .. } = &pat {
+                    if has_cfg(&local.attrs) && bound.contains(name) {
+                        init = init.map(|e| cfg_alternative(e, *name, *span));
+                    }
+                    bound.push(*name);
+                }
                 let els = local
                     .init
                     .as_ref()
@@ -415,6 +423,30 @@ pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> 
         }
     }
     Block { stmts }
+}
+
+/// The attributes hold a `#[cfg(..)]`: the item exists for some build targets only.
+fn has_cfg(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("cfg"))
+}
+
+/// `#[cfg(..)] let x = e;` after an earlier `let x` is the binding of *another* build (a wasm
+/// or feature variant), not an overwrite in this one: `x` is `e` on some builds and the earlier
+/// `x` on the others, so the analysis sees `let x = if <build> { e } else { x };`.
+fn cfg_alternative(init: Expr, name: Name, span: Span) -> Expr {
+    Expr::If {
+        cond: Box::new(Expr::Unknown),
+        then: Block {
+            stmts: vec![Stmt::Expr {
+                expr: init,
+                semi: false,
+            }],
+        },
+        els: Some(Box::new(Expr::Path {
+            segs: vec![name],
+            span,
+        })),
+    }
 }
 
 fn boxed(e: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Box<Expr> {
