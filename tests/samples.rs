@@ -163,3 +163,57 @@ fn single_file_scan() {
     assert_eq!(result.stats.files_analyzed, 1);
     assert!(result.findings.iter().all(|f| f.sink.file == "presence.rs"));
 }
+
+/// `(source, sink, category)` rows of the "Every finding" table of a sample's `EXPECTED.md`.
+fn expected_rows(name: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+        .join("EXPECTED.md");
+    let text = std::fs::read_to_string(&path).expect("EXPECTED.md");
+    let table = text
+        .split("## Every finding")
+        .nth(1)
+        .expect("EXPECTED.md has an `## Every finding` table");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.contains('`'))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            assert_eq!(cells.len(), 3, "row `{l}` of {}", path.display());
+            (cells[0].clone(), cells[1].clone(), cells[2].clone())
+        })
+        .collect()
+}
+
+/// Every finding of each sample is listed in its `EXPECTED.md`, source *and* sink, and every
+/// listed flow is found: the README's story is what the scan reports.
+#[test]
+fn samples_match_expected_md() {
+    for name in ["cloud-messenger", "cloud-messenger-fixed"] {
+        let found: std::collections::BTreeSet<(String, String, String)> = scan_sample(name)
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    format!("{}:{}", f.source.file, f.source.line),
+                    format!("{}:{}", f.sink.file, f.sink.line),
+                    f.category.clone(),
+                )
+            })
+            .collect();
+        let expected = expected_rows(name);
+        let missing: Vec<_> = expected.difference(&found).collect();
+        let unlisted: Vec<_> = found.difference(&expected).collect();
+        assert!(
+            missing.is_empty() && unlisted.is_empty(),
+            "{name}: missing {missing:?}, not in EXPECTED.md {unlisted:?}"
+        );
+    }
+}

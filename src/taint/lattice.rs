@@ -296,10 +296,15 @@ impl Value {
     }
 
     /// The value of field `name`: its own entry joined with the labels of the whole.
+    ///
+    /// A field the analysis has no entry for is unknown data, never a constant: the value may
+    /// be of another type than the code the analysis saw built it (a joined `Ok`/`Err`, an
+    /// element of a collection), and constants are only what the code literally writes. Only
+    /// a literal text (a constant string has no fields) keeps its fields constant.
     #[must_use]
     pub fn field(&self, name: &str) -> Value {
         let mut v = self.fields.get(name).cloned().unwrap_or_else(|| Value {
-            dynamic: self.dynamic,
+            dynamic: self.dynamic || self.text.is_none(),
             ..Value::default()
         });
         v.add_labels(&self.labels);
