@@ -94,7 +94,12 @@ struct Index {
     fns_by_name: HashMap<(usize, Name), Vec<FnId>>,
     methods: HashMap<(usize, Name, Name), Vec<FnId>>,
     methods_by_name: HashMap<(usize, Name), Vec<FnId>>,
+    /// Methods by (type, name) and by name over every crate of the tree: a value of a type of a
+    /// sibling crate of the workspace (or of the package's library, seen from `examples/`).
+    methods_any_crate: HashMap<(Name, Name), Vec<FnId>>,
+    methods_by_name_any_crate: HashMap<Name, Vec<FnId>>,
     structs: HashMap<(usize, Name), (usize, usize)>,
+    structs_any_crate: HashMap<Name, (usize, usize)>,
     consts: HashMap<(ModId, Name), (usize, usize)>,
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
     traits: HashSet<(usize, Name)>,
@@ -219,10 +224,17 @@ impl Program {
         for f in &files {
             let n = crate_keys.len();
             let k = *crate_keys.entry(f.source.crate_key.clone()).or_insert(n);
-            if let Some(name) = &f.source.crate_name {
-                crate_names.entry(name.clone()).or_insert(k);
-            }
             crate_of_file.push(k);
+        }
+        // A package's name is its library's: `use keygen_rs::..` in `examples/` or `tests/`
+        // (crate roots of their own, keys with a `#`) means `src/`, whichever sorts first.
+        for library_first in [true, false] {
+            for (f, &k) in files.iter().zip(&crate_of_file) {
+                let is_library = !f.source.crate_key.contains('#');
+                if let (true, Some(name)) = (is_library == library_first, &f.source.crate_name) {
+                    crate_names.entry(name.clone()).or_insert(k);
+                }
+            }
         }
         Program {
             files,
@@ -257,6 +269,10 @@ impl Program {
                     .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
                 if let Some(ty) = &f.self_ty {
                     ix.methods.entry((krate, *ty, f.name)).or_default().push(id);
+                    ix.methods_any_crate
+                        .entry((*ty, f.name))
+                        .or_default()
+                        .push(id);
                 } else if f.trait_name.is_none() {
                     ix.free_fns.entry((mid, f.name)).or_default().push(id);
                     ix.fns_by_name.entry((krate, f.name)).or_default().push(id);
@@ -270,6 +286,10 @@ impl Program {
                         .entry((krate, f.name))
                         .or_default()
                         .push(id);
+                    ix.methods_by_name_any_crate
+                        .entry(f.name)
+                        .or_default()
+                        .push(id);
                 }
                 ix.fns.push(FnInfo {
                     file: fi,
@@ -280,6 +300,7 @@ impl Program {
             }
             for (idx, s) in file.ir.structs.iter().enumerate() {
                 ix.structs.entry((krate, s.name)).or_insert((fi, idx));
+                ix.structs_any_crate.entry(s.name).or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 ix.consts
@@ -486,48 +507,63 @@ impl Program {
         None
     }
 
-    /// Methods named `name` on type `ty` (or, with no type, every method so named in the crate).
+    /// Methods named `name` on type `ty` (or, with no type, every trait method so named).
+    /// The crate's own methods first; a type or trait of another crate of the tree (a sibling
+    /// of the workspace, the package's library seen from `examples/`) is found there.
     #[must_use]
     pub fn resolve_method(&self, krate: usize, ty: Option<&str>, name: &str) -> Vec<FnId> {
+        let name = Name::from(name);
         if let Some(ty) = ty {
+            let ty = Name::from(ty);
             if let Some(ids) = self
                 .ix
                 .methods
-                .get(&(krate, Name::from(ty), Name::from(name)))
+                .get(&(krate, ty, name))
+                .or_else(|| self.ix.methods_any_crate.get(&(ty, name)))
             {
                 return ids.clone();
             }
             // Trait default methods are reachable from any implementing type.
-            return self
-                .ix
-                .methods_by_name
-                .get(&(krate, Name::from(name)))
-                .map(|ids| {
-                    ids.iter()
-                        .copied()
-                        .filter(|&i| self.func(i).self_ty.is_none())
-                        .collect()
-                })
-                .unwrap_or_default();
+            return self.methods_so_named(krate, name, |f| f.self_ty.is_none());
         }
         // Without a receiver type only trait methods are candidates (generic and `dyn` calls);
         // an inherent method called on a value of unknown type is most often a library's.
-        self.ix
-            .methods_by_name
-            .get(&(krate, Name::from(name)))
-            .map(|ids| {
+        self.methods_so_named(krate, name, |f| f.trait_name.is_some())
+    }
+
+    /// Methods named `name` that `keep` accepts: the crate's own, or, when it has none, those
+    /// of every crate of the tree.
+    fn methods_so_named(
+        &self,
+        krate: usize,
+        name: Name,
+        keep: impl Fn(&FnIr) -> bool,
+    ) -> Vec<FnId> {
+        let pick = |ids: Option<&Vec<FnId>>| -> Vec<FnId> {
+            ids.map(|ids| {
                 ids.iter()
                     .copied()
-                    .filter(|&i| self.func(i).trait_name.is_some())
+                    .filter(|&i| keep(self.func(i)))
                     .collect()
             })
             .unwrap_or_default()
+        };
+        let own = pick(self.ix.methods_by_name.get(&(krate, name)));
+        if !own.is_empty() {
+            return own;
+        }
+        pick(self.ix.methods_by_name_any_crate.get(&name))
     }
 
-    /// The struct named `name` in crate `krate`.
+    /// The struct named `name` in crate `krate`, or else in another crate of the tree.
     #[must_use]
     pub fn struct_def(&self, krate: usize, name: &str) -> Option<&StructIr> {
-        let &(f, i) = self.ix.structs.get(&(krate, Name::from(name)))?;
+        let name = Name::from(name);
+        let &(f, i) = self
+            .ix
+            .structs
+            .get(&(krate, name))
+            .or_else(|| self.ix.structs_any_crate.get(&name))?;
         Some(&self.files[f].ir.structs[i])
     }
 
