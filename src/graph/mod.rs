@@ -648,7 +648,17 @@ impl Program {
             Node::Expr(Expr::Path { segs, .. }) if names.may_resolve(segs) => {
                 callees.extend(self.resolve_fn(ctx, segs, f.self_ty.as_deref()));
             }
-            Node::Expr(Expr::Method { name, .. }) if names.fns.contains(name.as_str()) => {
+            Node::Expr(Expr::Method { recv, name, .. }) if names.fns.contains(name.as_str()) => {
+                // `self.login()`: the method of the impl's own type (inherent or trait).
+                let own_type = match &**recv {
+                    Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "self" => {
+                        f.self_ty.as_deref()
+                    }
+                    _ => None,
+                };
+                if own_type.is_some() {
+                    callees.extend(self.resolve_method(krate, own_type, name));
+                }
                 callees.extend(self.resolve_method(krate, None, name));
             }
             _ => {}
