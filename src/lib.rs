@@ -29,6 +29,7 @@ pub mod incremental;
 pub mod ir;
 pub mod parse;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;
