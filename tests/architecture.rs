@@ -58,6 +58,13 @@ const LAYERS: &[Layer] = &[
         may_import: &["findings", "sym", "ir"],
     },
     Layer {
+        // The dependency stage beside `discover` (network crates from `Cargo.toml`/`Cargo.lock`,
+        // matched against the rule pack), from the coverage work; `scan` calls it.
+        name: "deps",
+        files: &["deps.rs"],
+        may_import: &["findings", "discover", "rules"],
+    },
+    Layer {
         name: "cache",
         files: &["cache.rs"],
         may_import: &["findings", "sym", "ir"],
@@ -97,6 +104,7 @@ const LAYERS: &[Layer] = &[
             "ir",
             "discover",
             "rules",
+            "deps",
             "cache",
             "parse",
             "graph",
@@ -127,6 +135,7 @@ const LAYERS: &[Layer] = &[
             "ir",
             "discover",
             "rules",
+            "deps",
             "cache",
             "parse",
             "graph",
@@ -150,6 +159,7 @@ const LAYERS: &[Layer] = &[
             "ir",
             "discover",
             "rules",
+            "deps",
             "cache",
             "parse",
             "graph",
