@@ -1,8 +1,9 @@
 //! The Architecture Invariants of `ARCHITECTURE.md`, checked on the source text of `src/` so that
 //! they cannot rot silently: which module may import which (the layer table [`LAYERS`]), who may
-//! see `syn`, that the analysis does no IO and knows no output format, and that only the front
-//! end prints or reads the environment. Comments, string literals and `#[cfg(test)] mod tests`
-//! blocks are not looked at. A failure names the file, the line and the rule it breaks.
+//! see `syn`, that the analysis does no IO and knows no output format, that only the front end
+//! prints or reads the environment, and that `main.rs` only calls into `cli`. Comments, string
+//! literals and `#[cfg(test)]` items are not looked at. A failure names the file, the line and
+//! the rule it breaks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -750,6 +751,10 @@ fn check(sources: &[Source]) -> Vec<String> {
             let Some(to) = layer_of(&target) else {
                 continue;
             };
+            if rel == "main.rs" && to.name != "cli" {
+                let what = format!("main.rs only calls idflow::cli: `{path}`");
+                found.push(Found::new(src, n, "layers", &what));
+            }
             if to.name != layer.name && !layer.may_import.contains(&to.name) {
                 let what = format!(
                     "{} may not import {} (src/{target}): `{path}`",
