@@ -25,7 +25,7 @@ pub struct SourceFile {
     /// The crate's name from its `Cargo.toml` (`-` turned into `_`), if any.
     pub crate_name: Option<String>,
     /// Module path inside the crate (`["telemetry", "ids"]` for `src/telemetry/ids.rs`).
-    pub module: Vec<crate::ir::Name>,
+    pub module: Vec<crate::ir::sym::Sym>,
 }
 
 /// Directory names never descended into.
@@ -240,7 +240,7 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
         file.crate_name = name;
         file.module = module_path(&parts)
             .iter()
-            .map(crate::ir::Name::from)
+            .map(crate::ir::sym::Sym::from)
             .collect();
     }
 }

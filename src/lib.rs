@@ -15,7 +15,9 @@
 //! [`policy`] evaluates the CI gate's policies (`idflow check`) on a scan's findings.
 //!
 //! [`rules`] holds the rule pack (YAML, embedded), [`findings`] the serializable model every
-//! output renders from, and [`cli`] the command-line front end.
+//! output renders from, [`progress`] the observer a scan reports its stages to, and [`cli`] the
+//! command-line front end. Which module may import which is the layer order of
+//! `ARCHITECTURE.md` ("Layers"), held by `tests/architecture.rs`.
 
 pub mod cache;
 pub mod classify;
@@ -29,6 +31,7 @@ pub mod incremental;
 pub mod ir;
 pub mod parse;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -7,6 +7,9 @@ use crate::rules::index::RuleIndex;
 use crate::rules::RulePack;
 use crate::{classify, discover, graph, incremental, parse, taint};
 
+/// The types of [`run_with`]'s observer, re-exported so a caller needs one module.
+pub use crate::progress::{Progress, Silent, Stage};
+
 /// What to scan and how.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -35,57 +38,6 @@ impl ScanOptions {
         }
     }
 }
-
-/// A stage of the pipeline, as [`Progress`] sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Walking the tree.
-    Discover,
-    /// Reading, parsing and lowering files (or loading them from the cache).
-    Parse,
-    /// Indexing the program and building its call graph.
-    Graph,
-    /// Taint propagation.
-    Propagate,
-    /// Turning hits into findings.
-    Classify,
-}
-
-impl Stage {
-    /// Lower-case name, as the benchmark harness and `IDFLOW_TIMING` print it.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Discover => "discover",
-            Stage::Parse => "parse",
-            Stage::Graph => "graph",
-            Stage::Propagate => "propagate",
-            Stage::Classify => "classify",
-        }
-    }
-}
-
-/// Observes a scan: the CLI draws a progress bar with it, the benchmark harness times stages.
-/// Every method has an empty default; calls come from worker threads too, hence `Sync`.
-pub trait Progress: Sync {
-    /// `stage` starts, with `total` units of work (files for [`Stage::Parse`], else 0).
-    fn start(&self, stage: Stage, total: u64) {
-        let _ = (stage, total);
-    }
-    /// `n` more units of the current stage are done.
-    fn advance(&self, n: u64) {
-        let _ = n;
-    }
-    /// `stage` ended after `elapsed`.
-    fn done(&self, stage: Stage, elapsed: std::time::Duration) {
-        let _ = (stage, elapsed);
-    }
-}
-
-/// A [`Progress`] that ignores everything.
-pub struct Silent;
-
-impl Progress for Silent {}
 
 /// A scan that could not run at all (per-file problems are [`crate::findings::Skipped`] instead).
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +133,12 @@ fn run_in_pool(
         to_cache,
         cache_hits,
         misses,
-    } = parse::parse_all(&files, options, progress);
+    } = parse::parse_all(
+        &files,
+        options.max_file_bytes,
+        options.cache.as_ref(),
+        progress,
+    );
     skipped.extend(parse_skips);
     skipped.sort();
     let stats = Stats {

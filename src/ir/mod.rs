@@ -7,6 +7,7 @@
 pub mod lower;
 mod macros;
 pub mod sym;
+pub mod walk;
 
 pub use macros::inline_format_args;
 

@@ -12,7 +12,7 @@ use crate::cache::{self, Cache, ContentHash, Entry, EntryRef, Pending};
 use crate::discover::SourceFile;
 use crate::findings::{SkipReason, Skipped};
 use crate::ir::{lower, FileIr};
-use crate::scan::{Progress, ScanOptions};
+use crate::progress::Progress;
 
 /// Files above this size are skipped (generated blobs, vendored data).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -31,17 +31,21 @@ pub struct ParsedFile {
     pub fingerprint: Option<u64>,
 }
 
-/// Parses and lowers `files` on the current rayon pool (loading unchanged files from the cache
-/// when there is one); results keep the input order.
+/// Parses and lowers `files` on the current rayon pool (loading unchanged files from `cache`
+/// when there is one), skipping files over `max_bytes`; results keep the input order.
 #[must_use]
-pub fn parse_all(files: &[SourceFile], options: &ScanOptions, progress: &dyn Progress) -> Parsed {
-    let cache = options.cache.as_ref();
+pub fn parse_all(
+    files: &[SourceFile],
+    max_bytes: u64,
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+) -> Parsed {
     // Runs in the scan's pool, whose threads have big stacks: syn recurses once per nesting
     // level.
     let results: Vec<(Result<ParsedFile, Skipped>, Cached)> = files
         .par_iter()
         .map(|f| {
-            let r = parse_cached(f, options.max_file_bytes, cache);
+            let r = parse_cached(f, max_bytes, cache);
             progress.advance(1);
             r
         })

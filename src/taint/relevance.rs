@@ -16,7 +16,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use petgraph::Direction;
 use rayon::prelude::*;
 
-use crate::graph::{walk_expr, walk_stmt, FnId, Node, Program};
+use crate::graph::{FnId, Program};
+use crate::ir::walk::{walk_expr, walk_stmt, Node};
 use crate::ir::{Expr, FnIr, Lit, Name, Pat};
 use crate::parse::ParsedFile;
 use crate::rules::index::{NameSite, RuleIndex};
