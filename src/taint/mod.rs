@@ -6,12 +6,16 @@
 //! program index only, never `syn` and never the file system.
 //!
 //! - [`lattice`]: abstract values and their join.
+//! - [`state`]: the flow-sensitive state inside a function, and its join.
 //! - [`transfer`]: the effect of a library call, from the rule pack.
+//! - [`facts`]: what the analysis accumulates (sources, traces, hits, channel contents).
 //! - [`engine`]: the interpreter that drives everything to a fixpoint.
 
 pub mod engine;
+pub mod facts;
 pub mod lattice;
 pub mod relevance;
+mod state;
 pub mod transfer;
 
 use crate::findings::Transport;
@@ -112,7 +116,7 @@ pub fn analyze_with(
     }
     let mut engine = engine::Engine::new(prog, rules, relevance.clone());
     engine.run();
-    if engine.cells_grew {
+    if engine.facts.cells_grew {
         // Channels are flow-insensitive cells: a receive analysed before the matching send saw
         // an empty channel. Run again with the channels' final contents (one more run reaches
         // everything a chain of channels can carry in practice).
@@ -135,8 +139,8 @@ pub fn analyze_with(
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
         touched: engine.analyzed.clone(),
         relevance,
-        sources: engine.sources,
-        hits: engine.hits,
-        traces: engine.traces,
+        sources: engine.facts.sources,
+        hits: engine.facts.hits,
+        traces: engine.facts.traces,
     }
 }
