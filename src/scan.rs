@@ -20,6 +20,8 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     /// The incremental cache (`None`: parse every file).
     pub cache: Option<crate::cache::Cache>,
+    /// Debugging aids of the propagation; what they gather goes to [`Progress::debug`].
+    pub debug: taint::DebugOptions,
 }
 
 impl ScanOptions {
@@ -32,6 +34,7 @@ impl ScanOptions {
             max_file_bytes: parse::DEFAULT_MAX_FILE_BYTES,
             threads: None,
             cache: None,
+            debug: taint::DebugOptions::default(),
         }
     }
 }
@@ -80,6 +83,19 @@ pub trait Progress: Sync {
     fn done(&self, stage: Stage, elapsed: std::time::Duration) {
         let _ = (stage, elapsed);
     }
+    /// What the scan tells about itself for debugging (`IDFLOW_DEBUG` and friends in `cli`).
+    fn debug(&self, note: &DebugNote<'_>) {
+        let _ = note;
+    }
+}
+
+/// A debugging note of a scan, for [`Progress::debug`].
+#[derive(Debug)]
+pub enum DebugNote<'a> {
+    /// The record of the previous scan could not be reused because of this edit.
+    FullAnalysis(&'a incremental::Why),
+    /// The propagation's timings, and the counters and traces [`ScanOptions::debug`] asked for.
+    Propagation(&'a taint::DebugReport),
 }
 
 /// A [`Progress`] that ignores everything.
@@ -206,6 +222,9 @@ fn run_in_pool(
     let verdict = record
         .as_ref()
         .map_or(incremental::Verdict::Stale, |r| r.check(&parsed));
+    if let incremental::Verdict::Edited(why) = &verdict {
+        progress.debug(&DebugNote::FullAnalysis(why));
+    }
     let (findings, categories) = match (record, verdict) {
         (Some(record), incremental::Verdict::Holds) => {
             clock.finish();
@@ -215,7 +234,11 @@ fn run_in_pool(
         }
         (Some(record), incremental::Verdict::IfUnseen(changed)) => {
             let program = graph::Program::indexed(parsed);
-            if record.confirm(&program, &index, &changed) {
+            let confirmed = record.confirm(&program, &index, &changed);
+            if let Err(why) = &confirmed {
+                progress.debug(&DebugNote::FullAnalysis(why));
+            }
+            if confirmed.is_ok() {
                 clock.finish();
                 writes.write(&program.files);
                 free_beside(program);
@@ -225,6 +248,7 @@ fn run_in_pool(
                     index: &index,
                     rules,
                     record_path: record_path.as_deref(),
+                    debug: options.debug,
                 };
                 full.run(program, None, writes, &mut clock)
             }
@@ -239,6 +263,7 @@ fn run_in_pool(
                 index: &index,
                 rules,
                 record_path: record_path.as_deref(),
+                debug: options.debug,
             };
             full.run(program, Some(scans), writes, &mut clock)
         }
@@ -280,6 +305,7 @@ struct FullScan<'a> {
     index: &'a RuleIndex,
     rules: &'a RulePack,
     record_path: Option<&'a std::path::Path>,
+    debug: taint::DebugOptions,
 }
 
 impl FullScan<'_> {
@@ -300,7 +326,7 @@ impl FullScan<'_> {
                 .name("idflow-cache".into())
                 .stack_size(STACK_BYTES)
                 .spawn_scoped(s, move || writes.write(files));
-            let out = analyze(&program, self.index, scans, clock);
+            let out = analyze(&program, self.index, scans, self.debug, clock);
             if let Ok(writer) = writer {
                 let _ = writer.join();
             }
@@ -335,10 +361,14 @@ fn analyze(
     program: &graph::Program,
     index: &RuleIndex,
     scans: Option<taint::relevance::Scans>,
+    debug: taint::DebugOptions,
     clock: &mut StageClock<'_>,
 ) -> (Vec<Finding>, taint::Analysis) {
     clock.start(Stage::Propagate, 0);
-    let analysis = taint::analyze_with(program, index, scans);
+    let analysis = taint::analyze_with(program, index, scans, debug);
+    clock
+        .progress
+        .debug(&DebugNote::Propagation(&analysis.debug));
     clock.start(Stage::Classify, 0);
     let findings = classify::classify(program, index, &analysis);
     clock.finish();
@@ -365,12 +395,9 @@ fn categories_of(rules: &RulePack, findings: &[Finding]) -> Vec<CategoryInfo> {
     categories
 }
 
-/// Tells `progress` when stages start and end; with `IDFLOW_TIMING` set, also prints each
-/// stage's time and the peak memory so far on stderr (a debugging aid; `idflow-bench` is the
-/// measuring tool).
+/// Tells `progress` when stages start and end, and how long they took.
 struct StageClock<'a> {
     progress: &'a dyn Progress,
-    timing: bool,
     current: Option<(Stage, std::time::Instant)>,
 }
 
@@ -378,7 +405,6 @@ impl<'a> StageClock<'a> {
     fn new(progress: &'a dyn Progress) -> StageClock<'a> {
         StageClock {
             progress,
-            timing: std::env::var_os("IDFLOW_TIMING").is_some(),
             current: None,
         }
     }
@@ -389,18 +415,11 @@ impl<'a> StageClock<'a> {
         self.current = Some((stage, std::time::Instant::now()));
     }
 
-    #[allow(clippy::print_stderr)]
     fn finish(&mut self) {
         let Some((stage, started)) = self.current.take() else {
             return;
         };
-        let elapsed = started.elapsed();
-        self.progress.done(stage, elapsed);
-        if self.timing {
-            let peak =
-                peak_rss_bytes().map_or(String::new(), |b| format!(", peak RSS {} MiB", b >> 20));
-            eprintln!("idflow: {} took {elapsed:.2?}{peak}", stage.name());
-        }
+        self.progress.done(stage, started.elapsed());
     }
 }
 

@@ -94,12 +94,48 @@ pub struct Analysis {
     pub touched: Vec<bool>,
     /// Which functions could matter, as the analysis saw it.
     pub relevance: std::sync::Arc<relevance::Relevance>,
+    /// Timings, and with [`DebugOptions`] counters and traces, for debugging.
+    pub debug: DebugReport,
+}
+
+/// Debugging aids of the propagation, off by default (the CLI sets them from `IDFLOW_TRACE`
+/// and `IDFLOW_DEBUG`). They cost time and memory; they never change a result.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DebugOptions {
+    /// Record every analysis of a function in a context ([`DebugReport::trace`]).
+    pub trace: bool,
+    /// Count and profile ([`DebugReport::relevance`], [`DebugReport::stats`]).
+    pub stats: bool,
+}
+
+/// What the propagation tells about itself, for debugging; `cli` prints it.
+#[derive(Debug, Default)]
+pub struct DebugReport {
+    /// Time the relevance pre-pass took.
+    pub relevance_time: std::time::Duration,
+    /// What the relevance pre-pass kept (with [`DebugOptions::stats`]).
+    pub relevance: Option<relevance::Counts>,
+    /// Every analysis started, in order (with [`DebugOptions::trace`]).
+    pub trace: Vec<engine::AnalysisTrace>,
+    /// Set when channels grew and the propagation ran again.
+    pub rerun: Option<Rerun>,
+    /// Counters and profile of the final run (with [`DebugOptions::stats`]).
+    pub stats: Option<engine::Stats>,
+}
+
+/// The first run, when channels grew and the propagation ran a second time.
+#[derive(Debug, Clone, Copy)]
+pub struct Rerun {
+    /// Time from the start of the propagation to the end of the first run.
+    pub first_run: std::time::Duration,
+    /// How many entries of [`DebugReport::trace`] the first run made.
+    pub traced: usize,
 }
 
 /// Runs the propagation over the whole program.
 #[must_use]
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
-    analyze_with(prog, rules, None)
+    analyze_with(prog, rules, None, DebugOptions::default())
 }
 
 /// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them.
@@ -108,33 +144,35 @@ pub fn analyze_with(
     prog: &Program,
     rules: &RuleIndex,
     scans: Option<relevance::Scans>,
+    debug: DebugOptions,
 ) -> Analysis {
     let started = std::time::Instant::now();
-    let relevance = std::sync::Arc::new(relevance::analyze(prog, rules, scans));
-    if std::env::var_os("IDFLOW_TIMING").is_some() {
-        eprintln!("idflow:   relevance took {:.2?}", started.elapsed());
-    }
-    let mut engine = engine::Engine::new(prog, rules, relevance.clone());
+    let (relevance, counts) = relevance::analyze(prog, rules, scans, debug.stats);
+    let relevance = std::sync::Arc::new(relevance);
+    let mut report = DebugReport {
+        relevance_time: started.elapsed(),
+        relevance: counts,
+        ..DebugReport::default()
+    };
+    let mut engine = engine::Engine::new(prog, rules, relevance.clone(), debug);
     engine.run();
     if engine.facts.cells_grew {
         // Channels are flow-insensitive cells: a receive analysed before the matching send saw
         // an empty channel. Run again with the channels' final contents (one more run reaches
         // everything a chain of channels can carry in practice).
-        if std::env::var_os("IDFLOW_TIMING").is_some() {
-            eprintln!(
-                "idflow:   first run took {:.2?}; channels grew, running again",
-                started.elapsed()
-            );
-        }
-        let mut again = engine::Engine::new(prog, rules, relevance.clone());
+        report.rerun = Some(Rerun {
+            first_run: started.elapsed(),
+            traced: engine.trace.len(),
+        });
+        let mut again = engine::Engine::new(prog, rules, relevance.clone(), debug);
         again.analyzed.clone_from(&engine.analyzed);
+        again.trace = std::mem::take(&mut engine.trace);
         again.carry_over(engine);
         engine = again;
         engine.run();
     }
-    if std::env::var_os("IDFLOW_DEBUG").is_some() {
-        engine.debug_stats();
-    }
+    report.stats = debug.stats.then(|| engine.stats());
+    report.trace = std::mem::take(&mut engine.trace);
     Analysis {
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
         touched: engine.analyzed.clone(),
@@ -142,5 +180,6 @@ pub fn analyze_with(
         sources: engine.facts.sources,
         hits: engine.facts.hits,
         traces: engine.facts.traces,
+        debug: report,
     }
 }

@@ -65,6 +65,8 @@ pub struct Engine<'p> {
     memo: HashMap<MemoKey, Summary>,
     instances: HashMap<FnId, u32>,
     trace_analyses: bool,
+    /// Every analysis started, when `trace_analyses` (a debugging aid).
+    pub(super) trace: Vec<AnalysisTrace>,
     in_progress: HashSet<MemoKey>,
     contexts: Vec<u32>,
     pub(super) analyzed: Vec<bool>,
@@ -76,8 +78,66 @@ pub struct Engine<'p> {
     /// The environment each closure was last created in, for calls from other functions.
     captures: HashMap<(FnId, u32), Vars>,
     consts: HashMap<(usize, u32, Name), Value>,
-    /// Time per function, exclusive of callees (debugging aid behind `IDFLOW_DEBUG`).
+    /// Time per function, exclusive of callees (a debugging aid, with [`DebugOptions::stats`]).
+    ///
+    /// [`DebugOptions::stats`]: super::DebugOptions::stats
     profile: Option<Profile>,
+}
+
+/// One analysis of a function in a context, as the trace records it.
+#[derive(Debug, Clone)]
+pub struct AnalysisTrace {
+    /// The function.
+    pub function: String,
+    /// How many contexts of it have been analysed, this one included.
+    pub context: u32,
+    /// Call depth.
+    pub depth: usize,
+    /// Under a consent guard.
+    pub guarded: bool,
+    /// The argument values, debug-printed.
+    pub args: String,
+}
+
+/// Counters of one run of the engine (a debugging aid; `cli` prints them).
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Analyses of a function in a context.
+    pub analyses: u64,
+    /// Memoised summaries.
+    pub memo: usize,
+    /// Trace nodes.
+    pub traces: usize,
+    /// Hits.
+    pub hits: usize,
+    /// Sources.
+    pub sources: usize,
+    /// The functions analysed in the most contexts, with their counts.
+    pub busiest: Vec<(u32, String)>,
+    /// Exclusive analysis time, when profiled.
+    pub profile: Option<ProfileReport>,
+}
+
+/// Exclusive analysis time: the total and the slowest functions.
+#[derive(Debug, Clone)]
+pub struct ProfileReport {
+    /// Sum over every function.
+    pub total: std::time::Duration,
+    /// The slowest functions, slowest first.
+    pub slowest: Vec<FnTime>,
+}
+
+/// One function's exclusive analysis time.
+#[derive(Debug, Clone)]
+pub struct FnTime {
+    /// Time spent in the function itself, callees excluded.
+    pub time: std::time::Duration,
+    /// Analyses of it.
+    pub analyses: u32,
+    /// The function.
+    pub function: String,
+    /// Its file.
+    pub file: String,
 }
 
 /// Exclusive analysis time per function.
@@ -106,6 +166,7 @@ impl<'p> Engine<'p> {
         prog: &'p Program,
         rules: &'p RuleIndex,
         relevance: Arc<super::relevance::Relevance>,
+        debug: super::DebugOptions,
     ) -> Engine<'p> {
         Engine {
             prog,
@@ -113,7 +174,8 @@ impl<'p> Engine<'p> {
             facts: Facts::default(),
             memo: HashMap::default(),
             instances: HashMap::default(),
-            trace_analyses: std::env::var_os("IDFLOW_TRACE").is_some(),
+            trace_analyses: debug.trace,
+            trace: Vec::new(),
             in_progress: HashSet::default(),
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
@@ -122,9 +184,7 @@ impl<'p> Engine<'p> {
             relevance,
             captures: HashMap::default(),
             consts: HashMap::default(),
-            profile: std::env::var_os("IDFLOW_DEBUG")
-                .is_some()
-                .then(Profile::default),
+            profile: debug.stats.then(Profile::default),
         }
     }
 
@@ -143,36 +203,39 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Prints counters (debugging aid behind `IDFLOW_DEBUG`).
-    #[allow(clippy::print_stderr)]
-    pub fn debug_stats(&self) {
+    /// Counters of this run, and the profile when it was kept (a debugging aid).
+    pub fn stats(&self) -> Stats {
         let mut per_fn: Vec<(u32, FnId)> = self.contexts.iter().copied().zip(0..).collect();
         per_fn.sort_unstable_by(|a, b| b.cmp(a));
-        eprintln!(
-            "analyses={} memo={} traces={} hits={} sources={}",
-            self.contexts.iter().map(|c| u64::from(*c)).sum::<u64>(),
-            self.memo.len(),
-            self.facts.traces.len(),
-            self.facts.hits.len(),
-            self.facts.sources.len()
-        );
-        for (n, fid) in per_fn.iter().take(8) {
-            eprintln!("  {n} contexts: {}", self.prog.func(*fid).name);
-        }
+        let mut stats = Stats {
+            analyses: self.contexts.iter().map(|c| u64::from(*c)).sum::<u64>(),
+            memo: self.memo.len(),
+            traces: self.facts.traces.len(),
+            hits: self.facts.hits.len(),
+            sources: self.facts.sources.len(),
+            busiest: (per_fn.iter().take(8))
+                .map(|(n, fid)| (*n, self.prog.func(*fid).name.to_string()))
+                .collect(),
+            profile: None,
+        };
         if let Some(p) = &self.profile {
             let mut by_time: Vec<_> = p.exclusive.iter().collect();
             by_time.sort_by_key(|e| std::cmp::Reverse(e.1 .0));
             let total: std::time::Duration = by_time.iter().map(|e| e.1 .0).sum();
-            eprintln!("exclusive analysis time {total:.2?}; slowest functions:");
-            for (fid, (t, n)) in by_time.iter().take(25) {
-                let info = &self.prog.fns[**fid];
-                eprintln!(
-                    "  {t:>10.2?} {n:>3}x {} ({})",
-                    self.prog.func(**fid).name,
-                    self.prog.files[info.file].source.rel
-                );
-            }
+            let slowest = (by_time.iter().take(25))
+                .map(|(fid, (t, n))| {
+                    let info = &self.prog.fns[**fid];
+                    FnTime {
+                        time: *t,
+                        analyses: *n,
+                        function: self.prog.func(**fid).name.to_string(),
+                        file: self.prog.files[info.file].source.rel.clone(),
+                    }
+                })
+                .collect();
+            stats.profile = Some(ProfileReport { total, slowest });
         }
+        stats
     }
 
     fn analyze_root(&mut self, fid: FnId) {
@@ -216,14 +279,13 @@ impl<'p> Engine<'p> {
     fn run_analysis(&mut self, fid: FnId, key: &MemoKey) -> Summary {
         self.contexts[fid] += 1;
         if self.trace_analyses {
-            eprintln!(
-                "analyze {} #{} depth {} guarded {} args {:?}",
-                self.prog.func(fid).name,
-                self.contexts[fid],
-                self.depth,
-                key.guarded,
-                key.args
-            );
+            self.trace.push(AnalysisTrace {
+                function: self.prog.func(fid).name.to_string(),
+                context: self.contexts[fid],
+                depth: self.depth,
+                guarded: key.guarded,
+                args: format!("{:?}", key.args),
+            });
         }
         self.analyzed[fid] = true;
         self.in_progress.insert(key.clone());
