@@ -94,8 +94,8 @@ pub trait Progress: Sync {
 pub enum DebugNote<'a> {
     /// The record of the previous scan could not be reused because of this edit.
     FullAnalysis(&'a incremental::Why),
-    /// The propagation's timings, and the counters and traces [`ScanOptions::debug`] asked for.
-    Propagation(&'a taint::DebugReport),
+    /// The propagation's timings, and the counters and traces [`ScanOptions::debug`] asks for.
+    Propagation(&'a taint::DebugEvent<'a>),
 }
 
 /// A [`Progress`] that ignores everything.
@@ -365,10 +365,9 @@ fn analyze(
     clock: &mut StageClock<'_>,
 ) -> (Vec<Finding>, taint::Analysis) {
     clock.start(Stage::Propagate, 0);
-    let analysis = taint::analyze_with(program, index, scans, debug);
-    clock
-        .progress
-        .debug(&DebugNote::Propagation(&analysis.debug));
+    let progress = clock.progress;
+    let observe = |e: &taint::DebugEvent<'_>| progress.debug(&DebugNote::Propagation(e));
+    let analysis = taint::analyze_with(program, index, scans, debug, &observe);
     clock.start(Stage::Classify, 0);
     let findings = classify::classify(program, index, &analysis);
     clock.finish();

@@ -114,65 +114,59 @@ impl Watch {
         }
     }
 
-    fn propagation(&self, report: &crate::taint::DebugReport) {
-        if let (Some(filter), Some(c)) = (&self.debug, &report.relevance) {
-            super::note(&format!(
-                "functions={} relevant={} mention-source={} reach-source={}",
-                c.functions, c.relevant, c.mention_source, c.reach_source
-            ));
-            for (name, rel) in &c.mentioning {
-                if filter.len() > 1 && rel.contains(filter.as_str()) {
-                    super::note(&format!("  mentions a source: {name} ({rel})"));
+    fn propagation(&self, event: &crate::taint::DebugEvent<'_>) {
+        use crate::taint::DebugEvent;
+        match event {
+            DebugEvent::Relevance { time, counts } => {
+                if let (Some(filter), Some(c)) = (&self.debug, counts) {
+                    super::note(&format!(
+                        "functions={} relevant={} mention-source={} reach-source={}",
+                        c.functions, c.relevant, c.mention_source, c.reach_source
+                    ));
+                    for (name, rel) in &c.mentioning {
+                        if filter.len() > 1 && rel.contains(filter.as_str()) {
+                            super::note(&format!("  mentions a source: {name} ({rel})"));
+                        }
+                    }
+                }
+                if self.timing {
+                    super::note(&format!("idflow:   relevance took {time:.2?}"));
                 }
             }
-        }
-        if self.timing {
-            super::note(&format!(
-                "idflow:   relevance took {:.2?}",
-                report.relevance_time
-            ));
-        }
-        let first_run = report.rerun.map_or(report.trace.len(), |r| r.traced);
-        let (before, after) = report.trace.split_at(first_run.min(report.trace.len()));
-        before.iter().for_each(trace_line);
-        if let Some(rerun) = report.rerun {
-            if self.timing {
-                super::note(&format!(
-                    "idflow:   first run took {:.2?}; channels grew, running again",
-                    rerun.first_run
-                ));
-            }
-        }
-        after.iter().for_each(trace_line);
-        if let Some(s) = &report.stats {
-            super::note(&format!(
-                "analyses={} memo={} traces={} hits={} sources={}",
-                s.analyses, s.memo, s.traces, s.hits, s.sources
-            ));
-            for (n, name) in &s.busiest {
-                super::note(&format!("  {n} contexts: {name}"));
-            }
-            if let Some(p) = &s.profile {
-                super::note(&format!(
-                    "exclusive analysis time {:.2?}; slowest functions:",
-                    p.total
-                ));
-                for f in &p.slowest {
+            DebugEvent::Analysis(t) => super::note(&format!(
+                "analyze {} #{} depth {} guarded {} args {}",
+                t.function, t.context, t.depth, t.guarded, t.args
+            )),
+            DebugEvent::Rerun { first_run } => {
+                if self.timing {
                     super::note(&format!(
-                        "  {:>10.2?} {:>3}x {} ({})",
-                        f.time, f.analyses, f.function, f.file
+                        "idflow:   first run took {first_run:.2?}; channels grew, running again"
                     ));
+                }
+            }
+            DebugEvent::Stats(s) => {
+                super::note(&format!(
+                    "analyses={} memo={} traces={} hits={} sources={}",
+                    s.analyses, s.memo, s.traces, s.hits, s.sources
+                ));
+                for (n, name) in &s.busiest {
+                    super::note(&format!("  {n} contexts: {name}"));
+                }
+                if let Some(p) = &s.profile {
+                    super::note(&format!(
+                        "exclusive analysis time {:.2?}; slowest functions:",
+                        p.total
+                    ));
+                    for f in &p.slowest {
+                        super::note(&format!(
+                            "  {:>10.2?} {:>3}x {} ({})",
+                            f.time, f.analyses, f.function, f.file
+                        ));
+                    }
                 }
             }
         }
     }
-}
-
-fn trace_line(t: &crate::taint::engine::AnalysisTrace) {
-    super::note(&format!(
-        "analyze {} #{} depth {} guarded {} args {}",
-        t.function, t.context, t.depth, t.guarded, t.args
-    ));
 }
 
 impl Progress for Watch {
@@ -212,7 +206,7 @@ impl Progress for Watch {
                     ));
                 }
             }
-            DebugNote::Propagation(report) => self.propagation(report),
+            DebugNote::Propagation(event) => self.propagation(event),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! writes library effects here without seeing the engine, and a second run (when channels grew)
 //! starts from the first run's facts.
 //!
-//! Source ids share one space with placeholders: ids at or above [`PLACEHOLDER_BASE`] stand for
+//! Source ids share one space with placeholders: ids at or above `PLACEHOLDER_BASE` stand for
 //! "whatever argument `i` carries" in an abstract summary (see `engine::summary`).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};

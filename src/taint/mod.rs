@@ -6,7 +6,7 @@
 //! program index only, never `syn` and never the file system.
 //!
 //! - [`lattice`]: abstract values and their join.
-//! - [`state`]: the flow-sensitive state inside a function, and its join.
+//! - `state`: the flow-sensitive state inside a function, and its join.
 //! - [`transfer`]: the effect of a library call, from the rule pack.
 //! - [`facts`]: what the analysis accumulates (sources, traces, hits, channel contents).
 //! - [`engine`]: the interpreter that drives everything to a fixpoint.
@@ -94,85 +94,80 @@ pub struct Analysis {
     pub touched: Vec<bool>,
     /// Which functions could matter, as the analysis saw it.
     pub relevance: std::sync::Arc<relevance::Relevance>,
-    /// Timings, and with [`DebugOptions`] counters and traces, for debugging.
-    pub debug: DebugReport,
 }
 
 /// Debugging aids of the propagation, off by default (the CLI sets them from `IDFLOW_TRACE`
 /// and `IDFLOW_DEBUG`). They cost time and memory; they never change a result.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DebugOptions {
-    /// Record every analysis of a function in a context ([`DebugReport::trace`]).
+    /// Tell every analysis of a function in a context ([`DebugEvent::Analysis`]).
     pub trace: bool,
-    /// Count and profile ([`DebugReport::relevance`], [`DebugReport::stats`]).
+    /// Count and profile ([`DebugEvent::Relevance`] counts, [`DebugEvent::Stats`]).
     pub stats: bool,
 }
 
-/// What the propagation tells about itself, for debugging; `cli` prints it.
-#[derive(Debug, Default)]
-pub struct DebugReport {
-    /// Time the relevance pre-pass took.
-    pub relevance_time: std::time::Duration,
-    /// What the relevance pre-pass kept (with [`DebugOptions::stats`]).
-    pub relevance: Option<relevance::Counts>,
-    /// Every analysis started, in order (with [`DebugOptions::trace`]).
-    pub trace: Vec<engine::AnalysisTrace>,
-    /// Set when channels grew and the propagation ran again.
-    pub rerun: Option<Rerun>,
+/// What the propagation tells about itself for debugging, as it runs; `cli` prints it.
+#[derive(Debug)]
+pub enum DebugEvent<'a> {
+    /// The relevance pre-pass is done: its time, and with [`DebugOptions::stats`] what it kept.
+    Relevance {
+        /// Time it took.
+        time: std::time::Duration,
+        /// What it kept.
+        counts: Option<&'a relevance::Counts>,
+    },
+    /// An analysis of a function in a context starts (with [`DebugOptions::trace`]).
+    Analysis(&'a engine::AnalysisTrace),
+    /// Channels grew in the first run, which ended this long after the start; a second runs.
+    Rerun {
+        /// Time from the start of the propagation to the end of the first run.
+        first_run: std::time::Duration,
+    },
     /// Counters and profile of the final run (with [`DebugOptions::stats`]).
-    pub stats: Option<engine::Stats>,
-}
-
-/// The first run, when channels grew and the propagation ran a second time.
-#[derive(Debug, Clone, Copy)]
-pub struct Rerun {
-    /// Time from the start of the propagation to the end of the first run.
-    pub first_run: std::time::Duration,
-    /// How many entries of [`DebugReport::trace`] the first run made.
-    pub traced: usize,
+    Stats(&'a engine::Stats),
 }
 
 /// Runs the propagation over the whole program.
 #[must_use]
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
-    analyze_with(prog, rules, None, DebugOptions::default())
+    analyze_with(prog, rules, None, DebugOptions::default(), &|_| {})
 }
 
-/// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them.
+/// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them, and
+/// the debugging aids `debug` asks for told to `observe` as they happen.
 #[must_use]
 pub fn analyze_with(
     prog: &Program,
     rules: &RuleIndex,
     scans: Option<relevance::Scans>,
     debug: DebugOptions,
+    observe: &dyn Fn(&DebugEvent<'_>),
 ) -> Analysis {
     let started = std::time::Instant::now();
     let (relevance, counts) = relevance::analyze(prog, rules, scans, debug.stats);
     let relevance = std::sync::Arc::new(relevance);
-    let mut report = DebugReport {
-        relevance_time: started.elapsed(),
-        relevance: counts,
-        ..DebugReport::default()
-    };
-    let mut engine = engine::Engine::new(prog, rules, relevance.clone(), debug);
+    observe(&DebugEvent::Relevance {
+        time: started.elapsed(),
+        counts: counts.as_ref(),
+    });
+    let mut engine = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
     engine.run();
     if engine.facts.cells_grew {
         // Channels are flow-insensitive cells: a receive analysed before the matching send saw
         // an empty channel. Run again with the channels' final contents (one more run reaches
         // everything a chain of channels can carry in practice).
-        report.rerun = Some(Rerun {
+        observe(&DebugEvent::Rerun {
             first_run: started.elapsed(),
-            traced: engine.trace.len(),
         });
-        let mut again = engine::Engine::new(prog, rules, relevance.clone(), debug);
+        let mut again = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
         again.analyzed.clone_from(&engine.analyzed);
-        again.trace = std::mem::take(&mut engine.trace);
         again.carry_over(engine);
         engine = again;
         engine.run();
     }
-    report.stats = debug.stats.then(|| engine.stats());
-    report.trace = std::mem::take(&mut engine.trace);
+    if debug.stats {
+        observe(&DebugEvent::Stats(&engine.stats()));
+    }
     Analysis {
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
         touched: engine.analyzed.clone(),
@@ -180,6 +175,5 @@ pub fn analyze_with(
         sources: engine.facts.sources,
         hits: engine.facts.hits,
         traces: engine.facts.traces,
-        debug: report,
     }
 }

@@ -8,12 +8,12 @@
 //! monotone and values have bounded depth, so this terminates), `let` shadowing and overwrites
 //! are strong updates. Call effects of library functions come from the rule pack ([`transfer`]).
 //!
-//! [`transfer`]: super::transfer
-//!
 //! The driver is split into rooms: this file runs functions and contexts to a fixpoint;
-//! [`summary`] holds function summaries and the context abstraction, [`interp`] the expression
-//! interpreter, [`dispatch`] calls, [`macros`] macro calls, [`names`] what names and types say,
-//! and [`guards`] consent guards. What the analysis finds goes to [`Facts`].
+//! `summary` holds function summaries and the context abstraction, `interp` the expression
+//! interpreter, `dispatch` calls, `macros` macro calls, `names` what names and types say,
+//! and `guards` consent guards. What the analysis finds goes to [`Facts`].
+//!
+//! [`transfer`]: super::transfer
 
 mod dispatch;
 mod guards;
@@ -65,8 +65,8 @@ pub struct Engine<'p> {
     memo: HashMap<MemoKey, Summary>,
     instances: HashMap<FnId, u32>,
     trace_analyses: bool,
-    /// Every analysis started, when `trace_analyses` (a debugging aid).
-    pub(super) trace: Vec<AnalysisTrace>,
+    /// Where debugging events go (traces as they happen).
+    observe: &'p dyn Fn(&super::DebugEvent<'_>),
     in_progress: HashSet<MemoKey>,
     contexts: Vec<u32>,
     pub(super) analyzed: Vec<bool>,
@@ -167,6 +167,7 @@ impl<'p> Engine<'p> {
         rules: &'p RuleIndex,
         relevance: Arc<super::relevance::Relevance>,
         debug: super::DebugOptions,
+        observe: &'p dyn Fn(&super::DebugEvent<'_>),
     ) -> Engine<'p> {
         Engine {
             prog,
@@ -175,7 +176,7 @@ impl<'p> Engine<'p> {
             memo: HashMap::default(),
             instances: HashMap::default(),
             trace_analyses: debug.trace,
-            trace: Vec::new(),
+            observe,
             in_progress: HashSet::default(),
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
@@ -279,13 +280,14 @@ impl<'p> Engine<'p> {
     fn run_analysis(&mut self, fid: FnId, key: &MemoKey) -> Summary {
         self.contexts[fid] += 1;
         if self.trace_analyses {
-            self.trace.push(AnalysisTrace {
+            // Told as it happens: a trace is most wanted when an analysis never ends.
+            (self.observe)(&super::DebugEvent::Analysis(&AnalysisTrace {
                 function: self.prog.func(fid).name.to_string(),
                 context: self.contexts[fid],
                 depth: self.depth,
                 guarded: key.guarded,
                 args: format!("{:?}", key.args),
-            });
+            }));
         }
         self.analyzed[fid] = true;
         self.in_progress.insert(key.clone());
