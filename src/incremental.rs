@@ -72,8 +72,11 @@ struct FileRecord {
 /// What [`Record::check`] concludes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// The record does not hold (other files, a touched file edited, an interface changed).
+    /// The record does not hold (other files, another build).
     Stale,
+    /// The record does not hold: a file the analysis touched was edited, or an interface
+    /// changed.
+    Edited(Why),
     /// Nothing changed.
     Holds,
     /// These files (indexes) changed; [`Record::confirm`] decides.
@@ -157,8 +160,10 @@ impl Record {
                 } else {
                     "its interface changed"
                 };
-                debug_why(&before.rel, why);
-                return Verdict::Stale;
+                return Verdict::Edited(Why {
+                    file: before.rel.clone(),
+                    why,
+                });
             }
             changed.push(i);
         }
@@ -171,8 +176,10 @@ impl Record {
 
     /// Whether the record holds for `prog` (the new program, indexed) given the files
     /// [`Record::check`] found changed.
-    #[must_use]
-    pub fn confirm(&self, prog: &Program, rules: &RuleIndex, changed: &[usize]) -> bool {
+    ///
+    /// # Errors
+    /// Which edit calls for a full analysis, when one does.
+    pub fn confirm(&self, prog: &Program, rules: &RuleIndex, changed: &[usize]) -> Result<(), Why> {
         self.edits_stay_unseen(prog, rules, changed)
     }
 
@@ -188,7 +195,12 @@ impl Record {
     /// Whether the functions of the `changed` files (none touched, same interfaces) still
     /// neither reach a source nor change relevance, resolving their calls as the call graph
     /// does against the previous flags.
-    fn edits_stay_unseen(&self, prog: &Program, rules: &RuleIndex, changed: &[usize]) -> bool {
+    fn edits_stay_unseen(
+        &self,
+        prog: &Program,
+        rules: &RuleIndex,
+        changed: &[usize],
+    ) -> Result<(), Why> {
         let flag = |fid: FnId, of: fn(&FileRecord) -> &Vec<bool>| {
             let info = &prog.fns[fid];
             of(&self.files[info.file])
@@ -216,19 +228,23 @@ impl Record {
                 .iter()
                 .any(|m| reaching_methods.contains(&(krate, m)));
             if own.source || calls_reaching_method || callees.iter().any(|&c| reach(c)) {
-                debug_why(rel, "may reach a source now");
-                return false;
+                return Err(Why {
+                    file: rel.clone(),
+                    why: "may reach a source now",
+                });
             }
             let was_relevant = relevant(fid);
             let is_relevant = own.anything || callees.iter().any(|&c| relevant(c));
             // A function that mattered only through its callees could stop mattering in ways
             // this one-step check cannot follow; only one that matters by itself stays safe.
             if is_relevant != was_relevant || (was_relevant && !own.anything) {
-                debug_why(rel, "its relevance may have changed");
-                return false;
+                return Err(Why {
+                    file: rel.clone(),
+                    why: "its relevance may have changed",
+                });
             }
         }
-        true
+        Ok(())
     }
 
     /// Reads the record at `path`; a missing, damaged or foreign one is `None`.
@@ -259,12 +275,14 @@ fn takes_self(f: &crate::ir::FnIr) -> bool {
         .is_some_and(|p| matches!(&p.pat, crate::ir::Pat::Bind { name, .. } if name == "self"))
 }
 
-/// Why an edited file calls for a full analysis (debugging aid behind `IDFLOW_DEBUG`).
-#[allow(clippy::print_stderr)]
-fn debug_why(file: &str, why: &str) {
-    if std::env::var_os("IDFLOW_DEBUG").is_some() {
-        eprintln!("idflow: full analysis: {file} changed and was {why}");
-    }
+/// Why an edited file calls for a full analysis (a debugging aid; `cli` prints it with
+/// `IDFLOW_DEBUG`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Why {
+    /// The edited file, relative to the root.
+    pub file: String,
+    /// What about it.
+    pub why: &'static str,
 }
 
 /// Where the record of a scan of `root` with these options lives under the cache directory.

@@ -23,6 +23,8 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     /// The incremental cache (`None`: parse every file).
     pub cache: Option<crate::cache::Cache>,
+    /// Debugging aids of the propagation; what they gather goes to [`Observer::debug`].
+    pub debug: taint::DebugOptions,
 }
 
 impl ScanOptions {
@@ -35,8 +37,36 @@ impl ScanOptions {
             max_file_bytes: parse::DEFAULT_MAX_FILE_BYTES,
             threads: None,
             cache: None,
+            debug: taint::DebugOptions::default(),
         }
     }
+}
+
+/// A [`Progress`] that also hears what the scan tells about itself for debugging
+/// (`IDFLOW_DEBUG` and friends in `cli`). Kept apart from the leaf [`Progress`], whose notes
+/// may not name the stages' own types.
+pub trait Observer: Progress {
+    /// This observer as a plain [`Progress`], for the stages that only report progress.
+    fn progress(&self) -> &dyn Progress;
+    /// A debugging note of the scan.
+    fn debug(&self, note: &DebugNote<'_>) {
+        let _ = note;
+    }
+}
+
+impl Observer for Silent {
+    fn progress(&self) -> &dyn Progress {
+        self
+    }
+}
+
+/// A debugging note of a scan, for [`Observer::debug`].
+#[derive(Debug)]
+pub enum DebugNote<'a> {
+    /// The record of the previous scan could not be reused because of this edit.
+    FullAnalysis(&'a incremental::Why),
+    /// The propagation's timings, and the counters and traces [`ScanOptions::debug`] asks for.
+    Propagation(&'a taint::DebugEvent<'a>),
 }
 
 /// A scan that could not run at all (per-file problems are [`crate::findings::Skipped`] instead).
@@ -76,7 +106,7 @@ pub fn run(options: &ScanOptions, rules: &RulePack) -> Result<ScanResult, ScanEr
 pub fn run_with(
     options: &ScanOptions,
     rules: &RulePack,
-    progress: &dyn Progress,
+    progress: &dyn Observer,
 ) -> Result<ScanResult, ScanError> {
     // Every stage runs in one pool of `options.threads` workers. Deeply nested code recurses
     // deeply in the parser, the lowering and the analysis; big stacks (reserved, not committed)
@@ -100,7 +130,7 @@ pub(crate) const STACK_BYTES: usize = 1 << 30;
 fn run_in_pool(
     options: &ScanOptions,
     rules: &RulePack,
-    progress: &dyn Progress,
+    progress: &dyn Observer,
 ) -> Result<ScanResult, ScanError> {
     let mut clock = StageClock::new(progress);
     clock.start(Stage::Discover, 0);
@@ -137,7 +167,7 @@ fn run_in_pool(
         &files,
         options.max_file_bytes,
         options.cache.as_ref(),
-        progress,
+        progress.progress(),
     );
     skipped.extend(parse_skips);
     skipped.sort();
@@ -163,6 +193,9 @@ fn run_in_pool(
     let verdict = record
         .as_ref()
         .map_or(incremental::Verdict::Stale, |r| r.check(&parsed));
+    if let incremental::Verdict::Edited(why) = &verdict {
+        progress.debug(&DebugNote::FullAnalysis(why));
+    }
     let (findings, categories) = match (record, verdict) {
         (Some(record), incremental::Verdict::Holds) => {
             clock.finish();
@@ -172,7 +205,11 @@ fn run_in_pool(
         }
         (Some(record), incremental::Verdict::IfUnseen(changed)) => {
             let program = graph::Program::indexed(parsed);
-            if record.confirm(&program, &index, &changed) {
+            let confirmed = record.confirm(&program, &index, &changed);
+            if let Err(why) = &confirmed {
+                progress.debug(&DebugNote::FullAnalysis(why));
+            }
+            if confirmed.is_ok() {
                 clock.finish();
                 writes.write(&program.files);
                 free_beside(program);
@@ -182,6 +219,7 @@ fn run_in_pool(
                     index: &index,
                     rules,
                     record_path: record_path.as_deref(),
+                    debug: options.debug,
                 };
                 full.run(program, None, writes, &mut clock)
             }
@@ -196,6 +234,7 @@ fn run_in_pool(
                 index: &index,
                 rules,
                 record_path: record_path.as_deref(),
+                debug: options.debug,
             };
             full.run(program, Some(scans), writes, &mut clock)
         }
@@ -237,6 +276,7 @@ struct FullScan<'a> {
     index: &'a RuleIndex,
     rules: &'a RulePack,
     record_path: Option<&'a std::path::Path>,
+    debug: taint::DebugOptions,
 }
 
 impl FullScan<'_> {
@@ -257,7 +297,7 @@ impl FullScan<'_> {
                 .name("idflow-cache".into())
                 .stack_size(STACK_BYTES)
                 .spawn_scoped(s, move || writes.write(files));
-            let out = analyze(&program, self.index, scans, clock);
+            let out = analyze(&program, self.index, scans, self.debug, clock);
             if let Ok(writer) = writer {
                 let _ = writer.join();
             }
@@ -292,10 +332,13 @@ fn analyze(
     program: &graph::Program,
     index: &RuleIndex,
     scans: Option<taint::relevance::Scans>,
+    debug: taint::DebugOptions,
     clock: &mut StageClock<'_>,
 ) -> (Vec<Finding>, taint::Analysis) {
     clock.start(Stage::Propagate, 0);
-    let analysis = taint::analyze_with(program, index, scans);
+    let progress = clock.progress;
+    let observe = |e: &taint::DebugEvent<'_>| progress.debug(&DebugNote::Propagation(e));
+    let analysis = taint::analyze_with(program, index, scans, debug, &observe);
     clock.start(Stage::Classify, 0);
     let findings = classify::classify(program, index, &analysis);
     clock.finish();
@@ -322,20 +365,16 @@ fn categories_of(rules: &RulePack, findings: &[Finding]) -> Vec<CategoryInfo> {
     categories
 }
 
-/// Tells `progress` when stages start and end; with `IDFLOW_TIMING` set, also prints each
-/// stage's time and the peak memory so far on stderr (a debugging aid; `idflow-bench` is the
-/// measuring tool).
+/// Tells `progress` when stages start and end, and how long they took.
 struct StageClock<'a> {
-    progress: &'a dyn Progress,
-    timing: bool,
+    progress: &'a dyn Observer,
     current: Option<(Stage, std::time::Instant)>,
 }
 
 impl<'a> StageClock<'a> {
-    fn new(progress: &'a dyn Progress) -> StageClock<'a> {
+    fn new(progress: &'a dyn Observer) -> StageClock<'a> {
         StageClock {
             progress,
-            timing: std::env::var_os("IDFLOW_TIMING").is_some(),
             current: None,
         }
     }
@@ -346,18 +385,11 @@ impl<'a> StageClock<'a> {
         self.current = Some((stage, std::time::Instant::now()));
     }
 
-    #[allow(clippy::print_stderr)]
     fn finish(&mut self) {
         let Some((stage, started)) = self.current.take() else {
             return;
         };
-        let elapsed = started.elapsed();
-        self.progress.done(stage, elapsed);
-        if self.timing {
-            let peak =
-                peak_rss_bytes().map_or(String::new(), |b| format!(", peak RSS {} MiB", b >> 20));
-            eprintln!("idflow: {} took {elapsed:.2?}{peak}", stage.name());
-        }
+        self.progress.done(stage, started.elapsed());
     }
 }
 

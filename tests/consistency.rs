@@ -9,7 +9,7 @@ use std::time::Duration;
 use idflow::cache::Cache;
 use idflow::findings::ScanResult;
 use idflow::rules::RulePack;
-use idflow::scan::{self, Progress, ScanOptions, Stage};
+use idflow::scan::{self, Observer, Progress, ScanOptions, Stage};
 
 /// Records which stages ran.
 #[derive(Default)]
@@ -18,6 +18,12 @@ struct Stages(Mutex<Vec<Stage>>);
 impl Progress for Stages {
     fn done(&self, stage: Stage, _: Duration) {
         self.0.lock().expect("stages").push(stage);
+    }
+}
+
+impl Observer for Stages {
+    fn progress(&self) -> &dyn Progress {
+        self
     }
 }
 

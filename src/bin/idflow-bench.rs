@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use idflow::cache::Cache;
 use idflow::report::{self, Format};
 use idflow::rules::RulePack;
-use idflow::scan::{self, Progress, ScanOptions, Stage};
+use idflow::scan::{self, Observer, Progress, ScanOptions, Stage};
 
 /// The same allocator as the `idflow` binary, for the scans and the parse-only baseline alike.
 #[global_allocator]
@@ -175,6 +175,12 @@ impl Progress for Stages {
         if let Ok(mut v) = self.0.lock() {
             v.push((stage.name().to_string(), elapsed.as_secs_f64()));
         }
+    }
+}
+
+impl Observer for Stages {
+    fn progress(&self) -> &dyn Progress {
+        self
     }
 }
 

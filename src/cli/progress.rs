@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::scan::{Progress, Stage};
+use crate::scan::{DebugNote, Observer, Progress, Stage};
 
 /// Scans shorter than this draw nothing: a bar that flashes for 50 ms is noise.
 const SHOW_AFTER: Duration = Duration::from_millis(400);
@@ -78,4 +78,141 @@ fn files_bar() -> ProgressStyle {
     ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} files (eta {eta})")
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// What a scan reports to the user while it runs: the progress bar when it is wanted, and the
+/// debugging aids the environment asks for (`IDFLOW_TIMING`: stage times and peak memory;
+/// `IDFLOW_DEBUG`: counters, the profile and why a previous scan was not reused, its value
+/// when longer than one character picking the files whose source-mentioning functions are
+/// listed; `IDFLOW_TRACE`: every analysis of a function in a context). The flags that make the
+/// library gather more are in [`Watch::debug_options`].
+pub(crate) struct Watch {
+    bar: Option<Bar>,
+    timing: bool,
+    debug: Option<String>,
+    trace: bool,
+}
+
+impl Watch {
+    /// The bar as [`Bar::for_stderr`] decides, and the debugging flags from the environment.
+    pub(crate) fn for_stderr(quiet: bool) -> Watch {
+        let debug = std::env::var_os("IDFLOW_DEBUG")
+            .map(|_| std::env::var("IDFLOW_DEBUG").unwrap_or_default());
+        Watch {
+            bar: Bar::for_stderr(quiet),
+            timing: std::env::var_os("IDFLOW_TIMING").is_some(),
+            debug,
+            trace: std::env::var_os("IDFLOW_TRACE").is_some(),
+        }
+    }
+
+    /// What the library should gather for these flags.
+    pub(crate) fn debug_options(&self) -> crate::taint::DebugOptions {
+        crate::taint::DebugOptions {
+            trace: self.trace,
+            stats: self.debug.is_some(),
+        }
+    }
+
+    fn propagation(&self, event: &crate::taint::DebugEvent<'_>) {
+        use crate::taint::DebugEvent;
+        match event {
+            DebugEvent::Relevance { time, counts } => {
+                if let (Some(filter), Some(c)) = (&self.debug, counts) {
+                    super::note(&format!(
+                        "functions={} relevant={} mention-source={} reach-source={}",
+                        c.functions, c.relevant, c.mention_source, c.reach_source
+                    ));
+                    for (name, rel) in &c.mentioning {
+                        if filter.len() > 1 && rel.contains(filter.as_str()) {
+                            super::note(&format!("  mentions a source: {name} ({rel})"));
+                        }
+                    }
+                }
+                if self.timing {
+                    super::note(&format!("idflow:   relevance took {time:.2?}"));
+                }
+            }
+            DebugEvent::Analysis(t) => super::note(&format!(
+                "analyze {} #{} depth {} guarded {} args {}",
+                t.function, t.context, t.depth, t.guarded, t.args
+            )),
+            DebugEvent::Rerun { first_run } => {
+                if self.timing {
+                    super::note(&format!(
+                        "idflow:   first run took {first_run:.2?}; channels grew, running again"
+                    ));
+                }
+            }
+            DebugEvent::Stats(s) => {
+                super::note(&format!(
+                    "analyses={} memo={} traces={} hits={} sources={}",
+                    s.analyses, s.memo, s.traces, s.hits, s.sources
+                ));
+                for (n, name) in &s.busiest {
+                    super::note(&format!("  {n} contexts: {name}"));
+                }
+                if let Some(p) = &s.profile {
+                    super::note(&format!(
+                        "exclusive analysis time {:.2?}; slowest functions:",
+                        p.total
+                    ));
+                    for f in &p.slowest {
+                        super::note(&format!(
+                            "  {:>10.2?} {:>3}x {} ({})",
+                            f.time, f.analyses, f.function, f.file
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Progress for Watch {
+    fn start(&self, stage: Stage, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.start(stage, total);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.advance(n);
+        }
+    }
+
+    fn done(&self, stage: Stage, elapsed: Duration) {
+        if let Some(bar) = &self.bar {
+            bar.done(stage, elapsed);
+        }
+        if self.timing {
+            let peak = crate::scan::peak_rss_bytes()
+                .map_or(String::new(), |b| format!(", peak RSS {} MiB", b >> 20));
+            super::note(&format!(
+                "idflow: {} took {elapsed:.2?}{peak}",
+                stage.name()
+            ));
+        }
+    }
+}
+
+impl Observer for Watch {
+    fn progress(&self) -> &dyn Progress {
+        self
+    }
+
+    fn debug(&self, note: &DebugNote<'_>) {
+        match note {
+            DebugNote::FullAnalysis(why) => {
+                if self.debug.is_some() {
+                    super::note(&format!(
+                        "idflow: full analysis: {} changed and was {}",
+                        why.file, why.why
+                    ));
+                }
+            }
+            DebugNote::Propagation(event) => self.propagation(event),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
 
 use super::args::{ScanArgs, ScanFormat, ScanTuning};
-use super::progress::Bar;
+use super::progress::Watch;
 use super::{load_rules, note, output, warning, ExitStatus};
 use crate::cache::Cache;
 use crate::findings::ScanResult;
@@ -70,11 +70,9 @@ pub(crate) fn scan_tree(
     options.threads = tuning.threads.map(usize::from);
     options.max_file_bytes = tuning.max_file_size;
     options.cache = open_cache(tuning, rules, quiet);
-    let result = match Bar::for_stderr(quiet) {
-        Some(bar) => crate::scan::run_with(&options, rules, &bar)?,
-        None => crate::scan::run(&options, rules)?,
-    };
-    Ok(result)
+    let watch = Watch::for_stderr(quiet);
+    options.debug = watch.debug_options();
+    Ok(crate::scan::run_with(&options, rules, &watch)?)
 }
 
 /// The cache the options ask for, if it can be written; a cache is an optimisation, so a

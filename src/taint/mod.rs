@@ -6,12 +6,16 @@
 //! program index only, never `syn` and never the file system.
 //!
 //! - [`lattice`]: abstract values and their join.
+//! - `state`: the flow-sensitive state inside a function, and its join.
 //! - [`transfer`]: the effect of a library call, from the rule pack.
+//! - [`facts`]: what the analysis accumulates (sources, traces, hits, channel contents).
 //! - [`engine`]: the interpreter that drives everything to a fixpoint.
 
 pub mod engine;
+pub mod facts;
 pub mod lattice;
 pub mod relevance;
+mod state;
 pub mod transfer;
 
 use crate::findings::Transport;
@@ -92,51 +96,84 @@ pub struct Analysis {
     pub relevance: std::sync::Arc<relevance::Relevance>,
 }
 
+/// Debugging aids of the propagation, off by default (the CLI sets them from `IDFLOW_TRACE`
+/// and `IDFLOW_DEBUG`). They cost time and memory; they never change a result.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DebugOptions {
+    /// Tell every analysis of a function in a context ([`DebugEvent::Analysis`]).
+    pub trace: bool,
+    /// Count and profile ([`DebugEvent::Relevance`] counts, [`DebugEvent::Stats`]).
+    pub stats: bool,
+}
+
+/// What the propagation tells about itself for debugging, as it runs; `cli` prints it.
+#[derive(Debug)]
+pub enum DebugEvent<'a> {
+    /// The relevance pre-pass is done: its time, and with [`DebugOptions::stats`] what it kept.
+    Relevance {
+        /// Time it took.
+        time: std::time::Duration,
+        /// What it kept.
+        counts: Option<&'a relevance::Counts>,
+    },
+    /// An analysis of a function in a context starts (with [`DebugOptions::trace`]).
+    Analysis(&'a engine::AnalysisTrace),
+    /// Channels grew in the first run, which ended this long after the start; a second runs.
+    Rerun {
+        /// Time from the start of the propagation to the end of the first run.
+        first_run: std::time::Duration,
+    },
+    /// Counters and profile of the final run (with [`DebugOptions::stats`]).
+    Stats(&'a engine::Stats),
+}
+
 /// Runs the propagation over the whole program.
 #[must_use]
 pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
-    analyze_with(prog, rules, None)
+    analyze_with(prog, rules, None, DebugOptions::default(), &|_| {})
 }
 
-/// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them.
+/// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them, and
+/// the debugging aids `debug` asks for told to `observe` as they happen.
 #[must_use]
 pub fn analyze_with(
     prog: &Program,
     rules: &RuleIndex,
     scans: Option<relevance::Scans>,
+    debug: DebugOptions,
+    observe: &dyn Fn(&DebugEvent<'_>),
 ) -> Analysis {
     let started = std::time::Instant::now();
-    let relevance = std::sync::Arc::new(relevance::analyze(prog, rules, scans));
-    if std::env::var_os("IDFLOW_TIMING").is_some() {
-        eprintln!("idflow:   relevance took {:.2?}", started.elapsed());
-    }
-    let mut engine = engine::Engine::new(prog, rules, relevance.clone());
+    let (relevance, counts) = relevance::analyze(prog, rules, scans, debug.stats);
+    let relevance = std::sync::Arc::new(relevance);
+    observe(&DebugEvent::Relevance {
+        time: started.elapsed(),
+        counts: counts.as_ref(),
+    });
+    let mut engine = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
     engine.run();
-    if engine.cells_grew {
+    if engine.facts.cells_grew {
         // Channels are flow-insensitive cells: a receive analysed before the matching send saw
         // an empty channel. Run again with the channels' final contents (one more run reaches
         // everything a chain of channels can carry in practice).
-        if std::env::var_os("IDFLOW_TIMING").is_some() {
-            eprintln!(
-                "idflow:   first run took {:.2?}; channels grew, running again",
-                started.elapsed()
-            );
-        }
-        let mut again = engine::Engine::new(prog, rules, relevance.clone());
+        observe(&DebugEvent::Rerun {
+            first_run: started.elapsed(),
+        });
+        let mut again = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
         again.analyzed.clone_from(&engine.analyzed);
         again.carry_over(engine);
         engine = again;
         engine.run();
     }
-    if std::env::var_os("IDFLOW_DEBUG").is_some() {
-        engine.debug_stats();
+    if debug.stats {
+        observe(&DebugEvent::Stats(&engine.stats()));
     }
     Analysis {
         functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
         touched: engine.analyzed.clone(),
         relevance,
-        sources: engine.sources,
-        hits: engine.hits,
-        traces: engine.traces,
+        sources: engine.facts.sources,
+        hits: engine.facts.hits,
+        traces: engine.facts.traces,
     }
 }

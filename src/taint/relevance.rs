@@ -99,9 +99,15 @@ pub fn scan_files(files: &[ParsedFile], rules: &RuleIndex) -> Scans {
     }
 }
 
-/// Both facts for every function of `prog`, from `scans` if given, else scanning its files.
+/// Both facts for every function of `prog`, from `scans` if given, else scanning its files;
+/// with `count`, also the [`Counts`] (a debugging aid).
 #[must_use]
-pub fn analyze(prog: &Program, rules: &RuleIndex, scans: Option<Scans>) -> Relevance {
+pub fn analyze(
+    prog: &Program,
+    rules: &RuleIndex,
+    scans: Option<Scans>,
+    count: bool,
+) -> (Relevance, Option<Counts>) {
     let Scans {
         functions: scans,
         source_consts,
@@ -112,38 +118,50 @@ pub fn analyze(prog: &Program, rules: &RuleIndex, scans: Option<Scans>) -> Relev
     let method_callers = method_callers(prog, &scans);
     let direct = reaches_source.iter().filter(|r| **r).count();
     callers_closure(prog, &mut reaches_source, Some(&method_callers));
-    if std::env::var_os("IDFLOW_DEBUG").is_some() {
-        debug_counts(prog, &scans, direct, &relevant, &reaches_source);
-    }
-    Relevance {
+    let counts = count.then(|| counts(prog, &scans, direct, &relevant, &reaches_source));
+    let relevance = Relevance {
         relevant,
         reaches_source,
         mentions_anything: scans.iter().map(|m| m.anything).collect(),
         source_consts,
-    }
+    };
+    (relevance, counts)
 }
 
-#[allow(clippy::print_stderr)]
-fn debug_counts(
+/// How many functions the relevance pre-pass kept (a debugging aid; `cli` prints it).
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Functions in the program.
+    pub functions: usize,
+    /// Functions that can matter to a flow.
+    pub relevant: usize,
+    /// Functions that mention a source themselves.
+    pub mention_source: usize,
+    /// Functions that may reach a source.
+    pub reach_source: usize,
+    /// (function name, file) of each function that mentions a source.
+    pub mentioning: Vec<(String, String)>,
+}
+
+fn counts(
     prog: &Program,
     scans: &[Mentions],
     direct: usize,
     relevant: &[bool],
     reaches_source: &[bool],
-) {
+) -> Counts {
     let count = |v: &[bool]| v.iter().filter(|b| **b).count();
-    eprintln!(
-        "functions={} relevant={} mention-source={direct} reach-source={}",
-        prog.fns.len(),
-        count(relevant),
-        count(reaches_source)
-    );
-    let filter = std::env::var("IDFLOW_DEBUG").unwrap_or_default();
-    for (f, _) in scans.iter().enumerate().filter(|(_, m)| m.source) {
-        let rel = &prog.files[prog.fns[f].file].source.rel;
-        if filter.len() > 1 && rel.contains(filter.as_str()) {
-            eprintln!("  mentions a source: {} ({rel})", prog.func(f).name);
-        }
+    Counts {
+        functions: prog.fns.len(),
+        relevant: count(relevant),
+        mention_source: direct,
+        reach_source: count(reaches_source),
+        mentioning: (scans.iter().enumerate().filter(|(_, m)| m.source))
+            .map(|(f, _)| {
+                let rel = &prog.files[prog.fns[f].file].source.rel;
+                (prog.func(f).name.to_string(), rel.clone())
+            })
+            .collect(),
     }
 }
 

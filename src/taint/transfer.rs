@@ -4,13 +4,13 @@
 //! Monotonicity contract: for argument values `a ⊑ b`, the effect on `a` is ⊑ the effect on `b`
 //! (labels only ever flow forward; a sanitizer marks labels, never drops them).
 
-use super::engine::Engine;
+use super::facts::Facts;
 use super::lattice::{Endpoint, Label, Value, UNKNOWN_TEXT};
 use super::Hit;
 use crate::findings::Transport;
-use crate::graph::FnId;
+use crate::graph::{FnId, Program};
 use crate::ir::Span;
-use crate::rules::index::{Propagation, RuleRef};
+use crate::rules::index::{Propagation, RuleIndex, RuleRef};
 
 /// A call site as the transfer functions see it.
 pub struct CallSite<'a> {
@@ -45,9 +45,16 @@ pub struct Effect {
     pub arg_updates: Vec<(usize, Value)>,
 }
 
-/// Applies every matched rule; the most specific rule decides the result
-/// (sink and constructor over sanitizer over propagator).
-pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) -> Effect {
+/// Applies every matched rule (`matched`, entries of `rules`); the most specific rule decides
+/// the result (sink and constructor over sanitizer over propagator). Sources, hits and channel
+/// contents go to `facts`; `prog` tells which fields a serializer skips.
+pub fn apply(
+    facts: &mut Facts,
+    prog: &Program,
+    rules: &RuleIndex,
+    matched: &[RuleRef],
+    call: &CallSite<'_>,
+) -> Effect {
     let mut effect = Effect::default();
     let mut rank = 0;
     let mut decide = |effect: &mut Effect, r: u8, v: Value| {
@@ -56,18 +63,18 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
             effect.result = Some(v);
         }
     };
-    for &rule in rules {
+    for &rule in matched {
         match rule {
             RuleRef::Source(i) => {
-                let label = engine.new_label(i, call.file, call.span, call.fid);
+                let label = facts.new_label(rules, i, call.file, call.span, call.fid);
                 effect.labels.push(label);
             }
             RuleRef::Sink(i) => {
-                let v = sink(engine, i, call);
+                let v = sink(facts, prog, rules, i, call);
                 decide(&mut effect, 4, v);
             }
             RuleRef::Constructor(i) => {
-                let c = &engine.rules.raw.constructors[i];
+                let c = &rules.raw.constructors[i];
                 let mut ep = c
                     .inherit
                     .and_then(|k| arg_or_recv(call, k))
@@ -79,7 +86,7 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                 {
                     ep = Some(merge(&e, ep.as_ref()));
                 }
-                if let Some(t) = engine.rules.constructor_transport(i) {
+                if let Some(t) = rules.constructor_transport(i) {
                     ep.get_or_insert_with(Endpoint::default).transport = Some(t);
                 }
                 if c.mutates_receiver {
@@ -93,14 +100,14 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     decide(&mut effect, 3, Value::default());
                     continue;
                 }
-                let kind = c.kind.as_deref().and_then(|k| engine.rules.kind_id(k));
+                let kind = c.kind.as_deref().and_then(|k| rules.kind_id(k));
                 let mut v = Value {
                     kind,
                     endpoint: ep,
                     ..Value::default()
                 };
                 if c.pair {
-                    v.cell = Some(engine.cell_at(call.file, call.span));
+                    v.cell = Some(facts.cell_at(call.file, call.span));
                     let mut pair = Value::default();
                     let fields = std::sync::Arc::make_mut(&mut pair.fields);
                     fields.insert("0".to_string().into(), v.clone());
@@ -116,7 +123,7 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                 decide(&mut effect, 3, v);
             }
             RuleRef::Sanitizer(i) => {
-                let s = &engine.rules.raw.sanitizers[i];
+                let s = &rules.raw.sanitizers[i];
                 let encrypt = s.effect == "encrypt";
                 let mut marked = Value::default();
                 for (k, a) in call.args.iter().enumerate() {
@@ -145,7 +152,7 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                     decide(&mut effect, 2, marked);
                 }
             }
-            RuleRef::Propagator(i) => match engine.rules.propagation(i) {
+            RuleRef::Propagator(i) => match rules.propagation(i) {
                 Propagation::Clean => decide(&mut effect, 1, Value::default()),
                 Propagation::Receiver => {
                     let mut v = call.recv.cloned().unwrap_or_default();
@@ -174,14 +181,14 @@ pub fn apply(engine: &mut Engine<'_>, rules: &[RuleRef], call: &CallSite<'_>) ->
                         for a in call.args {
                             data.join_in(&a.data_only());
                         }
-                        engine.store_cell(cell, &data);
+                        facts.store_cell(cell, &data);
                     }
                     decide(&mut effect, 1, Value::default());
                 }
                 Propagation::Load => {
                     let mut v = call.recv.map(Value::data_only).unwrap_or_default();
                     if let Some(cell) = call.recv.and_then(|r| r.cell) {
-                        v.join_in(&engine.load_cell(cell));
+                        v.join_in(&facts.load_cell(cell));
                     }
                     decide(&mut effect, 1, v);
                 }
@@ -204,11 +211,17 @@ fn arg_or_recv<'a>(call: &CallSite<'a>, k: i64) -> Option<&'a Value> {
 }
 
 /// Records hits for every label in the sink's data arguments; gives the call's result.
-fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
-    let s = &engine.rules.raw.sinks[i];
+fn sink(
+    facts: &mut Facts,
+    prog: &Program,
+    rules: &RuleIndex,
+    i: usize,
+    call: &CallSite<'_>,
+) -> Value {
+    let s = &rules.raw.sinks[i];
     let recv_kind = call.recv.and_then(|r| r.kind);
     let fixed = recv_kind
-        .and_then(|k| engine.rules.kinds.get(k as usize))
+        .and_then(|k| rules.kinds.get(k as usize))
         .and_then(|k| k.transport);
     let arg_ep = s
         .endpoint
@@ -231,7 +244,7 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     };
     let mut labels = Vec::new();
     {
-        let skip = engine.skip_field(call.krate);
+        let skip = serde_skip(prog, call.krate);
         for k in data {
             if let Some(a) = call.args.get(k) {
                 labels.extend(a.flatten(&skip));
@@ -239,7 +252,7 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
         }
     }
     for label in labels {
-        engine.record_hit(Hit {
+        facts.record_hit(Hit {
             label,
             sink_rule: i,
             file: call.file,
@@ -253,7 +266,7 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
     let returns = s
         .returns
         .as_deref()
-        .and_then(|k| engine.rules.kind_id(k))
+        .and_then(|k| rules.kind_id(k))
         .or(recv_kind);
     let endpoint = match (&arg_ep, &recv_ep) {
         (Some(a), b) => Some(merge(a, b.as_ref())),
@@ -263,6 +276,20 @@ fn sink(engine: &mut Engine<'_>, i: usize, call: &CallSite<'_>) -> Value {
         kind: returns,
         endpoint,
         ..Value::default()
+    }
+}
+
+/// Whether a serializer leaves out field `field` of a value (`#[serde(skip)]` on its type's
+/// definition in crate `krate`).
+pub(super) fn serde_skip(prog: &Program, krate: usize) -> impl Fn(&Value, &str) -> bool + '_ {
+    move |v: &Value, field: &str| {
+        v.type_name()
+            .and_then(|t| prog.struct_def(krate, t))
+            .is_some_and(|d| {
+                d.fields
+                    .iter()
+                    .any(|f| f.name == field && f.skip_serializing)
+            })
     }
 }
 

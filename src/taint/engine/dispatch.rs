@@ -1,0 +1,677 @@
+//! Call dispatch: a call or method call goes to program functions (analysed in the callee's
+//! context, see `summary`), to the rule pack's transfer functions, to a closure, or, when
+//! nothing explains it, to a conservative default that passes the arguments through.
+
+use std::sync::Arc;
+
+use super::{conservative, pat_names, place_path, Engine, Frame, FN_ITEM, MAX_CALL_DEPTH};
+use crate::graph::FnId;
+use crate::ir::{Expr, Name, Span};
+use crate::rules::index::NameSite;
+use crate::taint::lattice::{Value, MAX_FIELD_DEPTH};
+use crate::taint::state::Env;
+use crate::taint::{TraceNode, NO_TRACE};
+
+/// A method call on a receiver of unknown type dispatches to at most this many program methods
+/// of that name; more means the name is too common to tell.
+const MAX_UNTYPED_DISPATCH: usize = 8;
+
+impl<'p> Engine<'p> {
+    pub(super) fn call(
+        &mut self,
+        func: &Expr,
+        args: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        let Expr::Path { segs, .. } = func else {
+            let callee = self.eval(func, env, frame);
+            let arg_values = self.eval_args(args, env, frame);
+            return self.call_value(&callee, &arg_values, env, frame);
+        };
+        if segs.len() == 1 {
+            if let Some(callee) = env.vars.get(&segs[0]).cloned() {
+                let arg_values = self.eval_args(args, env, frame);
+                return self.call_value(&callee, &arg_values, env, frame);
+            }
+        }
+        let arg_values = self.eval_args(args, env, frame);
+        let fids = self
+            .prog
+            .resolve_fn(frame.ctx, segs, frame.f.self_ty.as_deref());
+        let fids: Vec<FnId> = fids
+            .into_iter()
+            .filter(|&f| self.prog.func(f).params.len() == args.len())
+            .collect();
+        if !fids.is_empty() {
+            return self.call_user(&fids, arg_values, args, None, span, env, frame);
+        }
+        let full = self.prog.expand(frame.ctx, segs);
+        let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
+        let rules: Vec<_> = self.rules.for_function(&full, &strings).collect();
+        if let Some(v) = self.apply_rules(&rules, None, None, &arg_values, args, span, env, frame) {
+            return v;
+        }
+        let last = segs.last().map_or("", Name::as_str);
+        if let Some(v) = self.std_mem_call(&full, args, &arg_values, env) {
+            return v;
+        }
+        // `Write::write_all(&mut stream, buf)`, `SinkExt::send(&mut ws, msg)`: a trait method
+        // called with the receiver as first argument is that method call.
+        let qualified =
+            segs.len() >= 2 && segs[segs.len() - 2].starts_with(|c: char| c.is_ascii_uppercase());
+        if let (true, Some((recv_value, rest))) = (qualified, arg_values.split_first()) {
+            let rest_strings: Vec<Option<String>> = rest.iter().map(|v| v.text.clone()).collect();
+            let rules: Vec<_> = self
+                .rules
+                .for_method(last, recv_value.kind, &rest_strings)
+                .collect();
+            if rules
+                .iter()
+                .any(|r| !matches!(r, crate::rules::index::RuleRef::Propagator(_)))
+            {
+                let recv_expr = args.first();
+                let rest_exprs = args.get(1..).unwrap_or(&[]);
+                if let Some(v) = self.apply_rules(
+                    &rules,
+                    recv_expr,
+                    Some(recv_value),
+                    rest,
+                    rest_exprs,
+                    span,
+                    env,
+                    frame,
+                ) {
+                    return v;
+                }
+            }
+        }
+        let mut v = self.unknown_call(last, &arg_values, env, frame);
+        self.write_through_mut_args(args, &v, env);
+        if last.chars().next().is_some_and(char::is_uppercase) {
+            // A tuple struct or variant: `Wrapper(x)`, `Message::Text(x)`.
+            if let Some(def) = self.prog.struct_def(frame.krate, last) {
+                let mut s = Value {
+                    ty: Some(def.name),
+                    ..Value::default()
+                };
+                for (i, a) in arg_values.iter().enumerate() {
+                    Arc::make_mut(&mut s.fields).insert(i.to_string().into(), a.clone());
+                }
+                return s;
+            }
+            if arg_values.len() == 1 {
+                return arg_values[0].clone();
+            }
+        } else {
+            self.name_source(
+                &mut v,
+                last,
+                NameSite::Function,
+                frame.ctx.file,
+                span,
+                frame.fid,
+            );
+        }
+        v
+    }
+
+    pub(super) fn eval_args(
+        &mut self,
+        args: &[Expr],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Vec<Value> {
+        args.iter().map(|a| self.eval(a, env, frame)).collect()
+    }
+
+    /// Calls a value: a closure of this function runs in the current environment.
+    pub(super) fn call_value(
+        &mut self,
+        callee: &Value,
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        match callee.closure {
+            Some(c) => self.run_closure(c, args, env, frame),
+            None => {
+                let mut v = callee.data_only();
+                for a in args {
+                    v.join_in(&a.data_only());
+                }
+                v
+            }
+        }
+    }
+
+    pub(super) fn run_closure(
+        &mut self,
+        closure: (FnId, u32),
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        // `let cb = move |x| cb(x)` calls the shadowed closure, but in the environment at the
+        // call the name is the closure itself. Never recurse: the result is the arguments.
+        if self.active_closures.contains(&closure) || self.active_closures.len() > MAX_CALL_DEPTH {
+            return conservative(args).ret;
+        }
+        self.active_closures.push(closure);
+        let v = self.run_closure_body(closure, args, env, frame);
+        self.active_closures.pop();
+        v
+    }
+
+    pub(super) fn run_closure_body(
+        &mut self,
+        (cfid, idx): (FnId, u32),
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        let owner = self.prog.func(cfid);
+        if idx == FN_ITEM {
+            let mut args = args.to_vec();
+            args.resize(
+                owner.params.len(),
+                Value {
+                    dynamic: true,
+                    ..Value::default()
+                },
+            );
+            return self.analyze_fn(cfid, args, env.guarded).ret;
+        }
+        let Some(closure) = owner.closures.get(idx as usize) else {
+            return Value::default();
+        };
+        if cfid != frame.fid {
+            // A closure from another function runs with the captures it was created with.
+            let mut fresh = Env {
+                vars: self.captures.get(&(cfid, idx)).cloned().unwrap_or_default(),
+                guarded: env.guarded,
+                live: true,
+            };
+            let mut other = Frame {
+                fid: cfid,
+                f: owner,
+                ctx: self.prog.ctx_of(cfid),
+                krate: self.prog.crate_of(self.prog.ctx_of(cfid)),
+                ret: Value::default(),
+                loop_exits: Vec::new(),
+            };
+            for (p, a) in closure.params.iter().zip(args) {
+                self.bind(p, a.clone(), &mut fresh, &other, NameSite::Local);
+            }
+            return self.eval(&closure.body, &mut fresh, &mut other);
+        }
+        let mut names = Vec::new();
+        for p in &closure.params {
+            pat_names(p, &mut names);
+        }
+        let saved: Vec<(Name, Option<Value>)> = names
+            .iter()
+            .map(|n| (*n, env.vars.get(n).cloned()))
+            .collect();
+        for (i, p) in closure.params.iter().enumerate() {
+            let a = args.get(i).cloned().unwrap_or_default();
+            self.bind(p, a, env, frame, NameSite::Local);
+        }
+        let saved_ret = std::mem::take(&mut frame.ret);
+        let live = env.live;
+        let mut v = self.eval(&closure.body, env, frame);
+        // `return` inside a closure returns from the closure.
+        let closure_ret = std::mem::replace(&mut frame.ret, saved_ret);
+        v.join_in(&closure_ret);
+        env.live = live;
+        for (n, old) in saved {
+            match old {
+                Some(o) => {
+                    env.vars.insert(n, o);
+                }
+                None => {
+                    env.vars.remove(&n);
+                }
+            }
+        }
+        v
+    }
+
+    pub(super) fn method(
+        &mut self,
+        recv: &Expr,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        let rv = self.eval(recv, env, frame);
+        let arg_values = self.eval_args(args, env, frame);
+        // Methods defined in the program, dispatched on the receiver's type when known.
+        // On a receiver of unknown type, a name the rule pack knows (`push`, `get`, `map`) is far
+        // more often the library method than a same-named method of some program type.
+        let untyped_dispatch = rv.type_name().is_none() && !self.rules.knows_method(name);
+        if rv.kind.is_none() && (rv.type_name().is_some() || untyped_dispatch) {
+            let fids: Vec<FnId> = self
+                .prog
+                .resolve_method(frame.krate, rv.type_name(), name)
+                .into_iter()
+                .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
+                .collect();
+            if !fids.is_empty() && (rv.type_name().is_some() || fids.len() <= MAX_UNTYPED_DISPATCH)
+            {
+                let mut all = Vec::with_capacity(args.len() + 1);
+                all.push(rv);
+                all.extend(arg_values);
+                return self.call_user(&fids, all, args, Some(recv), span, env, frame);
+            }
+        }
+        let strings: Vec<Option<String>> = arg_values.iter().map(|v| v.text.clone()).collect();
+        let rules: Vec<_> = self.rules.for_method(name, rv.kind, &strings).collect();
+        if let Some(v) = self.apply_rules(
+            &rules,
+            Some(recv),
+            Some(&rv),
+            &arg_values,
+            args,
+            span,
+            env,
+            frame,
+        ) {
+            return v;
+        }
+        self.unknown_method(name, &rv, &arg_values, args, span, env, frame)
+    }
+
+    /// A method no rule and no program function explains.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn unknown_method(
+        &mut self,
+        name: &str,
+        rv: &Value,
+        args: &[Value],
+        arg_exprs: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        let closure_args = closure_params(rv, args);
+        let mut closure_results = Value::default();
+        let mut others = Value::default();
+        for a in args {
+            if let Some(c) = a.closure {
+                let r = self.run_closure(c, &closure_args, env, frame);
+                closure_results.join_in(&r);
+            } else {
+                others.join_in(&a.data_only());
+            }
+        }
+        let mut v = rv.clone();
+        v.closure = None;
+        v.join_in(&others);
+        v.join_in(&closure_results);
+        if !matches!(
+            name,
+            "to_string"
+                | "to_owned"
+                | "as_str"
+                | "as_ref"
+                | "into"
+                | "clone"
+                | "borrow"
+                | "as_bytes"
+                | "to_vec"
+                | "into_bytes"
+                | "as_slice"
+                | "deref"
+                | "trim"
+                | "unwrap"
+                | "expect"
+                | "parse"
+        ) {
+            // The text is gone, but a URL's scheme and host still describe where a request
+            // built from it goes (`"wss://..".into_client_request()`).
+            if v.endpoint.is_none() {
+                v.endpoint = rv
+                    .text
+                    .as_deref()
+                    .map(crate::taint::transfer::endpoint_of)
+                    .filter(|e| e.transport.is_some());
+            }
+            v.text = None;
+            v.dynamic = v.dynamic || args.iter().any(|a| a.dynamic);
+        }
+        self.write_through_mut_args(arg_exprs, &rv.data_only(), env);
+        if args.is_empty() {
+            // A getter of a library type named for what it returns: `telephony.imei()`.
+            self.name_source(
+                &mut v,
+                name,
+                NameSite::Function,
+                frame.ctx.file,
+                span,
+                frame.fid,
+            );
+        }
+        v
+    }
+
+    /// `std::mem::take(&mut x)` and `std::mem::replace(&mut x, new)`: the result is `x`, which
+    /// becomes empty (or `new`): a strong update, so a taken identifier no longer sits in `x`.
+    pub(super) fn std_mem_call(
+        &mut self,
+        full: &[Name],
+        args: &[Expr],
+        values: &[Value],
+        env: &mut Env,
+    ) -> Option<Value> {
+        let name = full.last()?.as_str();
+        let is_mem = full.len() < 2 || full[full.len() - 2] == "mem";
+        if !is_mem || !matches!(name, "take" | "replace") {
+            return None;
+        }
+        let Some(Expr::MutRef(place)) = args.first() else {
+            return None;
+        };
+        let old = values.first().cloned().unwrap_or_default();
+        let new = if name == "replace" {
+            values.get(1).cloned().unwrap_or_default()
+        } else {
+            Value::default()
+        };
+        self.write_place(place, new, env, true);
+        Some(old)
+    }
+
+    /// An unknown callee may write what it has into `&mut` arguments (`read_line(&mut buf)`).
+    pub(super) fn write_through_mut_args(
+        &mut self,
+        arg_exprs: &[Expr],
+        data: &Value,
+        env: &mut Env,
+    ) {
+        for e in arg_exprs {
+            if let Expr::MutRef(inner) = e {
+                if let Some((root, path)) = place_path(inner) {
+                    let mut old = env.vars.get(&root).cloned().unwrap_or_default();
+                    for seg in &path {
+                        old = old.field(seg);
+                    }
+                    // The argument keeps what it is (a stream stays a stream) and gains the data.
+                    let mut new = old;
+                    new.join_in(&data.data_only());
+                    new.text = None;
+                    new.dynamic = true;
+                    self.write_place(inner, new, env, true);
+                }
+            }
+        }
+    }
+
+    /// A free function no rule and no program function explains: the result carries the arguments.
+    pub(super) fn unknown_call(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        let mut data = Value::default();
+        for a in args.iter().filter(|a| a.closure.is_none()) {
+            let serialized = self.serialized(a, frame.krate);
+            data.join_in(&serialized);
+        }
+        let mut v = data.clone();
+        for a in args {
+            if let Some(c) = a.closure {
+                let r = self.run_closure(c, &[data.clone()], env, frame);
+                v.join_in(&r.data_only());
+            }
+        }
+        // Conversions of constants stay constants; anything else (reading a file named by a
+        // literal path) is data.
+        let conversion = matches!(
+            name,
+            "from"
+                | "new"
+                | "parse"
+                | "to_string"
+                | "to_owned"
+                | "into"
+                | "default"
+                | "with_capacity"
+        );
+        v.dynamic = !conversion || args.iter().any(|a| a.dynamic);
+        if let [only] = args {
+            // `String::from(URL)`, `Url::parse(URL)`: the text survives a one-argument call, and
+            // a wrapped network object stays one (`tokio::io::split(stream)`, `Box::pin(ws)`).
+            v.text.clone_from(&only.text);
+            v.kind = only.kind;
+            v.endpoint.clone_from(&only.endpoint);
+        }
+        if v.endpoint.is_none() {
+            // `Url::parse_with_params(URL, &params)`: a URL argument still says where it goes.
+            v.endpoint = args
+                .iter()
+                .find_map(|a| a.text.as_deref().filter(|t| t.contains("://")))
+                .map(crate::taint::transfer::endpoint_of)
+                .filter(|e| e.transport.is_some());
+        }
+        v
+    }
+
+    /// Calls program functions (several when dispatch is ambiguous) and joins their results.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn call_user(
+        &mut self,
+        fids: &[FnId],
+        mut args: Vec<Value>,
+        arg_exprs: &[Expr],
+        recv: Option<&Expr>,
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Value {
+        // A closure passed to another function runs there with the captures recorded when it
+        // was created; what it returns without arguments also goes along as data, for callees
+        // that hand it on to library code.
+        for a in &mut args {
+            if let Some(c) = a.closure {
+                if c.0 == frame.fid {
+                    let r = self.run_closure(c, &[], env, frame);
+                    a.join_in(&r.data_only());
+                }
+            }
+        }
+        let mut out = Value::default();
+        let mut first = true;
+        let inert_args = args.iter().all(Value::is_deeply_inert);
+        for &fid in fids {
+            let callee = self.prog.func(fid);
+            if inert_args && !self.relevance.relevant[fid] {
+                // Nothing goes in that could flow, nothing inside could make a flow: only the
+                // declared return type matters.
+                self.analyzed[fid] = true;
+                let ret = self.typed(
+                    Value {
+                        dynamic: true,
+                        ..Value::default()
+                    },
+                    callee.ret.as_ref(),
+                    frame,
+                );
+                if first {
+                    out = ret;
+                    first = false;
+                } else {
+                    out.join_in(&ret);
+                }
+                continue;
+            }
+            let note_in = format!("passed to `{}`", callee.name);
+            let passed: Vec<Value> = args
+                .iter()
+                .map(|a| self.retag(a, frame.ctx.file, span, &note_in))
+                .collect();
+            let summary = self.analyze_fn(fid, passed, env.guarded);
+            let note_out = format!("returned from `{}`", callee.name);
+            let ret = self.retag(&summary.ret, frame.ctx.file, span, &note_out);
+            if first {
+                out = ret;
+                first = false;
+            } else {
+                out.join_in(&ret);
+            }
+            for (i, new) in summary.params_out.iter().enumerate() {
+                let Some(new) = new else { continue };
+                let place = if recv.is_some() {
+                    if i == 0 {
+                        recv
+                    } else {
+                        arg_exprs.get(i - 1)
+                    }
+                } else {
+                    arg_exprs.get(i)
+                };
+                if let Some(place) = place {
+                    self.merge_into_place(place, new, env);
+                }
+            }
+        }
+        out
+    }
+
+    /// A copy of `v` whose labels point to a new trace node at `span`.
+    pub(super) fn retag(&mut self, v: &Value, file: usize, span: Span, note: &str) -> Value {
+        if !v.is_tainted() {
+            return v.clone();
+        }
+        let mut out = v.clone();
+        self.retag_in(&mut out, file, span, note, 0);
+        out
+    }
+
+    pub(super) fn retag_in(
+        &mut self,
+        v: &mut Value,
+        file: usize,
+        span: Span,
+        note: &str,
+        depth: usize,
+    ) {
+        for l in &mut v.labels {
+            let node = u32::try_from(self.facts.traces.len()).unwrap_or(NO_TRACE);
+            self.facts.traces.push(TraceNode {
+                parent: l.via,
+                file,
+                span,
+                note: note.to_string(),
+            });
+            l.via = node;
+        }
+        if depth < MAX_FIELD_DEPTH {
+            for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
+                self.retag_in(f, file, span, note, depth + 1);
+            }
+        }
+    }
+
+    /// Applies matched rules to a call; `None` when no rule matched.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn apply_rules(
+        &mut self,
+        rules: &[crate::rules::index::RuleRef],
+        recv: Option<&Expr>,
+        rv: Option<&Value>,
+        args: &[Value],
+        arg_exprs: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Option<Value> {
+        if rules.is_empty() {
+            return None;
+        }
+        let call = crate::taint::transfer::CallSite {
+            recv: rv,
+            args,
+            span,
+            file: frame.ctx.file,
+            fid: frame.fid,
+            krate: frame.krate,
+            guarded: env.guarded,
+        };
+        let effect =
+            crate::taint::transfer::apply(&mut self.facts, self.prog, self.rules, rules, &call);
+        if let (Some(place), Some(update)) = (recv, effect.receiver_update) {
+            self.write_place(place, update, env, true);
+        }
+        for (k, update) in effect.arg_updates {
+            if let Some(Expr::MutRef(place)) = arg_exprs.get(k) {
+                self.write_place(place, update, env, true);
+            }
+        }
+        // `map(str::to_owned)` passes no closure: then the default (receiver and arguments) holds.
+        let closure_result = effect.closure_result
+            && effect.result.is_none()
+            && args.iter().any(|a| a.closure.is_some());
+        let mut result = match effect.result {
+            Some(v) => v,
+            None if closure_result => {
+                let closure_args = closure_params(rv.unwrap_or(&Value::default()), args);
+                let mut v = Value::default();
+                for a in args {
+                    match a.closure {
+                        Some(c) => {
+                            let r = self.run_closure(c, &closure_args, env, frame);
+                            v.join_in(&r);
+                        }
+                        None => {
+                            v.join_in(&a.data_only());
+                        }
+                    }
+                }
+                v
+            }
+            None => match rv {
+                Some(r) => {
+                    let r = r.clone();
+                    let mut v = r.clone();
+                    v.closure = None;
+                    for a in args {
+                        match a.closure {
+                            Some(c) => {
+                                let c = self.run_closure(c, std::slice::from_ref(&r), env, frame);
+                                v.join_in(&c.data_only());
+                            }
+                            None => {
+                                v.join_in(&a.data_only());
+                            }
+                        }
+                    }
+                    v.text = None;
+                    v
+                }
+                None => self.unknown_call("", args, env, frame),
+            },
+        };
+        for l in effect.labels {
+            result.add_label(l);
+        }
+        Some(result)
+    }
+}
+
+/// What a library method passes to its closure argument: an element of the receiver, after an
+/// accumulator when a plain argument comes first (`fold(init, |acc, x| ..)`, `scan(state, ..)`).
+pub(super) fn closure_params(receiver: &Value, args: &[Value]) -> [Value; 2] {
+    let element = receiver.clone();
+    match args.first() {
+        Some(init) if init.closure.is_none() && args.iter().any(|a| a.closure.is_some()) => {
+            [init.clone(), element]
+        }
+        _ => [element.clone(), element],
+    }
+}

@@ -1,0 +1,193 @@
+//! The facts the propagation accumulates: the source table, the trace nodes, the hits, and the
+//! contents of channels.
+//!
+//! These only ever grow, whatever function or context the driver is in, so they live apart from
+//! the driver's own bookkeeping (memo table, context counters, call stack): [`super::transfer`]
+//! writes library effects here without seeing the engine, and a second run (when channels grew)
+//! starts from the first run's facts.
+//!
+//! Source ids share one space with placeholders: ids at or above `PLACEHOLDER_BASE` stand for
+//! "whatever argument `i` carries" in an abstract summary (see `engine::summary`).
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use super::lattice::{Label, Value};
+use super::{Hit, Source, TraceNode, NO_TRACE};
+use crate::graph::FnId;
+use crate::ir::Span;
+use crate::rules::index::RuleIndex;
+
+/// Labels at or above this source id are placeholders: "whatever argument `i` carries" in an
+/// abstract summary. Encoded as `base + (instance * 64 + param) * 64 + category`.
+pub(super) const PLACEHOLDER_BASE: u32 = 1 << 31;
+const PLACEHOLDER_SLOTS: u32 = 64;
+
+/// The placeholder label id of (instance, param, category); `None` past the encodable range.
+pub(super) fn placeholder(instance: u32, param: usize, category: usize) -> Option<u32> {
+    let param = u32::try_from(param)
+        .ok()
+        .filter(|p| *p < PLACEHOLDER_SLOTS)?;
+    let category = u32::try_from(category)
+        .ok()
+        .filter(|c| *c < PLACEHOLDER_SLOTS)?;
+    let slot = instance
+        .checked_mul(PLACEHOLDER_SLOTS)?
+        .checked_add(param)?;
+    slot.checked_mul(PLACEHOLDER_SLOTS)?
+        .checked_add(category)?
+        .checked_add(PLACEHOLDER_BASE)
+}
+
+/// (instance, param, category) of a placeholder label.
+pub(super) fn decode_placeholder(source: u32) -> Option<(u32, usize, usize)> {
+    let rest = source.checked_sub(PLACEHOLDER_BASE)?;
+    let category = (rest % PLACEHOLDER_SLOTS) as usize;
+    let slot = rest / PLACEHOLDER_SLOTS;
+    Some((
+        slot / PLACEHOLDER_SLOTS,
+        (slot % PLACEHOLDER_SLOTS) as usize,
+        category,
+    ))
+}
+
+/// Identity of a hit for de-duplication.
+type HitKey = (
+    u32,
+    bool,
+    bool,
+    usize,
+    usize,
+    Span,
+    bool,
+    crate::findings::Transport,
+    Option<String>,
+);
+
+/// Everything the analysis has found so far.
+#[derive(Default)]
+pub struct Facts {
+    /// Sources by id.
+    pub(super) sources: Vec<Source>,
+    source_ids: HashMap<(usize, usize, Span), u32>,
+    /// Trace nodes.
+    pub(super) traces: Vec<TraceNode>,
+    /// Hits in analysis order, each once.
+    pub(super) hits: Vec<Hit>,
+    hit_keys: HashSet<HitKey>,
+    /// Hits with placeholder labels, for the enclosing abstract analyses to claim.
+    pub(super) placeholder_log: Vec<Hit>,
+    /// Channel cells by creation site.
+    cell_sites: HashMap<(usize, Span), u32>,
+    /// What each channel may hold.
+    cells: HashMap<u32, Value>,
+    /// A channel grew after it was read: another run is needed.
+    pub(super) cells_grew: bool,
+    /// Channels read so far.
+    cells_read: HashSet<u32>,
+}
+
+impl Facts {
+    /// What a later run starts from: the channel contents, and the source and trace tables, so
+    /// the labels stored in the channels keep their meaning.
+    pub(super) fn carried_over(self) -> Facts {
+        Facts {
+            cells: self.cells,
+            cell_sites: self.cell_sites,
+            sources: self.sources,
+            source_ids: self.source_ids,
+            traces: self.traces,
+            ..Facts::default()
+        }
+    }
+
+    /// A label for a fresh (or known) source occurrence.
+    pub(super) fn new_label(
+        &mut self,
+        rules: &RuleIndex,
+        rule: usize,
+        file: usize,
+        span: Span,
+        fid: FnId,
+    ) -> Label {
+        let category = rules.source_category(rule);
+        let next = u32::try_from(self.sources.len()).unwrap_or(u32::MAX);
+        let id = *self.source_ids.entry((rule, file, span)).or_insert(next);
+        if id == next {
+            self.sources.push(Source {
+                rule,
+                category,
+                file,
+                span,
+                func: fid,
+                trace: NO_TRACE,
+            });
+            self.traces.push(TraceNode {
+                parent: NO_TRACE,
+                file,
+                span,
+                note: format!("source: {}", rules.raw.sources[rule].id),
+            });
+            self.sources.last_mut().expect("just pushed").trace =
+                u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
+        }
+        let trace = self.sources[id as usize].trace;
+        Label {
+            source: id,
+            encrypted: false,
+            hashed: false,
+            via: trace,
+        }
+    }
+
+    /// The category of a label, placeholders included.
+    pub(super) fn label_category(&self, l: &Label) -> usize {
+        match decode_placeholder(l.source) {
+            Some((_, _, category)) => category,
+            None => self.sources[l.source as usize].category,
+        }
+    }
+
+    /// Records a hit: placeholder hits go to the enclosing abstract analysis, the rest are kept
+    /// once each.
+    pub(super) fn record_hit(&mut self, hit: Hit) {
+        if hit.label.source >= PLACEHOLDER_BASE {
+            self.placeholder_log.push(hit);
+            return;
+        }
+        let key: HitKey = (
+            hit.label.source,
+            hit.label.encrypted,
+            hit.label.hashed,
+            hit.sink_rule,
+            hit.file,
+            hit.span,
+            hit.guarded,
+            hit.transport,
+            hit.host.clone(),
+        );
+        if self.hit_keys.insert(key) {
+            self.hits.push(hit);
+        }
+    }
+
+    /// The abstract cell of the channel created at a call site.
+    pub(super) fn cell_at(&mut self, file: usize, span: Span) -> u32 {
+        let next = u32::try_from(self.cell_sites.len()).unwrap_or(u32::MAX - 1);
+        *self.cell_sites.entry((file, span)).or_insert(next)
+    }
+
+    /// Joins `data` into a channel's contents.
+    pub(super) fn store_cell(&mut self, cell: u32, data: &Value) {
+        let slot = self.cells.entry(cell).or_default();
+        // Only a channel read before it grew was read too early and calls for another run.
+        if slot.join_in(data) && self.cells_read.contains(&cell) {
+            self.cells_grew = true;
+        }
+    }
+
+    /// What a channel may hold.
+    pub(super) fn load_cell(&mut self, cell: u32) -> Value {
+        self.cells_read.insert(cell);
+        self.cells.get(&cell).cloned().unwrap_or_default()
+    }
+}
