@@ -106,6 +106,8 @@ pub struct NameSource {
     pub regex: Regex,
     /// Applies to functions, locals, params, fields.
     pub on: [bool; 4],
+    /// Names the pattern matches that are not sources.
+    pub exclude: Option<Regex>,
 }
 
 /// Where a name occurs, for name sources.
@@ -216,6 +218,7 @@ impl RuleIndex {
                     rule: i,
                     regex: regex(name),
                     on: [on("function"), on("local"), on("param"), on("field")],
+                    exclude: s.exclude.as_deref().map(regex),
                 });
             }
         }
@@ -449,6 +452,7 @@ impl RuleIndex {
             n.on[site as usize]
                 && (n.regex.is_match(&lower)
                     || stem.as_deref().is_some_and(|s| n.regex.is_match(s)))
+                && !n.exclude.as_ref().is_some_and(|ex| ex.is_match(&lower))
         })
     }
 

@@ -179,6 +179,9 @@ pub struct RawSource {
     /// Which identifiers `name` applies to: `function`, `local`, `param`, `field` (default all).
     #[serde(default)]
     pub on: Vec<String>,
+    /// Regex of identifiers `name` matches that are not sources (`need_phone_number`, a flag).
+    #[serde(default)]
+    pub exclude: Option<String>,
 }
 
 /// A sink: a call that sends data off the device.

@@ -639,6 +639,18 @@ impl<'a> Checker<'a, '_> {
             if let Some(name) = &s.name {
                 self.regex(e, "name", name);
             }
+            if let Some(ex) = &s.exclude {
+                self.regex(e, "exclude", ex);
+                if s.name.is_none() {
+                    self.push(
+                        e,
+                        "exclude",
+                        None,
+                        Code::RuleBadValue,
+                        "`exclude` applies to `name` sources only",
+                    );
+                }
+            }
             if !s.on.is_empty() && s.name.is_none() {
                 self.push(
                     e,
