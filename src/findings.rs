@@ -176,6 +176,37 @@ pub struct CategoryInfo {
     pub apple_privacy: String,
 }
 
+/// A dependency of the scanned tree that does network I/O (from `rules/network-crates.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetworkDependency {
+    /// The crate's name as `Cargo.toml` spells it, e.g. `reqwest-websocket`.
+    #[serde(rename = "crate")]
+    pub name: String,
+    /// `http`, `websocket`, `mqtt`, `grpc`, `mail`, `quic`, `telemetry`, `push`, `socket`, ...
+    pub family: String,
+    /// The rule pack models its sinks. When false, data handed to it is a blind spot.
+    pub modelled: bool,
+    /// Manifests that declare it (`Cargo.toml` paths relative to the scanned root), sorted;
+    /// `Cargo.lock` when only the lock file names it (a dependency of a dependency).
+    pub declared_in: Vec<String>,
+}
+
+/// A call the analysis could not follow with a tainted argument: a place where an identifier
+/// may leave the program unseen. Filled by the taint engine (edge-of-model findings).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unresolved {
+    /// Category id of the tainted value, e.g. `phone_number`.
+    pub category: String,
+    /// The call as written, e.g. `reqwest_websocket::WebSocket::send`.
+    pub call: String,
+    /// Path relative to the scanned root.
+    pub file: String,
+    /// 1-based line of the call.
+    pub line: u32,
+    /// Why it is unresolved, e.g. `no model for reqwest-websocket`.
+    pub reason: String,
+}
+
 /// Everything a scan produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanResult {
@@ -191,4 +222,57 @@ pub struct ScanResult {
     pub stats: Stats,
     /// The categories that occur in findings, with their texts.
     pub categories: Vec<CategoryInfo>,
+    /// Network dependencies of the scanned tree, modelled or not, sorted by crate.
+    #[serde(default)]
+    pub network_dependencies: Vec<NetworkDependency>,
+    /// Tainted values handed to calls the analysis cannot follow, sorted.
+    #[serde(default)]
+    pub unresolved: Vec<Unresolved>,
+}
+
+impl ScanResult {
+    /// The network dependencies the rule pack does not model.
+    pub fn unmodelled(&self) -> impl Iterator<Item = &NetworkDependency> {
+        self.network_dependencies.iter().filter(|d| !d.modelled)
+    }
+
+    /// Why the findings may be incomplete, one sentence each, in a fixed order: unmodelled
+    /// network dependencies, unresolved calls, skipped files. Empty when the analysis saw
+    /// everything it knows how to look at. No output says "nothing is sent" unless this is
+    /// empty.
+    #[must_use]
+    pub fn blind_spots(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in self.unmodelled() {
+            out.push(format!(
+                "network dependency `{}` ({}, in {}) is not modelled: data handed to it is not seen",
+                d.name,
+                d.family,
+                d.declared_in.join(", ")
+            ));
+        }
+        for u in &self.unresolved {
+            out.push(format!(
+                "unresolved: {} reaches `{}` at {}:{} ({})",
+                u.category, u.call, u.file, u.line, u.reason
+            ));
+        }
+        let skipped = self.skipped.len().max(self.stats.files_skipped);
+        if skipped > 0 {
+            out.push(format!(
+                "{skipped} Rust file{} not analysed (see the skipped files)",
+                if skipped == 1 { " was" } else { "s were" }
+            ));
+        }
+        out
+    }
+
+    /// True when [`ScanResult::blind_spots`] is not empty.
+    #[must_use]
+    pub fn incomplete(&self) -> bool {
+        self.unmodelled().next().is_some()
+            || !self.unresolved.is_empty()
+            || !self.skipped.is_empty()
+            || self.stats.files_skipped > 0
+    }
 }
