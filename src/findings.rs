@@ -191,6 +191,15 @@ pub struct NetworkDependency {
     pub declared_in: Vec<String>,
 }
 
+impl NetworkDependency {
+    /// Declared by a manifest of the tree (not only named by `Cargo.lock`): the scanned code
+    /// may call it.
+    #[must_use]
+    pub fn direct(&self) -> bool {
+        self.declared_in.iter().any(|d| d != "Cargo.lock")
+    }
+}
+
 /// A call the analysis could not follow with a tainted argument: a place where an identifier
 /// may leave the program unseen. Filled by the taint engine (edge-of-model findings).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -231,9 +240,48 @@ pub struct ScanResult {
 }
 
 impl ScanResult {
-    /// The network dependencies the rule pack does not model.
+    /// The direct network dependencies the rule pack does not model: blind spots.
     pub fn unmodelled(&self) -> impl Iterator<Item = &NetworkDependency> {
-        self.network_dependencies.iter().filter(|d| !d.modelled)
+        self.network_dependencies
+            .iter()
+            .filter(|d| !d.modelled && d.direct())
+    }
+
+    /// Files not analysed: the larger of the skip list and the count.
+    #[must_use]
+    pub fn files_skipped(&self) -> usize {
+        self.skipped.len().max(self.stats.files_skipped)
+    }
+
+    /// `incomplete: 1 unmodelled network dependency (quinn), 2 unresolved calls, 1 skipped
+    /// file`, or `None` when nothing is missing.
+    #[must_use]
+    pub fn incomplete_summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let unmodelled: Vec<&str> = self.unmodelled().map(|d| d.name.as_str()).collect();
+        if !unmodelled.is_empty() {
+            parts.push(format!(
+                "{} unmodelled network dependenc{} ({})",
+                unmodelled.len(),
+                if unmodelled.len() == 1 { "y" } else { "ies" },
+                unmodelled.join(", ")
+            ));
+        }
+        if !self.unresolved.is_empty() {
+            parts.push(format!(
+                "{} unresolved call{}",
+                self.unresolved.len(),
+                if self.unresolved.len() == 1 { "" } else { "s" }
+            ));
+        }
+        let skipped = self.files_skipped();
+        if skipped > 0 {
+            parts.push(format!(
+                "{skipped} skipped file{}",
+                if skipped == 1 { "" } else { "s" }
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("analysis incomplete: {}", parts.join(", ")))
     }
 
     /// Why the findings may be incomplete, one sentence each, in a fixed order: unmodelled
@@ -257,7 +305,7 @@ impl ScanResult {
                 u.category, u.call, u.file, u.line, u.reason
             ));
         }
-        let skipped = self.skipped.len().max(self.stats.files_skipped);
+        let skipped = self.files_skipped();
         if skipped > 0 {
             out.push(format!(
                 "{skipped} Rust file{} not analysed (see the skipped files)",
@@ -272,7 +320,137 @@ impl ScanResult {
     pub fn incomplete(&self) -> bool {
         self.unmodelled().next().is_some()
             || !self.unresolved.is_empty()
-            || !self.skipped.is_empty()
-            || self.stats.files_skipped > 0
+            || self.files_skipped() > 0
+    }
+}
+
+/// The code of one source line as finding ids hash it: line (`//`) and block (`/* */`)
+/// comments dropped (a block comment leaves nothing, not even a space), string and character
+/// literals kept as written, runs of whitespace made one space, trimmed. A comment added on or next to a line (a trailing `// TODO`, the
+/// `// idflow: allow(..)` suppression itself) leaves it unchanged.
+#[must_use]
+pub fn code_tokens(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut code = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '/' if next == Some('/') => break,
+            '/' if next == Some('*') => {
+                // To the end of the comment (nested ones count), or of the line.
+                let mut depth = 1;
+                i += 2;
+                while i < chars.len() && depth > 0 {
+                    if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            'r' if matches!(next, Some('"' | '#'))
+                && !code
+                    .chars()
+                    .last()
+                    .is_some_and(|p| p.is_alphanumeric() || p == '_') =>
+            {
+                // A raw string: r"..", r#".."#; the closing quote needs as many hashes.
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) != Some(&'"') {
+                    code.push(c);
+                    i += 1;
+                    continue;
+                }
+                j += 1;
+                while j < chars.len() {
+                    if chars[j] == '"' && (1..=hashes).all(|h| chars.get(j + h) == Some(&'#')) {
+                        j += 1 + hashes;
+                        break;
+                    }
+                    j += 1;
+                }
+                let end = j.min(chars.len());
+                code.extend(&chars[i..end]);
+                i = end;
+                continue;
+            }
+            '"' => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '"' {
+                    j += if chars[j] == '\\' { 2 } else { 1 };
+                }
+                let end = (j + 1).min(chars.len());
+                code.extend(&chars[i..end]);
+                i = end;
+                continue;
+            }
+            '\'' => {
+                // A character literal ('"', '\'', 'x'); a lifetime has no closing quote.
+                let len = match (next, chars.get(i + 2)) {
+                    (Some('\\'), _) => chars
+                        .get(i + 3..)
+                        .and_then(|rest| rest.iter().position(|&c| c == '\''))
+                        .map(|p| p + 4),
+                    (Some(_), Some('\'')) => Some(3),
+                    _ => None,
+                };
+                if let Some(len) = len {
+                    let end = (i + len).min(chars.len());
+                    code.extend(&chars[i..end]);
+                    i = end;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        code.push(c);
+        i += 1;
+    }
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_tokens;
+
+    /// Comments go, code and literals that look like comments stay.
+    #[test]
+    fn comments_do_not_count() {
+        let base = code_tokens("client.post(url).json(&body).send()?;");
+        for line in [
+            "client.post(url).json(&body).send()?; // TODO",
+            r#"client.post(url).json(&body).send()?; // idflow: allow(imei) reason="x""#,
+            "client.post(url).json(&body).send()?; /* v2 */",
+            "client.post(url)/* v2 */.json(&body).send()?;",
+            "  client.post(url).json(&body).send()?;   ",
+        ] {
+            assert_eq!(code_tokens(line), base, "{line}");
+        }
+        assert_eq!(
+            code_tokens(r#"let u = "http://x.example/a"; // c"#),
+            r#"let u = "http://x.example/a";"#
+        );
+        assert_eq!(
+            code_tokens(r##"f(r#"//"#, '"', "\"//")"##),
+            r##"f(r#"//"#, '"', "\"//")"##
+        );
+        assert_eq!(
+            code_tokens("fn f<'a>(x: &'a str) // c"),
+            "fn f<'a>(x: &'a str)"
+        );
+        assert_eq!(code_tokens(r"let c = '\''; // c"), r"let c = '\'';");
+        assert_eq!(code_tokens(r"let c = '\u{2f}'; // c"), r"let c = '\u{2f}';");
     }
 }

@@ -264,6 +264,20 @@ pub struct CheckOutcome {
     /// not look at.
     #[serde(default)]
     pub skipped: Vec<crate::findings::Skipped>,
+    /// Functions the scan analysed.
+    #[serde(default)]
+    pub functions: usize,
+    /// Direct network dependencies the rule pack does not model: a gate that passes says what
+    /// it could not see.
+    #[serde(default)]
+    pub unmodelled: Vec<crate::findings::NetworkDependency>,
+    /// Tainted values handed to calls the analysis cannot follow.
+    #[serde(default)]
+    pub unresolved: Vec<crate::findings::Unresolved>,
+    /// The declarations file used (relative to the scanned root or the working directory), or
+    /// `None` when none was found and the default policies applied.
+    #[serde(default)]
+    pub config: Option<String>,
 }
 
 /// Inputs of [`check`] besides the scan result.
@@ -377,6 +391,9 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         findings: result.findings.len(),
         files_analyzed: result.stats.files_analyzed,
         skipped: result.skipped.clone(),
+        functions: result.stats.functions,
+        unmodelled: result.unmodelled().cloned().collect(),
+        unresolved: result.unresolved.clone(),
         ..CheckOutcome::default()
     };
     let mut seen_ids = BTreeSet::new();

@@ -24,6 +24,7 @@ fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
 /// # Errors
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
+    super::scan::check_config(&args.path, args.config.as_deref(), args.common.quiet)?;
     let result = scan(&args.path, &args.common)?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
@@ -48,19 +49,14 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     ))
 }
 
-/// The declarations file: `--config`, else `PATH/idflow.yaml` when it exists.
-fn declarations(args: &CheckArgs) -> Result<Option<Declarations>> {
-    let path = match &args.config {
-        Some(path) => path.clone(),
-        None => {
-            let default = args.path.join(DEFAULT_FILE_NAME);
-            if !default.is_file() {
-                return Ok(None);
-            }
-            default
-        }
+/// The declarations file (`--config`, else `idflow.yaml` in PATH or an ancestor up to the
+/// repository root, see [`super::find_config`]) and how to name it.
+fn declarations(args: &CheckArgs) -> Result<Option<(Declarations, String)>> {
+    let Some(path) = super::find_config(&args.path, args.config.as_deref()) else {
+        return Ok(None);
     };
-    Ok(Some(Declarations::load(&path)?))
+    let decl = Declarations::load(&path)?;
+    Ok(Some((decl, super::config_name(&args.path, &path))))
 }
 
 /// Reads and parses the baseline file.
@@ -133,7 +129,18 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
 /// # Errors
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
-    let declarations = declarations(args)?;
+    let found = declarations(args)?;
+    let config = found.as_ref().map(|(_, name)| name.clone());
+    let declarations = found.map(|(decl, _)| decl);
+    if !args.common.quiet {
+        match &config {
+            Some(name) => note(&format!("config: {name}")),
+            None => warning(&format!(
+                "no {DEFAULT_FILE_NAME} in {} or its ancestors up to the repository root: default policies (deny-plaintext, require-consent), no declarations (see --config)",
+                args.path.display()
+            )),
+        }
+    }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let changed = args
         .diff_base
@@ -142,7 +149,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .transpose()?;
     let result = scan(&args.path, &args.common)?;
     let root: PathBuf = args.path.clone();
-    let outcome = policy::check(
+    let mut outcome = policy::check(
         &result,
         &CheckInput {
             root: Some(&root),
@@ -151,6 +158,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
             changed: changed.as_ref(),
         },
     );
+    outcome.config = config;
     let rendered = match args.format {
         CheckFormat::Text => report::check::text(&outcome),
         CheckFormat::Json => report::check::json(&outcome),
