@@ -56,8 +56,8 @@ pub struct ScanArgs {
     /// Skip paths matching GLOB, relative to PATH (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Declarations file, checked for errors (default: idflow.yaml in PATH or its nearest ancestor up to the
-    /// repository root)
+    /// Declarations file (idflow.yaml) to check for errors; `check` and `report` find one in
+    /// PATH or its nearest ancestor up to the repository root
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output format
@@ -264,8 +264,8 @@ pub struct BaselineArgs {
         default_value = "idflow-baseline.json"
     )]
     pub output: PathBuf,
-    /// Declarations file, checked for errors (default: idflow.yaml in PATH or its nearest ancestor up to the
-    /// repository root)
+    /// Declarations file (idflow.yaml) to check for errors; `check` and `report` find one in
+    /// PATH or its nearest ancestor up to the repository root
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Rule pack, excludes and verbosity, as for `scan`.

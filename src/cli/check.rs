@@ -136,7 +136,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         match &config {
             Some(name) => note(&format!("config: {name}")),
             None => warning(&format!(
-                "no {DEFAULT_FILE_NAME} in {} or its ancestors up to the repository root: default policies (deny-plaintext, require-consent), no declarations (see --config)",
+                "no {DEFAULT_FILE_NAME} in {} or its ancestors up to the repository root: the default policies apply, with no declarations (see --config)",
                 args.path.display()
             )),
         }

@@ -68,16 +68,16 @@ pub fn render(result: &ScanResult, color: bool) -> String {
 }
 
 /// What the analysis could not see, as (label, text) lines: each unmodelled network
-/// dependency (`not modelled`), each unresolved call (`unresolved`). Skipped files have their
+/// dependency (`blind spot`), each unresolved call (`unresolved`). Skipped files have their
 /// own lines.
 #[must_use]
 pub fn blind_spot_lines(result: &ScanResult) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for d in result.unmodelled() {
         out.push((
-            "not modelled",
+            "blind spot",
             format!(
-                "network dependency {} ({}, in {}): data handed to it is not seen",
+                "network dependency {} ({}, in {}) is not modelled: data handed to it is not seen",
                 printable(&d.name),
                 d.family,
                 printable(&d.declared_in.join(", "))
