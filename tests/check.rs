@@ -284,13 +284,11 @@ fn markdown_and_github_formats() {
     let out = idflow_in(&root, &["check", ".", "--format", "markdown"]);
     let md = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(md.contains("| Policy |"), "{md}");
-    assert!(md.contains("(src/presence.rs#L58)"), "{md}");
+    // Relative to the repository when the sample sits in a git checkout (`samples/..`).
+    assert!(md.contains("src/presence.rs#L58)"), "{md}");
     let out = idflow_in(&root, &["check", ".", "--format", "github"]);
     let gh = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        gh.contains("::error file=src/presence.rs,line=58,col="),
-        "{gh}"
-    );
+    assert!(gh.contains("src/presence.rs,line=58,col="), "{gh}");
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -640,5 +638,54 @@ fn gate_lists_unmodelled_network_dependencies() {
     assert_eq!(
         run["properties"]["unmodelledNetworkDependencies"][0]["crate"],
         "quinn"
+    );
+}
+
+/// A crate in `core/` of a git repository: SARIF URIs, GitHub annotations and PR-comment links
+/// of `check` are relative to the repository root (`core/src/lib.rs`), so GitHub places them;
+/// ids stay the same.
+#[test]
+fn paths_are_relative_to_the_repository() {
+    let dir = repo("");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("core/src")).expect("mkdir");
+    std::fs::write(
+        root.join("core/Cargo.toml"),
+        "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(root.join("core/src/lib.rs"), FLOW_FILE).expect("write");
+    let out = idflow_in(root, &["check", "core", "--no-cache", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "core/src/lib.rs"
+    );
+    let out = idflow_in(
+        &root.join("core"),
+        &["check", ".", "--no-cache", "--format", "github"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("::error file=core/src/lib.rs,line=10,"),
+        "{}",
+        text(&out)
+    );
+    let out = idflow_in(
+        root,
+        &["check", "core", "--no-cache", "--format", "markdown"],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("[core/src/lib.rs:10](core/src/lib.rs#L10)"),
+        "{}",
+        text(&out)
+    );
+    // The text output for a person in `core/` keeps paths relative to what was scanned.
+    let out = idflow_in(&root.join("core"), &["check", ".", "--no-cache"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--> src/lib.rs:10:"),
+        "{}",
+        text(&out)
     );
 }

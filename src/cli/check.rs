@@ -59,6 +59,27 @@ fn declarations(args: &CheckArgs) -> Result<Option<(Declarations, String)>> {
     Ok(Some((decl, super::config_name(&args.path, &path))))
 }
 
+/// The scanned directory relative to the root of its git repository (`core/`), or `None`
+/// outside a repository or at its root (and for a single file, whose paths are relative to its
+/// directory).
+fn repository_prefix(path: &Path) -> Option<String> {
+    if !path.is_dir() {
+        return None;
+    }
+    let out = Process::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["rev-parse", "--show-prefix"])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let prefix = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!prefix.is_empty()).then_some(prefix)
+}
+
 /// Reads and parses the baseline file.
 fn read_baseline(path: &Path) -> Result<Baseline> {
     let text = std::fs::read_to_string(path)
@@ -132,6 +153,13 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
     let found = declarations(args)?;
     let config = found.as_ref().map(|(_, name)| name.clone());
     let declarations = found.map(|(decl, _)| decl);
+    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let changed = args
+        .diff_base
+        .as_deref()
+        .map(|rev| changed_lines(&args.path, rev))
+        .transpose()?;
+    let result = scan(&args.path, &args.common)?;
     if !args.common.quiet {
         match &config {
             Some(name) => note(&format!("config: {name}")),
@@ -141,13 +169,6 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
             )),
         }
     }
-    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
-    let changed = args
-        .diff_base
-        .as_deref()
-        .map(|rev| changed_lines(&args.path, rev))
-        .transpose()?;
-    let result = scan(&args.path, &args.common)?;
     let root: PathBuf = args.path.clone();
     let mut outcome = policy::check(
         &result,
@@ -159,6 +180,15 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         },
     );
     outcome.config = config;
+    if matches!(
+        args.format,
+        CheckFormat::Sarif | CheckFormat::Github | CheckFormat::Markdown
+    ) {
+        // Code scanning, annotations and PR links place files relative to the repository.
+        if let Some(prefix) = repository_prefix(&args.path) {
+            outcome.relative_to_repository(&prefix);
+        }
+    }
     let rendered = match args.format {
         CheckFormat::Text => report::check::text(&outcome),
         CheckFormat::Json => report::check::json(&outcome),

@@ -443,7 +443,10 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 "unresolved": outcome.unresolved,
                 "config": outcome.config
             },
-            "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": "The scanned root" } } },
+            "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": match &outcome.repository_prefix {
+                Some(prefix) => format!("The repository root (the scanned root is {prefix})"),
+                None => "The scanned root".to_string(),
+            } } } },
             "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
         }]
     });
