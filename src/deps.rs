@@ -229,6 +229,59 @@ reqwest = { workspace = true }
         );
     }
 
+    /// A bad family, an unknown key and a bad crate name in a network-crates file are errors at
+    /// file:line:column, like in every rule file.
+    #[test]
+    fn network_crate_errors_have_line_and_column() {
+        let text = "network_crates:\n  - crate: quinn\n    family: quik\n  - crate: a2\n    family: push\n    modeled: true\n  - { crate: 'bad name', family: http }\n";
+        let errors = crate::rules::RulePack::with_extra_texts(vec![(
+            std::path::PathBuf::from("extra/net.yaml"),
+            text.to_string(),
+        )])
+        .expect_err("invalid");
+        let at: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}:{} {}",
+                    e.file.display(),
+                    e.line,
+                    e.column,
+                    e.code.as_str()
+                )
+            })
+            .collect();
+        assert!(
+            at.iter().any(|a| a.starts_with("extra/net.yaml:6:5 ")),
+            "unknown key `modeled`: {at:?}"
+        );
+        let errors = crate::rules::RulePack::with_extra_texts(vec![(
+            std::path::PathBuf::from("extra/net.yaml"),
+            "network_crates:\n  - crate: quinn\n    family: quik\n  - { crate: 'bad name', family: http }\n".to_string(),
+        )])
+        .expect_err("invalid");
+        let at: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}:{} {}",
+                    e.file.display(),
+                    e.line,
+                    e.column,
+                    e.code.as_str()
+                )
+            })
+            .collect();
+        assert!(
+            at.iter().any(|a| a.starts_with("extra/net.yaml:3:13 ")),
+            "bad family: {at:?}"
+        );
+        assert!(
+            at.iter().any(|a| a.starts_with("extra/net.yaml:4:")),
+            "bad name: {at:?}"
+        );
+    }
+
     /// The default pack's list loads, and derives `modelled` from its sink rules.
     #[test]
     fn default_pack_models_reqwest_not_quinn() {
