@@ -232,8 +232,10 @@ fn stable_id(category: &str, source: &Location, sink: &Location) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The code tokens of a line: comments dropped (a trailing `// TODO` or `// idflow: allow(..)`
+/// must not change an id), whitespace normalized.
 fn normalize(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::findings::code_tokens(s)
 }
 
 /// Identical code in one function gives identical ids; number the repeats so ids stay unique.

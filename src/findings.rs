@@ -176,6 +176,46 @@ pub struct CategoryInfo {
     pub apple_privacy: String,
 }
 
+/// A dependency of the scanned tree that does network I/O (from `rules/network-crates.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NetworkDependency {
+    /// The crate's name as `Cargo.toml` spells it, e.g. `reqwest-websocket`.
+    #[serde(rename = "crate")]
+    pub name: String,
+    /// `http`, `websocket`, `mqtt`, `grpc`, `mail`, `quic`, `telemetry`, `push`, `socket`, ...
+    pub family: String,
+    /// The rule pack models its sinks. When false, data handed to it is a blind spot.
+    pub modelled: bool,
+    /// Manifests that declare it (`Cargo.toml` paths relative to the scanned root), sorted;
+    /// `Cargo.lock` when only the lock file names it (a dependency of a dependency).
+    pub declared_in: Vec<String>,
+}
+
+impl NetworkDependency {
+    /// Declared by a manifest of the tree (not only named by `Cargo.lock`): the scanned code
+    /// may call it.
+    #[must_use]
+    pub fn direct(&self) -> bool {
+        self.declared_in.iter().any(|d| d != "Cargo.lock")
+    }
+}
+
+/// A call the analysis could not follow with a tainted argument: a place where an identifier
+/// may leave the program unseen. Filled by the taint engine (edge-of-model findings).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unresolved {
+    /// Category id of the tainted value, e.g. `phone_number`.
+    pub category: String,
+    /// The call as written, e.g. `reqwest_websocket::WebSocket::send`.
+    pub call: String,
+    /// Path relative to the scanned root.
+    pub file: String,
+    /// 1-based line of the call.
+    pub line: u32,
+    /// Why it is unresolved, e.g. `no model for reqwest-websocket`.
+    pub reason: String,
+}
+
 /// Everything a scan produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanResult {
@@ -191,4 +231,226 @@ pub struct ScanResult {
     pub stats: Stats,
     /// The categories that occur in findings, with their texts.
     pub categories: Vec<CategoryInfo>,
+    /// Network dependencies of the scanned tree, modelled or not, sorted by crate.
+    #[serde(default)]
+    pub network_dependencies: Vec<NetworkDependency>,
+    /// Tainted values handed to calls the analysis cannot follow, sorted.
+    #[serde(default)]
+    pub unresolved: Vec<Unresolved>,
+}
+
+impl ScanResult {
+    /// The direct network dependencies the rule pack does not model: blind spots.
+    pub fn unmodelled(&self) -> impl Iterator<Item = &NetworkDependency> {
+        self.network_dependencies
+            .iter()
+            .filter(|d| !d.modelled && d.direct())
+    }
+
+    /// Files not analysed: the larger of the skip list and the count.
+    #[must_use]
+    pub fn files_skipped(&self) -> usize {
+        self.skipped.len().max(self.stats.files_skipped)
+    }
+
+    /// `incomplete: 1 unmodelled network dependency (quinn), 2 unresolved calls, 1 skipped
+    /// file`, or `None` when nothing is missing.
+    #[must_use]
+    pub fn incomplete_summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let unmodelled: Vec<&str> = self.unmodelled().map(|d| d.name.as_str()).collect();
+        if !unmodelled.is_empty() {
+            parts.push(format!(
+                "{} unmodelled network dependenc{} ({})",
+                unmodelled.len(),
+                if unmodelled.len() == 1 { "y" } else { "ies" },
+                unmodelled.join(", ")
+            ));
+        }
+        if !self.unresolved.is_empty() {
+            parts.push(format!(
+                "{} unresolved call{}",
+                self.unresolved.len(),
+                if self.unresolved.len() == 1 { "" } else { "s" }
+            ));
+        }
+        let skipped = self.files_skipped();
+        if skipped > 0 {
+            parts.push(format!(
+                "{skipped} skipped file{}",
+                if skipped == 1 { "" } else { "s" }
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("analysis incomplete: {}", parts.join(", ")))
+    }
+
+    /// Why the findings may be incomplete, one sentence each, in a fixed order: unmodelled
+    /// network dependencies, unresolved calls, skipped files. Empty when the analysis saw
+    /// everything it knows how to look at. No output says "nothing is sent" unless this is
+    /// empty.
+    #[must_use]
+    pub fn blind_spots(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in self.unmodelled() {
+            out.push(format!(
+                "network dependency `{}` ({}, in {}) is not modelled: data handed to it is not seen",
+                d.name,
+                d.family,
+                d.declared_in.join(", ")
+            ));
+        }
+        for u in &self.unresolved {
+            out.push(format!(
+                "unresolved: {} reaches `{}` at {}:{} ({})",
+                u.category, u.call, u.file, u.line, u.reason
+            ));
+        }
+        let skipped = self.files_skipped();
+        if skipped > 0 {
+            out.push(format!(
+                "{skipped} Rust file{} not analysed (see the skipped files)",
+                if skipped == 1 { " was" } else { "s were" }
+            ));
+        }
+        out
+    }
+
+    /// True when [`ScanResult::blind_spots`] is not empty.
+    #[must_use]
+    pub fn incomplete(&self) -> bool {
+        self.unmodelled().next().is_some()
+            || !self.unresolved.is_empty()
+            || self.files_skipped() > 0
+    }
+}
+
+/// The code of one source line as finding ids hash it: line (`//`) and block (`/* */`)
+/// comments dropped (a block comment leaves nothing, not even a space), string and character
+/// literals kept as written, runs of whitespace made one space, trimmed. A comment added on or next to a line (a trailing `// TODO`, the
+/// `// idflow: allow(..)` suppression itself) leaves it unchanged.
+#[must_use]
+pub fn code_tokens(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut code = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '/' if next == Some('/') => break,
+            '/' if next == Some('*') => {
+                // To the end of the comment (nested ones count), or of the line.
+                let mut depth = 1;
+                i += 2;
+                while i < chars.len() && depth > 0 {
+                    if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            'r' if matches!(next, Some('"' | '#'))
+                && !code
+                    .chars()
+                    .last()
+                    .is_some_and(|p| p.is_alphanumeric() || p == '_') =>
+            {
+                // A raw string: r"..", r#".."#; the closing quote needs as many hashes.
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) != Some(&'"') {
+                    code.push(c);
+                    i += 1;
+                    continue;
+                }
+                j += 1;
+                while j < chars.len() {
+                    if chars[j] == '"' && (1..=hashes).all(|h| chars.get(j + h) == Some(&'#')) {
+                        j += 1 + hashes;
+                        break;
+                    }
+                    j += 1;
+                }
+                let end = j.min(chars.len());
+                code.extend(&chars[i..end]);
+                i = end;
+                continue;
+            }
+            '"' => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '"' {
+                    j += if chars[j] == '\\' { 2 } else { 1 };
+                }
+                let end = (j + 1).min(chars.len());
+                code.extend(&chars[i..end]);
+                i = end;
+                continue;
+            }
+            '\'' => {
+                // A character literal ('"', '\'', 'x'); a lifetime has no closing quote.
+                let len = match (next, chars.get(i + 2)) {
+                    (Some('\\'), _) => chars
+                        .get(i + 3..)
+                        .and_then(|rest| rest.iter().position(|&c| c == '\''))
+                        .map(|p| p + 4),
+                    (Some(_), Some('\'')) => Some(3),
+                    _ => None,
+                };
+                if let Some(len) = len {
+                    let end = (i + len).min(chars.len());
+                    code.extend(&chars[i..end]);
+                    i = end;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        code.push(c);
+        i += 1;
+    }
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_tokens;
+
+    /// Comments go, code and literals that look like comments stay.
+    #[test]
+    fn comments_do_not_count() {
+        let base = code_tokens("client.post(url).json(&body).send()?;");
+        for line in [
+            "client.post(url).json(&body).send()?; // TODO",
+            r#"client.post(url).json(&body).send()?; // idflow: allow(imei) reason="x""#,
+            "client.post(url).json(&body).send()?; /* v2 */",
+            "client.post(url)/* v2 */.json(&body).send()?;",
+            "  client.post(url).json(&body).send()?;   ",
+        ] {
+            assert_eq!(code_tokens(line), base, "{line}");
+        }
+        assert_eq!(
+            code_tokens(r#"let u = "http://x.example/a"; // c"#),
+            r#"let u = "http://x.example/a";"#
+        );
+        assert_eq!(
+            code_tokens(r##"f(r#"//"#, '"', "\"//")"##),
+            r##"f(r#"//"#, '"', "\"//")"##
+        );
+        assert_eq!(
+            code_tokens("fn f<'a>(x: &'a str) // c"),
+            "fn f<'a>(x: &'a str)"
+        );
+        assert_eq!(code_tokens(r"let c = '\''; // c"), r"let c = '\'';");
+        assert_eq!(code_tokens(r"let c = '\u{2f}'; // c"), r"let c = '\u{2f}';");
+    }
 }

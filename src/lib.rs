@@ -23,6 +23,7 @@ pub mod cache;
 pub mod classify;
 pub mod cli;
 pub mod declarations;
+pub mod deps;
 pub mod diag;
 pub mod discover;
 pub mod findings;

@@ -264,6 +264,59 @@ pub struct CheckOutcome {
     /// not look at.
     #[serde(default)]
     pub skipped: Vec<crate::findings::Skipped>,
+    /// Functions the scan analysed.
+    #[serde(default)]
+    pub functions: usize,
+    /// Direct network dependencies the rule pack does not model: a gate that passes says what
+    /// it could not see.
+    #[serde(default)]
+    pub unmodelled: Vec<crate::findings::NetworkDependency>,
+    /// Tainted values handed to calls the analysis cannot follow.
+    #[serde(default)]
+    pub unresolved: Vec<crate::findings::Unresolved>,
+    /// The declarations file used (relative to the scanned root or the working directory), or
+    /// `None` when none was found and the default policies applied.
+    #[serde(default)]
+    pub config: Option<String>,
+    /// The scanned root relative to the repository root (`core/`), when paths in this outcome
+    /// were made repository-relative by [`CheckOutcome::relative_to_repository`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_prefix: Option<String>,
+}
+
+impl CheckOutcome {
+    /// Makes every path repository-relative by putting `prefix` (the scanned root relative to
+    /// the repository root, `/`-terminated, e.g. `core/`) before it: code scanning and workflow
+    /// annotations place files relative to the repository, not to the directory scanned.
+    /// Finding ids are unchanged. An empty prefix changes nothing.
+    pub fn relative_to_repository(&mut self, prefix: &str) {
+        if prefix.is_empty() || self.repository_prefix.is_some() {
+            return;
+        }
+        let fix = |file: &mut String| *file = format!("{prefix}{file}");
+        for v in &mut self.violations {
+            fix(&mut v.sink.file);
+            fix(&mut v.source.file);
+            for l in &mut v.path {
+                fix(&mut l.file);
+            }
+        }
+        for s in &mut self.suppressed {
+            fix(&mut s.sink.file);
+        }
+        for s in &mut self.skipped {
+            fix(&mut s.file);
+        }
+        for d in &mut self.unmodelled {
+            for m in &mut d.declared_in {
+                fix(m);
+            }
+        }
+        for u in &mut self.unresolved {
+            fix(&mut u.file);
+        }
+        self.repository_prefix = Some(prefix.to_string());
+    }
 }
 
 /// Inputs of [`check`] besides the scan result.
@@ -377,6 +430,9 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         findings: result.findings.len(),
         files_analyzed: result.stats.files_analyzed,
         skipped: result.skipped.clone(),
+        functions: result.stats.functions,
+        unmodelled: result.unmodelled().cloned().collect(),
+        unresolved: result.unresolved.clone(),
         ..CheckOutcome::default()
     };
     let mut seen_ids = BTreeSet::new();

@@ -246,6 +246,12 @@ fn run_in_pool(
         skipped,
         stats,
         categories,
+        network_dependencies: crate::deps::network_dependencies(
+            root,
+            &excludes,
+            &rules.network_crates(),
+        ),
+        unresolved: Vec::new(),
     })
 }
 

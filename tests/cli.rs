@@ -325,6 +325,8 @@ fn sample_result() -> ScanResult {
             functions: 17,
         },
         categories: sample_categories(),
+        network_dependencies: Vec::new(),
+        unresolved: Vec::new(),
     }
 }
 
@@ -491,8 +493,12 @@ fn text_colour_and_summary() {
         "  path    src/device.rs:11 → src/main.rs:38 (call who_is_online) → src/presence.rs:28\n"
     ));
     assert!(plain.contains("skipped src/broken.rs:3:7: parse-error: expected `;`"));
-    assert!(plain
-        .ends_with("2 findings (1 plaintext, 1 without consent) in 5 files analysed, 1 skipped\n"));
+    assert!(
+        plain.ends_with(
+            "2 findings (1 plaintext, 1 without consent) in 5 files analysed, 1 skipped, 17 functions; analysis incomplete: 1 skipped file\n"
+        ),
+        "{plain}"
+    );
     let colored = report::render(&result, Format::Text, true);
     assert!(colored.contains("\u{1b}["), "{colored}");
 }
@@ -524,7 +530,12 @@ fn skipped_file_is_reported_and_scan_goes_on() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("skipped src/main.rs:2:"), "{text}");
-    assert!(text.ends_with("in 1 file analysed, 1 skipped\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "in 1 file analysed, 1 skipped, 1 function; analysis incomplete: 1 skipped file\n"
+        ),
+        "{text}"
+    );
 
     let out = idflow(&["scan", root, "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

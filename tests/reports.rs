@@ -167,6 +167,8 @@ fn hostile_result() -> ScanResult {
             play_data_safety: "Device or other IDs".to_string(),
             apple_privacy: "NSPrivacyCollectedDataTypeDeviceID".to_string(),
         }],
+        network_dependencies: Vec::new(),
+        unresolved: Vec::new(),
     }
 }
 
@@ -417,4 +419,195 @@ fn html_is_self_contained() {
         }
         assert!(html.contains("default-src 'none'"), "{kind}: no CSP");
     }
+}
+
+/// A crate that depends on network libraries the rule pack does not model (`tokio-websockets`,
+/// `quiche`) and sends a phone number through one of them: a tree where idflow finds no flow
+/// and must not say so as an all-clear.
+fn blind_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"presence\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nreqwest = \"0.12\"\ntokio-websockets = \"0.4\"\nquiche = \"0.11\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("src/main.rs"),
+        r#"use tokio_websockets::{ClientBuilder, Message};
+
+fn phone_number() -> String {
+    std::env::var("PHONE").unwrap_or_default()
+}
+
+async fn announce() -> Result<(), Box<dyn std::error::Error>> {
+    let msisdn = phone_number();
+    let (mut ws, _) = ClientBuilder::new()
+        .uri("wss://presence.example.com/ws")?
+        .connect()
+        .await?;
+    ws.send(Message::text(msisdn)).await?;
+    Ok(())
+}
+
+fn main() {
+    let _ = announce();
+}
+"#,
+    )
+    .expect("write");
+    dir
+}
+
+/// Phrases that read as an all-clear; none may appear while the analysis is incomplete.
+const ALL_CLEAR: &[&str] = &[
+    "No screening criterion applies",
+    "Nothing: every flow has",
+    "idflow found no device identifier or phone number sent",
+    "No processing of device identifiers",
+    "class=\"fig good\"",
+];
+
+/// Unmodelled network dependencies make every document say the analysis is incomplete, list
+/// them under "To be completed", and replace the green DPIA screening by "Cannot be screened";
+/// the text output names them and its summary says "analysis incomplete".
+#[test]
+fn unmodelled_network_dependencies_are_never_an_all_clear() {
+    let dir = blind_tree();
+    let result = scan::run(&ScanOptions::new(dir.path()), &RulePack::builtin()).expect("scans");
+    let unmodelled: Vec<&str> = result.unmodelled().map(|d| d.name.as_str()).collect();
+    assert_eq!(unmodelled, ["quiche", "tokio-websockets"]);
+    assert!(result.incomplete());
+    insta::assert_snapshot!(
+        "blind_tree_text",
+        idflow::report::text::render(&result, false)
+    );
+
+    let doc = documents::build(
+        &result,
+        &Declarations::default(),
+        provenance(&result, "presence", None),
+    );
+    assert!(!doc.coverage.complete);
+    let templates = Templates::builtin().expect("embedded templates compile");
+    for (kind, format) in every_document() {
+        let text = disclosure::render(kind, format, &doc, &templates).expect("renders");
+        for phrase in ALL_CLEAR {
+            assert!(
+                !text.contains(phrase),
+                "{kind} {format} says `{phrase}`:\n{text}"
+            );
+        }
+        let lower = text.to_lowercase();
+        assert!(
+            lower.contains("incomplete"),
+            "{kind} {format} does not say the analysis is incomplete:\n{text}"
+        );
+        if kind != Kind::DataMap {
+            assert!(
+                text.contains("quiche"),
+                "{kind} {format} does not name quiche"
+            );
+        }
+    }
+    for (kind, format, name) in [
+        (Kind::Notice, DocFormat::Md, "blind_tree_notice_md"),
+        (Kind::Ropa, DocFormat::Csv, "blind_tree_ropa_csv"),
+        (
+            Kind::DataSafety,
+            DocFormat::Csv,
+            "blind_tree_data_safety_csv",
+        ),
+        (
+            Kind::PrivacyManifest,
+            DocFormat::Plist,
+            "blind_tree_privacy_manifest_plist",
+        ),
+    ] {
+        let text = disclosure::render(kind, format, &doc, &templates).expect("renders");
+        insta::assert_snapshot!(name, redact(&text));
+    }
+    let notice =
+        disclosure::render(Kind::Notice, DocFormat::Md, &doc, &templates).expect("renders");
+    assert!(notice.contains("**Cannot be screened:**"), "{notice}");
+    assert!(
+        notice.contains("**The analysis is incomplete.**"),
+        "{notice}"
+    );
+    let plist = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, &doc, &templates)
+        .expect("renders");
+    plist::Value::from_reader_xml(plist.as_bytes()).expect("the manifest is still a plist");
+}
+
+/// An unresolved call (filled by the taint engine) is listed in every output with its category,
+/// call text and place; its text is escaped like any code text.
+#[test]
+fn unresolved_calls_are_listed_and_escaped() {
+    let mut result = hostile_result();
+    result.findings.clear();
+    result.categories.clear();
+    result.unresolved = vec![idflow::findings::Unresolved {
+        category: "phone_number".to_string(),
+        call: "tokio_websockets::WebSocket::send::<`|<b>`>".to_string(),
+        file: "src/main.rs".to_string(),
+        line: 15,
+        reason: "no model for tokio-websockets".to_string(),
+    }];
+    assert!(result.incomplete());
+    let text = idflow::report::text::render(&result, false);
+    assert!(
+        text.contains("unresolved phone_number reaches tokio_websockets::WebSocket::send::<`|<b>`> at src/main.rs:15 (no model for tokio-websockets)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("analysis incomplete: 1 unresolved call"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&idflow::report::json::render(&result)).expect("JSON");
+    assert_eq!(json["complete"], false);
+    assert_eq!(json["unresolved"][0]["line"], 15);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&idflow::report::sarif::render(&result)).expect("SARIF");
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes[0]["descriptor"]["id"], "unresolved-call");
+    assert_eq!(
+        notes[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        15
+    );
+    assert_eq!(
+        sarif["runs"][0]["properties"]["coverage"]["complete"],
+        false
+    );
+
+    let doc = documents::build(
+        &result,
+        &Declarations::default(),
+        provenance(&result, "x", None),
+    );
+    let templates = Templates::builtin().expect("embedded templates compile");
+    let md = disclosure::render(Kind::Notice, DocFormat::Md, &doc, &templates).expect("renders");
+    assert!(
+        md.contains("- unresolved: phone\\_number reaches `` tokio_websockets::WebSocket::send::<`\\|<b>`> `` at `src/main.rs:15` (no model for tokio-websockets)"),
+        "{md}"
+    );
+    assert!(md.contains("**Cannot be screened:**"), "{md}");
+    let html =
+        disclosure::render(Kind::Notice, DocFormat::Html, &doc, &templates).expect("renders");
+    assert!(
+        html.contains("tokio_websockets::WebSocket::send::&lt;`|&lt;b&gt;`&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>`"), "{html}");
+}
+
+/// A scan with no blind spot keeps the all-clear wording (the fixed sample declares a modelled
+/// network crate only).
+#[test]
+fn complete_scan_keeps_the_all_clear() {
+    let doc = sample_doc("cloud-messenger-fixed");
+    assert!(doc.coverage.complete, "{:?}", doc.coverage.blind_spots);
+    assert_eq!(doc.coverage.network_dependencies.len(), 1);
 }

@@ -56,6 +56,10 @@ pub struct ScanArgs {
     /// Skip paths matching GLOB, relative to PATH (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Declarations file (idflow.yaml) to check for errors; `check` and `report` find one in
+    /// PATH or its nearest ancestor up to the repository root
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
     pub format: ScanFormat,
@@ -160,7 +164,8 @@ pub struct ReportArgs {
     /// Directory of templates that replace embedded ones with the same file name
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Declarations file (default: PATH/idflow.yaml when it exists)
+    /// Declarations file (default: idflow.yaml in PATH or its nearest ancestor up to the
+    /// repository root)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Date printed in the documents (default: SOURCE_DATE_EPOCH, else the commit date)
@@ -212,7 +217,8 @@ pub struct CheckArgs {
     /// Baseline file: findings in it are accepted, any other finding violates `deny-new`
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Declarations file (default: PATH/idflow.yaml when it exists)
+    /// Declarations file (default: idflow.yaml in PATH or its nearest ancestor up to the
+    /// repository root)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output format
@@ -258,6 +264,10 @@ pub struct BaselineArgs {
         default_value = "idflow-baseline.json"
     )]
     pub output: PathBuf,
+    /// Declarations file (idflow.yaml) to check for errors; `check` and `report` find one in
+    /// PATH or its nearest ancestor up to the repository root
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Rule pack, excludes and verbosity, as for `scan`.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -24,6 +24,7 @@ fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
 /// # Errors
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
+    super::scan::check_config(&args.path, args.config.as_deref(), args.common.quiet)?;
     let result = scan(&args.path, &args.common)?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
@@ -48,19 +49,35 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     ))
 }
 
-/// The declarations file: `--config`, else `PATH/idflow.yaml` when it exists.
-fn declarations(args: &CheckArgs) -> Result<Option<Declarations>> {
-    let path = match &args.config {
-        Some(path) => path.clone(),
-        None => {
-            let default = args.path.join(DEFAULT_FILE_NAME);
-            if !default.is_file() {
-                return Ok(None);
-            }
-            default
-        }
+/// The declarations file (`--config`, else `idflow.yaml` in PATH or an ancestor up to the
+/// repository root, see [`super::find_config`]) and how to name it.
+fn declarations(args: &CheckArgs) -> Result<Option<(Declarations, String)>> {
+    let Some(path) = super::find_config(&args.path, args.config.as_deref()) else {
+        return Ok(None);
     };
-    Ok(Some(Declarations::load(&path)?))
+    let decl = Declarations::load(&path)?;
+    Ok(Some((decl, super::config_name(&args.path, &path))))
+}
+
+/// The scanned directory relative to the root of its git repository (`core/`), or `None`
+/// outside a repository or at its root (and for a single file, whose paths are relative to its
+/// directory).
+fn repository_prefix(path: &Path) -> Option<String> {
+    if !path.is_dir() {
+        return None;
+    }
+    let out = Process::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["rev-parse", "--show-prefix"])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let prefix = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!prefix.is_empty()).then_some(prefix)
 }
 
 /// Reads and parses the baseline file.
@@ -133,7 +150,9 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
 /// # Errors
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
-    let declarations = declarations(args)?;
+    let found = declarations(args)?;
+    let config = found.as_ref().map(|(_, name)| name.clone());
+    let declarations = found.map(|(decl, _)| decl);
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let changed = args
         .diff_base
@@ -141,8 +160,17 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .map(|rev| changed_lines(&args.path, rev))
         .transpose()?;
     let result = scan(&args.path, &args.common)?;
+    if !args.common.quiet {
+        match &config {
+            Some(name) => note(&format!("config: {name}")),
+            None => warning(&format!(
+                "no {DEFAULT_FILE_NAME} in {} or its ancestors up to the repository root: the default policies apply, with no declarations (see --config)",
+                args.path.display()
+            )),
+        }
+    }
     let root: PathBuf = args.path.clone();
-    let outcome = policy::check(
+    let mut outcome = policy::check(
         &result,
         &CheckInput {
             root: Some(&root),
@@ -151,6 +179,16 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
             changed: changed.as_ref(),
         },
     );
+    outcome.config = config;
+    if matches!(
+        args.format,
+        CheckFormat::Sarif | CheckFormat::Github | CheckFormat::Markdown
+    ) {
+        // Code scanning, annotations and PR links place files relative to the repository.
+        if let Some(prefix) = repository_prefix(&args.path) {
+            outcome.relative_to_repository(&prefix);
+        }
+    }
     let rendered = match args.format {
         CheckFormat::Text => report::check::text(&outcome),
         CheckFormat::Json => report::check::json(&outcome),

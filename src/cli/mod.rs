@@ -109,6 +109,67 @@ fn load_rules(dir: Option<&Path>) -> Result<RulePack> {
     })
 }
 
+/// The declarations file a command uses: `explicit` (`--config`) when given, else the first
+/// `idflow.yaml` found in `path` (its directory, for a file) or an ancestor, up to the root of
+/// the git repository that holds it (the directory with `.git`). Outside a repository only
+/// `path` itself is looked at, so a stray file higher up is never picked.
+#[must_use]
+pub fn find_config(path: &Path, explicit: Option<&Path>) -> Option<std::path::PathBuf> {
+    use crate::declarations::DEFAULT_FILE_NAME;
+    if let Some(explicit) = explicit {
+        return Some(explicit.to_path_buf());
+    }
+    let start = if path.is_file() {
+        path.parent().unwrap_or(Path::new("."))
+    } else {
+        path
+    };
+    let direct = start.join(DEFAULT_FILE_NAME);
+    if direct.is_file() {
+        return Some(direct);
+    }
+    let start = start.canonicalize().ok()?;
+    let repo = start.ancestors().find(|d| d.join(".git").exists())?;
+    for dir in start.ancestors().skip(1) {
+        let candidate = dir.join(DEFAULT_FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir == repo {
+            break;
+        }
+    }
+    None
+}
+
+/// How to name the config file `path` in messages and reports: relative to the scanned `root`
+/// when inside it, relative to the current directory when under it, else as given. Never an
+/// absolute path when a relative one will do.
+#[must_use]
+pub fn config_name(root: &Path, path: &Path) -> String {
+    if let Ok(inside) = path.strip_prefix(root) {
+        return inside.display().to_string();
+    }
+    if let (Ok(cwd), Ok(abs)) = (std::env::current_dir(), path.canonicalize()) {
+        if let Ok(rel) = abs.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+        if let Ok(root) = root.canonicalize() {
+            // An ancestor of the scanned root: `../idflow.yaml`.
+            if let Ok(up) = abs
+                .parent()
+                .map_or(Err(()), |p| root.strip_prefix(p).map_err(|_| ()))
+            {
+                let ups = up.components().count();
+                let mut name = "../".repeat(ups);
+                name.push_str(&abs.file_name().unwrap_or_default().to_string_lossy());
+                return name;
+            }
+        }
+    }
+    path.display().to_string()
+}
+
 /// True when `err` comes from writing to a closed pipe.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {

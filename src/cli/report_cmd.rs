@@ -4,7 +4,7 @@
 //! asks git for the scanned commit and its date, reads `SOURCE_DATE_EPOCH`, writes the files.
 //! Everything else is the library ([`crate::report::documents`], [`crate::report::disclosure`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
@@ -167,23 +167,20 @@ fn jobs(args: &ReportArgs) -> Result<Vec<(Kind, DocFormat)>> {
 
 /// The declarations and how the report should name their file.
 fn declarations(args: &ReportArgs) -> Result<(Declarations, Option<String>)> {
-    let path: PathBuf = match &args.config {
-        Some(path) => path.clone(),
-        None => {
-            let default = args.path.join(DEFAULT_FILE_NAME);
-            if !default.is_file() {
-                if !args.common.quiet {
-                    warning(&format!(
-                        "no {DEFAULT_FILE_NAME} in {}: every flow is reported as a gap (see --config)",
-                        args.path.display()
-                    ));
-                }
-                return Ok((Declarations::default(), None));
-            }
-            default
+    let Some(path) = super::find_config(&args.path, args.config.as_deref()) else {
+        if !args.common.quiet {
+            warning(&format!(
+                "no {DEFAULT_FILE_NAME} in {} or its ancestors up to the repository root: every flow is reported as a gap (see --config)",
+                args.path.display()
+            ));
         }
+        return Ok((Declarations::default(), None));
     };
     let decl = Declarations::load(&path)?;
+    if args.config.is_none() && !path.starts_with(&args.path) {
+        // Found in an ancestor: named relative to the scanned root (`../idflow.yaml`).
+        return Ok((decl, Some(super::config_name(&args.path, &path))));
+    }
     // Inside the scanned tree the file is named relative to it, outside it by its file name
     // (or the relative path it was given as), so the report never carries an absolute path of
     // the machine it was made on.

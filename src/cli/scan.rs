@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal as _;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,7 @@ use crate::scan::ScanOptions;
 /// Rule errors, a missing root, a bad glob, output errors.
 pub(crate) fn run(args: &ScanArgs) -> Result<ExitStatus> {
     let rules = load_rules(args.rules.as_deref())?;
+    check_config(&args.path, args.config.as_deref(), args.quiet)?;
     let result = scan_tree(&args.path, &args.exclude, &args.tuning, args.quiet, &rules)?;
 
     let format = match args.format {
@@ -72,7 +73,31 @@ pub(crate) fn scan_tree(
     options.cache = open_cache(tuning, rules, quiet);
     let watch = Watch::for_stderr(quiet);
     options.debug = watch.debug_options();
-    Ok(crate::scan::run_with(&options, rules, &watch)?)
+    let result = crate::scan::run_with(&options, rules, &watch)?;
+    // An empty result from a tree with nothing to analyse is not an all-clear: a mistyped path,
+    // an exclude that matches everything or a checkout without the Rust code would pass.
+    if result.stats.files_found == 0 {
+        bail!(
+            "no Rust files under {} (nothing to analyse; check PATH and --exclude)",
+            path.display()
+        );
+    }
+    Ok(result)
+}
+
+/// Checks `--config FILE` when given (scan and baseline do not use the declarations, but a
+/// broken file should fail here, not first in `check`); says which file on stderr.
+///
+/// # Errors
+/// A declarations file that cannot be read or is invalid.
+pub(crate) fn check_config(path: &Path, config: Option<&Path>, quiet: bool) -> Result<()> {
+    if let Some(config) = config {
+        crate::declarations::Declarations::load(config)?;
+        if !quiet {
+            note(&format!("config: {}", super::config_name(path, config)));
+        }
+    }
+    Ok(())
 }
 
 /// The cache the options ask for, if it can be written; a cache is an optimisation, so a

@@ -34,13 +34,69 @@ pub fn summary(outcome: &CheckOutcome) -> String {
             let _ = write!(extra, ", {count} {what}");
         }
     }
-    format!(
+    let mut line = format!(
         "{verdict}: {n} violation{} ({extra}) in {} file{} analysed, {} skipped",
         plural(n),
         outcome.files_analyzed,
         plural(outcome.files_analyzed),
         outcome.skipped.len()
-    )
+    );
+    if let Some(incomplete) = incomplete(outcome) {
+        let _ = write!(line, "; {incomplete}");
+    }
+    line
+}
+
+/// `analysis incomplete: 1 unmodelled network dependency (quinn), 2 unresolved calls`, or
+/// `None` (skipped files are already counted in the summary).
+fn incomplete(outcome: &CheckOutcome) -> Option<String> {
+    let mut parts = Vec::new();
+    if !outcome.unmodelled.is_empty() {
+        let names: Vec<String> = outcome
+            .unmodelled
+            .iter()
+            .map(|d| printable(&d.name).into_owned())
+            .collect();
+        parts.push(format!(
+            "{} unmodelled network dependenc{} ({})",
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        ));
+    }
+    if !outcome.unresolved.is_empty() {
+        parts.push(format!(
+            "{} unresolved call{}",
+            outcome.unresolved.len(),
+            plural(outcome.unresolved.len())
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("analysis incomplete: {}", parts.join(", ")))
+}
+
+/// One sentence per blind spot (unmodelled dependency, unresolved call), with where it is.
+fn blind_spots(outcome: &CheckOutcome) -> Vec<(String, Option<(String, u32)>)> {
+    let mut out = Vec::new();
+    for d in &outcome.unmodelled {
+        let manifest = d.declared_in.iter().find(|m| *m != "Cargo.lock").cloned();
+        out.push((
+            format!(
+                "network dependency {} ({}) is not modelled by the rule pack: data handed to it is not seen",
+                d.name, d.family
+            ),
+            manifest.map(|m| (m, 0)),
+        ));
+    }
+    for u in &outcome.unresolved {
+        out.push((
+            format!(
+                "unresolved: {} reaches {} ({})",
+                u.category, u.call, u.reason
+            ),
+            Some((u.file.clone(), u.line)),
+        ));
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {
@@ -84,6 +140,17 @@ pub fn text(outcome: &CheckOutcome) -> String {
     }
     for skipped in &outcome.skipped {
         let _ = writeln!(out, "warning: skipped {}", skipped_line(skipped));
+    }
+    for (message, at) in blind_spots(outcome) {
+        let at = match at {
+            Some((file, 0)) => format!(" ({})", printable(&file)),
+            Some((file, line)) => format!(" ({}:{line})", printable(&file)),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "warning: {}{at}", printable(&message));
+    }
+    if let Some(config) = &outcome.config {
+        let _ = writeln!(out, "config: {}", printable(config));
     }
     for id in &outcome.stale_baseline {
         let _ = writeln!(
@@ -171,6 +238,18 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    let blind = blind_spots(outcome);
+    if !blind.is_empty() {
+        out.push_str("\n**Not seen by the analysis** (a pass does not cover these):\n\n");
+        for (message, at) in blind {
+            let at = match at {
+                Some((file, 0)) => format!(" ({})", md_link(&file, 1)),
+                Some((file, line)) => format!(" ({})", md_link(&file, line)),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "- {}{at}", md_escape(&message));
+        }
+    }
     out
 }
 
@@ -218,6 +297,18 @@ pub fn github(outcome: &CheckOutcome) -> String {
             "::warning file={},title=idflow skipped file::{}",
             gh_property(&skipped.file),
             gh_escape(&format!("skipped {}", skipped_line(skipped)))
+        );
+    }
+    for (message, at) in blind_spots(outcome) {
+        let at = match at {
+            Some((file, 0)) => format!("file={},", gh_property(&file)),
+            Some((file, line)) => format!("file={},line={line},", gh_property(&file)),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "::warning {at}title=idflow blind spot::{}",
+            gh_escape(&message)
         );
     }
     let _ = writeln!(out, "{}", summary(outcome));
@@ -288,6 +379,27 @@ fn sarif_notification(skipped: &Skipped) -> Value {
     })
 }
 
+/// A blind spot as a SARIF tool execution notification (`warning`), on its manifest or call.
+fn blind_notification(message: &str, at: Option<(String, u32)>) -> Value {
+    let mut n = json!({
+        "level": "warning",
+        "message": { "text": message },
+        "descriptor": { "id": if at.as_ref().is_some_and(|(_, l)| *l > 0) { "unresolved-call" } else { "unmodelled-network-dependency" } }
+    });
+    if let Some((file, line)) = at {
+        let mut location = json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": file, "uriBaseId": super::sarif::SRCROOT }
+            }
+        });
+        if line > 0 {
+            location["physicalLocation"]["region"] = json!({ "startLine": line });
+        }
+        n["locations"] = json!([location]);
+    }
+    n
+}
+
 /// SARIF 2.1.0 for code scanning.
 ///
 /// # Panics
@@ -319,9 +431,22 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
             "invocations": [{
                 "executionSuccessful": true,
                 "toolExecutionNotifications":
-                    outcome.skipped.iter().map(sarif_notification).collect::<Vec<_>>()
+                    outcome.skipped.iter().map(sarif_notification)
+                        .chain(blind_spots(outcome).into_iter().map(|(m, at)| blind_notification(&m, at)))
+                        .collect::<Vec<_>>()
             }],
-            "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": "The scanned root" } } },
+            "properties": {
+                "filesAnalyzed": outcome.files_analyzed,
+                "filesSkipped": outcome.skipped.len(),
+                "functionsAnalyzed": outcome.functions,
+                "unmodelledNetworkDependencies": outcome.unmodelled,
+                "unresolved": outcome.unresolved,
+                "config": outcome.config
+            },
+            "originalUriBaseIds": { super::sarif::SRCROOT: { "description": { "text": match &outcome.repository_prefix {
+                Some(prefix) => format!("The repository root (the scanned root is {prefix})"),
+                None => "The scanned root".to_string(),
+            } } } },
             "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
         }]
     });

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::datamap::{self, DataMap};
 use super::provenance::Provenance;
 use crate::declarations::{in_eea, Controller, Declarations, Dpo, Purpose, Recipient};
-use crate::findings::{Finding, Location, ScanResult, Transport};
+use crate::findings::{Finding, Location, NetworkDependency, ScanResult, Transport, Unresolved};
 
 /// Everything a report template sees.
 #[derive(Debug, Clone, Serialize)]
@@ -267,6 +267,18 @@ pub struct Coverage {
     pub functions: usize,
     /// Each skipped file.
     pub skipped: Vec<SkippedView>,
+    /// Every network dependency of the tree (from `Cargo.toml` / `Cargo.lock`), modelled or not.
+    pub network_dependencies: Vec<NetworkDependency>,
+    /// The direct network dependencies the rule pack does not model.
+    pub unmodelled: Vec<NetworkDependency>,
+    /// Tainted values handed to calls the analysis cannot follow.
+    pub unresolved: Vec<Unresolved>,
+    /// True when the analysis saw everything it knows how to look at: no unmodelled network
+    /// dependency, no unresolved call, no skipped file. Documents never say "nothing is sent"
+    /// or show a green screening unless this holds.
+    pub complete: bool,
+    /// Why the analysis is incomplete, one sentence each (empty when `complete`).
+    pub blind_spots: Vec<String>,
 }
 
 /// A skipped file.
@@ -770,6 +782,11 @@ fn coverage(result: &ScanResult) -> Coverage {
                 message: s.message.clone(),
             })
             .collect(),
+        network_dependencies: result.network_dependencies.clone(),
+        unmodelled: result.unmodelled().cloned().collect(),
+        unresolved: result.unresolved.clone(),
+        complete: !result.incomplete(),
+        blind_spots: result.blind_spots(),
     }
 }
 

@@ -12,7 +12,11 @@
 //! - `partialFingerprints["idflow/v1"]` the finding's stable id.
 //!
 //! Skipped files are `toolExecutionNotifications` (level `warning`) of `invocations[0]`, which
-//! stays `executionSuccessful: true`: a skipped file never fails a scan.
+//! stays `executionSuccessful: true`: a skipped file never fails a scan. So are the blind spots:
+//! each unmodelled network dependency (`warning`, descriptor `unmodelled-network-dependency`, on
+//! its `Cargo.toml`) and each unresolved call (`note`, descriptor `unresolved-call`). The run's
+//! `properties.coverage` carries files analysed and skipped, functions, every network
+//! dependency, the unresolved calls, `complete` and the blind spots as sentences.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,7 +30,9 @@ use serde_sarif::sarif::{
 };
 
 use super::{category_name, protection, shorten, transport_phrase};
-use crate::findings::{CategoryInfo, Finding, Location, ScanResult, Skipped};
+use crate::findings::{
+    CategoryInfo, Finding, Location, NetworkDependency, ScanResult, Skipped, Unresolved,
+};
 
 /// The SARIF 2.1.0 JSON schema.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -78,9 +84,15 @@ pub fn log(result: &ScanResult) -> Sarif {
     driver.information_uri = information_uri();
 
     let mut invocation = Invocation::builder().execution_successful(true).build();
-    if !result.skipped.is_empty() {
-        invocation.tool_execution_notifications =
-            Some(result.skipped.iter().map(notification).collect());
+    let notifications: Vec<Notification> = result
+        .skipped
+        .iter()
+        .map(notification)
+        .chain(result.unmodelled().map(unmodelled_notification))
+        .chain(result.unresolved.iter().map(unresolved_notification))
+        .collect();
+    if !notifications.is_empty() {
+        invocation.tool_execution_notifications = Some(notifications);
     }
 
     let run = Run::builder()
@@ -91,6 +103,7 @@ pub fn log(result: &ScanResult) -> Sarif {
         .properties(bag([
             ("rulesHash", Value::from(result.rules_hash.clone())),
             ("stats", json!(result.stats)),
+            ("coverage", coverage(result)),
         ]))
         .build();
     Sarif::builder()
@@ -328,6 +341,71 @@ fn notification(skipped: &Skipped) -> Notification {
         .descriptor(
             ReportingDescriptorReference::builder()
                 .id(skipped.reason.code())
+                .build(),
+        )
+        .build()
+}
+
+/// The run's coverage: what was analysed and what the analysis could not see.
+fn coverage(result: &ScanResult) -> Value {
+    json!({
+        "filesAnalyzed": result.stats.files_analyzed,
+        "filesSkipped": result.files_skipped(),
+        "functionsAnalyzed": result.stats.functions,
+        "networkDependencies": result.network_dependencies,
+        "unresolved": result.unresolved,
+        "complete": !result.incomplete(),
+        "blindSpots": result.blind_spots(),
+    })
+}
+
+/// A warning at a direct network dependency the rule pack does not model, on its first
+/// manifest.
+fn unmodelled_notification(dep: &NetworkDependency) -> Notification {
+    let text = format!(
+        "network dependency `{}` ({}) is not modelled by the rule pack: data handed to it is not seen",
+        dep.name, dep.family
+    );
+    let mut n = Notification::builder()
+        .level(Value::from("warning"))
+        .message(Message::builder().text(text).build())
+        .descriptor(
+            ReportingDescriptorReference::builder()
+                .id("unmodelled-network-dependency")
+                .build(),
+        )
+        .build();
+    if let Some(manifest) = dep.declared_in.iter().find(|d| *d != "Cargo.lock") {
+        n.locations = Some(vec![SarifLocation::builder()
+            .physical_location(
+                PhysicalLocation::builder()
+                    .artifact_location(artifact(manifest))
+                    .build(),
+            )
+            .build()]);
+    }
+    n
+}
+
+/// A note at a call the analysis could not follow with a tainted argument.
+fn unresolved_notification(u: &Unresolved) -> Notification {
+    let text = format!(
+        "unresolved: {} reaches `{}` ({})",
+        u.category, u.call, u.reason
+    );
+    let mut physical = PhysicalLocation::builder()
+        .artifact_location(artifact(&u.file))
+        .build();
+    physical.region = Some(Region::builder().start_line(i64::from(u.line)).build());
+    Notification::builder()
+        .level(Value::from("note"))
+        .message(Message::builder().text(text).build())
+        .locations(vec![SarifLocation::builder()
+            .physical_location(physical)
+            .build()])
+        .descriptor(
+            ReportingDescriptorReference::builder()
+                .id("unresolved-call")
                 .build(),
         )
         .build()

@@ -5,7 +5,8 @@
 //! row carries its evidence (the `file:line` of each flow's sink) and the provenance, with the
 //! scan's coverage (files analysed and skipped). A cell that starts with `=`, `+`, `-`, `@`, tab
 //! or carriage return is prefixed with `'`, so a spreadsheet never evaluates code text as a
-//! formula.
+//! formula. When the analysis is incomplete (unmodelled network dependencies, unresolved calls,
+//! skipped files), the last row says so, its `evidence` cell listing why.
 
 use std::fmt::Write as _;
 
@@ -68,7 +69,24 @@ pub fn ropa(doc: &Document) -> Result<String, csv::Error> {
             .map(|s| safe(s)),
         )?;
     }
+    if let Some(why) = incomplete(doc) {
+        let mut row = vec![String::new(); 13];
+        row[1] = INCOMPLETE.to_string();
+        row[10] = why;
+        row[11].clone_from(&controller);
+        row[12].clone_from(&provenance);
+        w.write_record(row.iter().map(|s| safe(s)))?;
+    }
     finish(w)
+}
+
+/// The first cell of the row a CSV document ends with when the analysis is incomplete: a
+/// spreadsheet with only a header (or only the flows found) must not read as "nothing else".
+pub const INCOMPLETE: &str = "To be completed: analysis incomplete";
+
+/// The blind spots in one cell, when there are any.
+fn incomplete(doc: &Document) -> Option<String> {
+    (!doc.coverage.complete).then(|| doc.coverage.blind_spots.join("; "))
 }
 
 /// Google Play data-safety answers, one row per Play data type.
@@ -107,6 +125,13 @@ pub fn data_safety(doc: &Document) -> Result<String, csv::Error> {
             ]
             .map(|s| safe(s)),
         )?;
+    }
+    if let Some(why) = incomplete(doc) {
+        let mut row = vec![String::new(); 10];
+        row[0] = INCOMPLETE.to_string();
+        row[8] = why;
+        row[9].clone_from(&provenance);
+        w.write_record(row.iter().map(|s| safe(s)))?;
     }
     finish(w)
 }

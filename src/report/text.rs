@@ -6,7 +6,7 @@
 //!   sink    src/presence.rs:28 .json(&query)
 //!   path    src/device.rs:11 → src/main.rs:38 (call who_is_online) → src/presence.rs:28
 //!
-//! 1 finding (1 plaintext, 1 without consent) in 12 files analysed, 0 skipped
+//! 1 finding (1 plaintext, 1 without consent) in 12 files analysed, 0 skipped, 40 functions
 //! ```
 //!
 //! Colour (ANSI) only when the caller asks for it: the renderer never looks at the terminal.
@@ -56,7 +56,47 @@ pub fn render(result: &ScanResult, color: bool) -> String {
     if !result.skipped.is_empty() {
         out.push('\n');
     }
+    let blind = blind_spot_lines(result);
+    for (label, line) in &blind {
+        let _ = writeln!(out, "{} {}", p.paint(MEH, label), line);
+    }
+    if !blind.is_empty() {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{}", p.paint(BOLD, &summary(result)));
+    out
+}
+
+/// What the analysis could not see, as (label, text) lines: each unmodelled network
+/// dependency (`blind spot`), each unresolved call (`unresolved`). Skipped files have their
+/// own lines.
+#[must_use]
+pub fn blind_spot_lines(result: &ScanResult) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for d in result.unmodelled() {
+        out.push((
+            "blind spot",
+            format!(
+                "network dependency {} ({}, in {}) is not modelled: data handed to it is not seen",
+                printable(&d.name),
+                d.family,
+                printable(&d.declared_in.join(", "))
+            ),
+        ));
+    }
+    for u in &result.unresolved {
+        out.push((
+            "unresolved",
+            format!(
+                "{} reaches {} at {}:{} ({})",
+                u.category,
+                printable(&u.call),
+                printable(&u.file),
+                u.line,
+                printable(&u.reason)
+            ),
+        ));
+    }
     out
 }
 
@@ -178,7 +218,8 @@ pub fn skipped_line(skipped: &Skipped) -> String {
     }
 }
 
-/// `N findings (X plaintext, Y without consent) in F files analysed, S skipped`.
+/// `N findings (X plaintext, Y without consent) in F files analysed, S skipped, K functions`,
+/// then `; analysis incomplete: ...` when something was not seen.
 #[must_use]
 pub fn summary(result: &ScanResult) -> String {
     let plaintext = result
@@ -187,10 +228,15 @@ pub fn summary(result: &ScanResult) -> String {
         .filter(|f| f.transport == Transport::Plaintext)
         .count();
     let unguarded = result.findings.iter().filter(|f| !f.consent).count();
-    format!(
-        "{} ({plaintext} plaintext, {unguarded} without consent) in {} analysed, {} skipped",
+    let mut line = format!(
+        "{} ({plaintext} plaintext, {unguarded} without consent) in {} analysed, {} skipped, {}",
         plural(result.findings.len(), "finding"),
         plural(result.stats.files_analyzed, "file"),
-        result.skipped.len().max(result.stats.files_skipped),
-    )
+        result.files_skipped(),
+        plural(result.stats.functions, "function"),
+    );
+    if let Some(incomplete) = result.incomplete_summary() {
+        let _ = write!(line, "; {}", printable(&incomplete));
+    }
+    line
 }

@@ -248,4 +248,56 @@ fn merge(into: &mut RawRuleFile, file: RawRuleFile) {
     upsert(&mut into.sanitizers, file.sanitizers, |x| &x.id);
     upsert(&mut into.guards, file.guards, |x| &x.id);
     upsert(&mut into.propagators, file.propagators, |x| &x.id);
+    upsert(&mut into.network_crates, file.network_crates, |x| &x.name);
+}
+
+/// A network crate of the pack, with whether the pack models it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NetworkCrate {
+    /// The crate's name as `Cargo.toml` spells it.
+    pub name: String,
+    /// `http`, `websocket`, `mqtt`, ...
+    pub family: String,
+    /// A sink, kind or constructor of the pack names the crate's paths (or the entry says so).
+    pub modelled: bool,
+}
+
+impl RulePack {
+    /// The pack's network crates, sorted by name, each with whether the pack models it: the
+    /// entry's `modelled` when given, else whether a sink, kind or constructor names a path
+    /// that starts with the crate's Rust name (`reqwest_websocket::..`).
+    #[must_use]
+    pub fn network_crates(&self) -> Vec<NetworkCrate> {
+        let r = &self.merged;
+        let mut paths: Vec<&str> = Vec::new();
+        let calls = r
+            .sinks
+            .iter()
+            .map(|s| &s.call)
+            .chain(r.constructors.iter().map(|c| &c.call));
+        for call in calls {
+            paths.extend(call.function.iter().map(String::as_str));
+            paths.extend(call.path.iter().map(String::as_str));
+        }
+        for kind in &r.kinds {
+            paths.extend(kind.types.iter().map(String::as_str));
+        }
+        let mut out: Vec<NetworkCrate> = r
+            .network_crates
+            .iter()
+            .map(|n| {
+                let ident = n.name.replace('-', "_");
+                let prefix = format!("{ident}::");
+                NetworkCrate {
+                    name: n.name.clone(),
+                    family: n.family.clone(),
+                    modelled: n
+                        .modelled
+                        .unwrap_or_else(|| paths.iter().any(|p| p.starts_with(&prefix))),
+                }
+            })
+            .collect();
+        out.sort();
+        out
+    }
 }

@@ -37,6 +37,29 @@ pub struct RawRuleFile {
     /// How data moves through library calls the analysis cannot see into.
     #[serde(default)]
     pub propagators: Vec<RawPropagator>,
+    /// Crates that do network I/O, for the blind-spot list: a dependency on one the pack does
+    /// not model means flows through it are invisible (`rules/network-crates.yaml`).
+    #[serde(default)]
+    pub network_crates: Vec<RawNetworkCrate>,
+}
+
+/// A crate that does network I/O (HTTP, websocket, MQTT, gRPC, mail, QUIC, telemetry, push,
+/// sockets), as `Cargo.toml` names it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetworkCrate {
+    /// The crate's name on crates.io, e.g. `reqwest-websocket`.
+    #[serde(rename = "crate")]
+    pub name: String,
+    /// What it does: one of [`super::validate::NETWORK_FAMILIES`].
+    pub family: String,
+    /// One line about it (optional).
+    #[serde(default)]
+    pub what: String,
+    /// Whether the pack models its sinks. When absent, derived: a sink, kind or constructor of
+    /// the pack names a path of the crate (`reqwest::Client`, `tonic::Request::new`).
+    #[serde(default)]
+    pub modelled: Option<bool>,
 }
 
 /// Documentation every rule carries; feeds SARIF rule help and `idflow rules list`.

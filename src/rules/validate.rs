@@ -19,14 +19,14 @@ use regex::Regex;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawCall, RawCategory, RawConstructor, RawGuard, RawKind, RawPropagator, RawRuleFile,
-    RawSanitizer, RawSink, RawSource,
+    RawCall, RawCategory, RawConstructor, RawGuard, RawKind, RawNetworkCrate, RawPropagator,
+    RawRuleFile, RawSanitizer, RawSink, RawSource,
 };
 use super::{RuleError, RuleFile, SourceText};
 use crate::diag::Code;
 
 /// The lists a rule file may have, in documentation order.
-pub const LISTS: [&str; 8] = [
+pub const LISTS: [&str; 9] = [
     "categories",
     "kinds",
     "constructors",
@@ -35,7 +35,27 @@ pub const LISTS: [&str; 8] = [
     "sanitizers",
     "guards",
     "propagators",
+    "network_crates",
 ];
+
+/// Families of network crates (`rules/network-crates.yaml`).
+pub const NETWORK_FAMILIES: [&str; 12] = [
+    "http",
+    "websocket",
+    "mqtt",
+    "grpc",
+    "mail",
+    "quic",
+    "telemetry",
+    "push",
+    "socket",
+    "messaging",
+    "rpc",
+    "p2p",
+];
+
+static CRATE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[A-Za-z0-9][A-Za-z0-9_-]*$").expect("valid regex"));
 
 /// Sanitizer effects.
 pub const SANITIZER_EFFECTS: [&str; 2] = ["encrypt", "hash"];
@@ -119,6 +139,7 @@ pub fn parse(path: &Path, text: &SourceText) -> Result<RawRuleFile, Vec<RuleErro
         item_errors::<RawSanitizer>(path, text, &lines, "sanitizers", &mut errors);
         item_errors::<RawGuard>(path, text, &lines, "guards", &mut errors);
         item_errors::<RawPropagator>(path, text, &lines, "propagators", &mut errors);
+        item_errors::<RawNetworkCrate>(path, text, &lines, "network_crates", &mut errors);
     }
     if errors.is_empty() {
         errors.push(serde_error(path, text, &whole, ""));
@@ -711,6 +732,22 @@ impl<'a> Checker<'a, '_> {
             self.what(e, &p.what);
             self.call(e, &p.call);
             self.one_of(e, "effect", &p.effect, &PROPAGATOR_EFFECTS);
+        }
+        for (i, n) in r.network_crates.iter().enumerate() {
+            let e = self.entry(f, "network_crates", i, &n.name, layer);
+            if !CRATE_NAME.is_match(&n.name) {
+                self.push(
+                    e,
+                    "crate",
+                    Some(&n.name),
+                    Code::RuleBadId,
+                    "a crate name as crates.io spells it (`reqwest-websocket`)",
+                );
+            }
+            self.one_of(e, "family", &n.family, &NETWORK_FAMILIES);
+            if n.what.contains('\n') {
+                self.push(e, "what", None, Code::RuleBadValue, "`what` is one line");
+            }
         }
     }
 
