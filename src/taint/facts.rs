@@ -1,5 +1,5 @@
-//! The facts the propagation accumulates: the source table, the trace nodes, the hits, and the
-//! contents of channels.
+//! The facts the propagation accumulates: the source table, the trace nodes, the hits, the
+//! contents of channels, and the heap: what the fields of each program type may hold.
 //!
 //! These only ever grow, whatever function or context the driver is in, so they live apart from
 //! the driver's own bookkeeping (memo table, context counters, call stack): [`super::transfer`]
@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use super::lattice::{Label, Value};
 use super::{Hit, Source, TraceNode, NO_TRACE};
 use crate::graph::FnId;
-use crate::ir::Span;
+use crate::ir::{Name, Span};
 use crate::rules::index::RuleIndex;
 
 /// Labels at or above this source id are placeholders: "whatever argument `i` carries" in an
@@ -84,6 +84,12 @@ pub struct Facts {
     pub(super) cells_grew: bool,
     /// Channels read so far.
     cells_read: HashSet<u32>,
+    /// What field `.1` of values of program type `.0` may hold anywhere in the program: a
+    /// field-based heap, so a value stored by one method (`new`, a setter, `setup(&mut
+    /// options)`) is seen by another that reads the field with no caller linking the two.
+    heap: HashMap<(Name, Name), Value>,
+    /// Heap slots read so far.
+    heap_read: HashSet<(Name, Name)>,
 }
 
 impl Facts {
@@ -93,6 +99,7 @@ impl Facts {
         Facts {
             cells: self.cells,
             cell_sites: self.cell_sites,
+            heap: self.heap,
             sources: self.sources,
             source_ids: self.source_ids,
             traces: self.traces,
@@ -190,4 +197,58 @@ impl Facts {
         self.cells_read.insert(cell);
         self.cells.get(&cell).cloned().unwrap_or_default()
     }
+
+    /// Joins what is stored into field `field` of a value of type `ty` into the heap. Only what
+    /// can make or shape a flow is kept (identifiers, network objects, channels, closures,
+    /// endpoints), and only concrete labels: a placeholder means an argument of one abstract
+    /// analysis and has no meaning elsewhere.
+    pub(super) fn store_heap(&mut self, ty: Name, field: Name, data: &Value) {
+        let data = concrete(data);
+        if !carries_flow(&data) {
+            return;
+        }
+        let key = (ty, field);
+        let slot = self.heap.entry(key).or_default();
+        if slot.join_in(&data) && self.heap_read.contains(&key) {
+            self.cells_grew = true;
+        }
+    }
+
+    /// Whether some field of the heap holds an identifier.
+    pub(super) fn heap_tainted(&self) -> bool {
+        self.heap.values().any(Value::is_tainted)
+    }
+
+    /// What field `field` of a value of type `ty` may hold, as stored anywhere so far.
+    pub(super) fn load_heap(&mut self, ty: Name, field: Name) -> Option<Value> {
+        let key = (ty, field);
+        self.heap_read.insert(key);
+        self.heap.get(&key).cloned()
+    }
+}
+
+/// `v` without placeholder labels.
+fn concrete(v: &Value) -> Value {
+    let mut out = v.clone();
+    strip_placeholders(&mut out, 0);
+    out
+}
+
+fn strip_placeholders(v: &mut Value, depth: usize) {
+    v.labels.retain(|l| l.source < PLACEHOLDER_BASE);
+    if depth < super::lattice::MAX_FIELD_DEPTH && !v.fields.is_empty() {
+        for (_, f) in std::sync::Arc::make_mut(&mut v.fields).iter_mut() {
+            strip_placeholders(f, depth + 1);
+        }
+    }
+}
+
+/// Whether a stored value can make or shape a flow where it is read.
+fn carries_flow(v: &Value) -> bool {
+    !v.labels.is_empty()
+        || v.kind.is_some()
+        || v.endpoint.is_some()
+        || v.cell.is_some()
+        || v.closure.is_some()
+        || v.fields.values().any(carries_flow)
 }

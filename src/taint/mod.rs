@@ -133,6 +133,10 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
     analyze_with(prog, rules, None, DebugOptions::default(), &|_| {})
 }
 
+/// Runs of the propagation at most: the first, and re-runs while channels or the heap grew
+/// after they were read.
+const MAX_RUNS: usize = 3;
+
 /// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them, and
 /// the debugging aids `debug` asks for told to `observe` as they happen.
 #[must_use]
@@ -152,25 +156,40 @@ pub fn analyze_with(
     });
     let mut engine = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
     engine.run();
-    if engine.facts.cells_grew {
-        // Channels are flow-insensitive cells: a receive analysed before the matching send saw
-        // an empty channel. Run again with the channels' final contents (one more run reaches
-        // everything a chain of channels can carry in practice).
+    let mut runs = 1;
+    let mut touched = vec![false; prog.fns.len()];
+    while (engine.facts.cells_grew || (!engine.heap_roots && engine.facts.heap_tainted()))
+        && runs < MAX_RUNS
+    {
+        // Channels and the heap are flow-insensitive cells: a receive or a field read analysed
+        // before the matching send or store saw less. Run again with the cells' contents from
+        // the run before (a few runs reach what chains of channels and fields carry in
+        // practice; each run starts from everything the last one stored).
+        runs += 1;
         observe(&DebugEvent::Rerun {
             first_run: started.elapsed(),
         });
+        // Every run analyses everything again (a function reached only as an entry point of
+        // its own must be analysed in the last run too, or its hits are lost); what any run
+        // looked at counts as touched.
         let mut again = engine::Engine::new(prog, rules, relevance.clone(), debug, observe);
-        again.analyzed.clone_from(&engine.analyzed);
+        again.heap_roots = engine.heap_roots || engine.facts.heap_tainted();
+        for (t, a) in touched.iter_mut().zip(&engine.analyzed) {
+            *t |= *a;
+        }
         again.carry_over(engine);
         engine = again;
         engine.run();
+    }
+    for (t, a) in touched.iter_mut().zip(&engine.analyzed) {
+        *t |= *a;
     }
     if debug.stats {
         observe(&DebugEvent::Stats(&engine.stats()));
     }
     Analysis {
-        functions_analyzed: engine.analyzed.iter().filter(|a| **a).count(),
-        touched: engine.analyzed.clone(),
+        functions_analyzed: touched.iter().filter(|a| **a).count(),
+        touched,
         relevance,
         sources: engine.facts.sources,
         hits: engine.facts.hits,

@@ -138,6 +138,16 @@ impl<'p> Engine<'p> {
             Expr::Field { base, name, span } => {
                 let b = self.eval(base, env, frame);
                 let mut v = b.field(name);
+                if !b.fields.contains_key(name) {
+                    // Not set where this value was built: what any code stored into this field
+                    // of this type (the heap).
+                    if let Some(stored) = b
+                        .type_name()
+                        .and_then(|t| self.facts.load_heap(Name::from(t), *name))
+                    {
+                        v.join_in(&stored);
+                    }
+                }
                 if v.kind.is_none() && v.ty.is_none() {
                     if let Some(ty) = b
                         .type_name()
@@ -210,6 +220,11 @@ impl<'p> Engine<'p> {
                     }
                 });
                 v.truncate(MAX_FIELD_DEPTH);
+                if let Some(ty) = v.ty.filter(|t| !t.is_empty()) {
+                    for (name, field) in v.fields.iter() {
+                        self.facts.store_heap(ty, *name, field);
+                    }
+                }
                 v
             }
             Expr::Tuple(elems) => {
@@ -445,6 +460,25 @@ impl<'p> Engine<'p> {
         }
         if let Some(slot) = env.vars.get_mut(&root) {
             slot.truncate(MAX_FIELD_DEPTH);
+        }
+        self.store_place_in_heap(root, &path, env);
+    }
+
+    /// After a write to `root.a.b`: the heap learns what each field on the way now holds, for
+    /// the values whose type is known (`self.options.server_name = ..` in a setter is seen by
+    /// every method that reads `options` of that type).
+    fn store_place_in_heap(&mut self, root: Name, path: &[Name], env: &Env) {
+        let Some(mut current) = env.vars.get(&root) else {
+            return;
+        };
+        for seg in path {
+            let Some(child) = current.fields.get(seg) else {
+                return;
+            };
+            if let Some(ty) = current.type_name() {
+                self.facts.store_heap(Name::from(ty), *seg, child);
+            }
+            current = child;
         }
     }
 

@@ -70,6 +70,9 @@ pub struct Engine<'p> {
     in_progress: HashSet<MemoKey>,
     contexts: Vec<u32>,
     pub(super) analyzed: Vec<bool>,
+    /// Also analyse the entry points that reach no source but may send (a re-run after an
+    /// identifier was stored in the heap).
+    pub(super) heap_roots: bool,
     depth: usize,
     active_closures: Vec<(FnId, u32)>,
     /// Functions that can matter to a flow, and those that can reach a source (see
@@ -180,6 +183,7 @@ impl<'p> Engine<'p> {
             in_progress: HashSet::default(),
             contexts: vec![0; prog.fns.len()],
             analyzed: vec![false; prog.fns.len()],
+            heap_roots: false,
             depth: 0,
             active_closures: Vec::new(),
             relevance,
@@ -200,6 +204,15 @@ impl<'p> Engine<'p> {
         for fid in 0..self.prog.fns.len() {
             if !self.analyzed[fid] && self.relevance.reaches_source[fid] {
                 self.analyze_root(fid);
+            }
+        }
+        if self.heap_roots {
+            // An identifier sits in the heap: an entry point that reaches no source itself may
+            // still read it from a field and send it.
+            for fid in self.prog.roots() {
+                if !self.analyzed[fid] && self.relevance.relevant[fid] {
+                    self.analyze_root(fid);
+                }
             }
         }
     }
@@ -323,7 +336,12 @@ impl<'p> Engine<'p> {
             live: true,
         };
         for (param, arg) in f.params.iter().zip(args) {
-            let typed = self.typed(arg.clone(), param.ty.as_ref(), &frame);
+            let mut typed = self.typed(arg.clone(), param.ty.as_ref(), &frame);
+            if typed.ty.is_none() && matches!(&param.pat, Pat::Bind { name, .. } if name == "self")
+            {
+                // `self` is a value of the impl's type, whoever the caller is.
+                typed.ty = f.self_ty;
+            }
             self.bind(&param.pat, typed, &mut env, &frame, NameSite::Param);
         }
         let tail = self.block(&f.body, &mut env, &mut frame);

@@ -12,6 +12,9 @@ use crate::taint::Hit;
 
 /// Field depth kept in the argument shapes of abstract summaries.
 const ABSTRACT_FIELD_DEPTH: usize = 1;
+/// Widened analyses of one function past [`MAX_CONTEXTS_PER_FN`] (shapes of labels only) before
+/// a call falls back to the conservative summary.
+const MAX_WIDENED_CONTEXTS: u32 = 8;
 
 /// What a function gives back to its caller in one context.
 #[derive(Debug, Clone, Default)]
@@ -43,10 +46,18 @@ impl<'p> Engine<'p> {
     pub(super) fn analyze_abstract(&mut self, fid: FnId, args: &[Value], guarded: bool) -> Summary {
         let next = u32::try_from(self.instances.len()).unwrap_or(u32::MAX);
         let instance = *self.instances.entry(fid).or_insert(next);
+        // Past the context limit the shapes widen instead of giving up: every argument folds
+        // into its labels (no fields, no constants), so the few shapes left still carry each
+        // label to the sinks inside (a hot generic wrapper every request passes through).
+        let depth = if self.contexts[fid] >= MAX_CONTEXTS_PER_FN {
+            0
+        } else {
+            ABSTRACT_FIELD_DEPTH
+        };
         let abstract_args: Option<Vec<Value>> = args
             .iter()
             .enumerate()
-            .map(|(i, a)| self.abstract_value(a, instance, i))
+            .map(|(i, a)| self.abstract_value(a, instance, i, depth))
             .collect();
         let Some(abstract_args) = abstract_args else {
             return conservative(args);
@@ -65,7 +76,7 @@ impl<'p> Engine<'p> {
         } else {
             if self.in_progress.contains(&key)
                 || self.depth >= MAX_CALL_DEPTH
-                || self.contexts[fid] >= MAX_CONTEXTS_PER_FN
+                || self.contexts[fid] >= MAX_CONTEXTS_PER_FN + MAX_WIDENED_CONTEXTS
             {
                 return conservative(args);
             }
@@ -86,11 +97,21 @@ impl<'p> Engine<'p> {
     }
 
     /// `v` with every label replaced by the placeholder of (instance, param, its category).
-    pub(super) fn abstract_value(&self, v: &Value, instance: u32, param: usize) -> Option<Value> {
+    pub(super) fn abstract_value(
+        &self,
+        v: &Value,
+        instance: u32,
+        param: usize,
+        field_depth: usize,
+    ) -> Option<Value> {
         let mut out = v.clone();
         // Shapes keep one level of fields: deeper taint folds into its top-level field, so the
         // number of shapes a hot function sees stays small.
-        out.truncate(ABSTRACT_FIELD_DEPTH);
+        out.truncate(field_depth);
+        if field_depth == 0 {
+            out.text = None;
+            out.endpoint = None;
+        }
         self.abstract_in(&mut out, instance, param, 0)?;
         Some(out)
     }
