@@ -332,6 +332,12 @@ impl Program {
         }
     }
 
+    /// The crate of the tree whose library is named `name` (`use keygen_rs::..`).
+    #[must_use]
+    pub fn crate_named(&self, name: &str) -> Option<usize> {
+        self.crate_names.get(name).copied()
+    }
+
     /// The crate of a context.
     #[must_use]
     pub fn crate_of(&self, ctx: Ctx) -> usize {

@@ -192,6 +192,14 @@ pub fn apply(
                     }
                     decide(&mut effect, 1, v);
                 }
+                Propagation::Environment => {
+                    let v = Value {
+                        dynamic: true,
+                        env_only: true,
+                        ..Value::default()
+                    };
+                    decide(&mut effect, 1, v);
+                }
                 Propagation::Reset => {
                     effect.receiver_update = Some(Value::default());
                     decide(&mut effect, 1, Value::default());

@@ -29,7 +29,10 @@ impl<'p> Engine<'p> {
                         Some(e) => self.eval(e, env, frame),
                         None => Value::default(),
                     };
-                    let v = self.typed(v, ty.as_ref(), frame);
+                    let mut v = self.typed(v, ty.as_ref(), frame);
+                    if let Pat::Bind { span, .. } = pat {
+                        self.type_source(&mut v, ty.as_ref(), *span, frame);
+                    }
                     if let Some(els) = els {
                         let mut else_env = env.clone();
                         self.block(els, &mut else_env, frame);
@@ -146,6 +149,7 @@ impl<'p> Engine<'p> {
                         v = self.typed(v, Some(&ty), frame);
                     }
                 }
+                self.field_sources(&mut v, b.type_name().map(Name::from), name, *span, frame);
                 self.name_source(
                     &mut v,
                     name,
@@ -190,8 +194,29 @@ impl<'p> Engine<'p> {
                     None => Value::default(),
                 };
                 v.text = None;
+                let ty = path.last().map(|l| {
+                    if l == "Self" {
+                        frame.f.self_ty.unwrap_or_default()
+                    } else {
+                        *l
+                    }
+                });
                 for (name, e, span) in fields {
                     let mut fv = self.eval(e, env, frame);
+                    if path.is_empty() {
+                        // A `json!` key is the name the value is sent under.
+                        let wire = crate::rules::index::snake_case(name);
+                        self.name_source(
+                            &mut fv,
+                            &wire,
+                            NameSite::Wire,
+                            frame.ctx.file,
+                            *span,
+                            frame.fid,
+                        );
+                    } else {
+                        self.field_sources(&mut fv, ty, name, *span, frame);
+                    }
                     self.name_source(
                         &mut fv,
                         name,
@@ -202,13 +227,7 @@ impl<'p> Engine<'p> {
                     );
                     Arc::make_mut(&mut v.fields).insert(*name, fv);
                 }
-                v.ty = path.last().map(|l| {
-                    if l == "Self" {
-                        frame.f.self_ty.unwrap_or_default()
-                    } else {
-                        *l
-                    }
-                });
+                v.ty = ty;
                 v.truncate(MAX_FIELD_DEPTH);
                 v
             }
