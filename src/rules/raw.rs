@@ -218,6 +218,10 @@ pub struct RawSink {
     /// Argument indices that carry the data sent; empty means every argument.
     #[serde(default)]
     pub data: Vec<usize>,
+    /// The receiver carries data sent too (`message.into_request()`,
+    /// `request.request_async(client)`).
+    #[serde(default)]
+    pub receiver_data: bool,
     /// Argument index holding the URL or address the data goes to (`reqwest::get(url)`,
     /// `send_to(buf, addr)`); the result of the call inherits it.
     #[serde(default)]

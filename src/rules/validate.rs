@@ -707,6 +707,15 @@ impl<'a> Checker<'a, '_> {
             self.what(e, &s.what);
             self.call(e, &s.call);
             self.kind_ref(e, "returns", s.returns.as_deref());
+            if s.receiver_data && s.call.method.is_empty() {
+                self.push(
+                    e,
+                    "receiver_data",
+                    None,
+                    Code::RuleBadValue,
+                    "`receiver_data` needs a `method` to have a receiver",
+                );
+            }
         }
         for (i, s) in r.sanitizers.iter().enumerate() {
             let e = self.entry(f, "sanitizers", i, &s.id, layer);

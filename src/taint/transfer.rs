@@ -75,10 +75,17 @@ pub fn apply(
             }
             RuleRef::Constructor(i) => {
                 let c = &rules.raw.constructors[i];
-                let mut ep = c
-                    .inherit
-                    .and_then(|k| arg_or_recv(call, k))
-                    .and_then(|v| v.endpoint.clone());
+                let inherited = c.inherit.and_then(|k| arg_or_recv(call, k));
+                let mut ep = inherited.and_then(|v| v.endpoint.clone());
+                // `Framed::new(tcp_stream, codec)`: the wrapped socket's kind fixes the transport
+                // whatever its endpoint says (a raw TCP stream is plaintext).
+                if let Some(t) = inherited
+                    .and_then(|v| v.kind)
+                    .and_then(|k| rules.kinds.get(k as usize))
+                    .and_then(|k| k.transport)
+                {
+                    ep.get_or_insert_with(Endpoint::default).transport = Some(t);
+                }
                 if let Some(e) = c
                     .endpoint
                     .and_then(|k| call.args.get(k))
@@ -256,6 +263,11 @@ fn sink(
         for k in data {
             if let Some(a) = call.args.get(k) {
                 labels.extend(a.flatten(&skip));
+            }
+        }
+        if s.receiver_data {
+            if let Some(r) = call.recv {
+                labels.extend(r.flatten(&skip));
             }
         }
     }
