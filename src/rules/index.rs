@@ -86,6 +86,9 @@ pub enum Propagation {
     Load,
     /// The result is configuration read from the process environment (`std::env::var`).
     Environment,
+    /// The result is a view into the receiver (`headers_mut()`, `uri_mut()`): it carries the
+    /// receiver, and what is written through it reaches the receiver.
+    Accessor,
 }
 
 /// A kind with its fixed transport.
@@ -506,6 +509,15 @@ impl RuleIndex {
         !self.types.is_empty()
     }
 
+    /// Whether a method named `name` is an accessor (`headers_mut`): writes through its
+    /// result reach its receiver.
+    #[must_use]
+    pub fn is_accessor(&self, name: &str) -> bool {
+        self.lookup(&self.by_method, name).any(|(r, _)| {
+            matches!(r, RuleRef::Propagator(i) if self.propagation(i) == Propagation::Accessor)
+        })
+    }
+
     /// Effect of propagator `i`.
     #[must_use]
     pub fn propagation(&self, i: usize) -> Propagation {
@@ -518,6 +530,7 @@ impl RuleIndex {
             "store" => Propagation::Store,
             "load" => Propagation::Load,
             "environment" => Propagation::Environment,
+            "accessor" => Propagation::Accessor,
             _ => Propagation::Identity,
         }
     }

@@ -41,7 +41,7 @@ pub const LISTS: [&str; 8] = [
 pub const SANITIZER_EFFECTS: [&str; 2] = ["encrypt", "hash"];
 
 /// Propagator effects.
-pub const PROPAGATOR_EFFECTS: [&str; 9] = [
+pub const PROPAGATOR_EFFECTS: [&str; 10] = [
     "clean",
     "receiver",
     "into-receiver",
@@ -51,6 +51,7 @@ pub const PROPAGATOR_EFFECTS: [&str; 9] = [
     "store",
     "load",
     "environment",
+    "accessor",
 ];
 
 /// Transports a kind or constructor may fix.

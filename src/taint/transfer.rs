@@ -161,7 +161,7 @@ pub fn apply(
             }
             RuleRef::Propagator(i) => match rules.propagation(i) {
                 Propagation::Clean => decide(&mut effect, 1, Value::default()),
-                Propagation::Receiver => {
+                Propagation::Receiver | Propagation::Accessor => {
                     let mut v = call.recv.cloned().unwrap_or_default();
                     v.closure = None;
                     decide(&mut effect, 1, v);

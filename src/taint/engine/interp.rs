@@ -441,6 +441,20 @@ impl<'p> Engine<'p> {
     /// Writes `value` to the place `place` names (a local and a field path); `strong` replaces.
     pub(super) fn write_place(&mut self, place: &Expr, value: Value, env: &mut Env, strong: bool) {
         let Some((root, path)) = place_path(place) else {
+            // `*req.uri_mut() = uri`, `req.headers_mut().insert(..)`: a write through an
+            // accessor rule's result reaches its receiver (joined: the view is part of it).
+            let mut e = place;
+            while let Expr::Wrap(inner) | Expr::MutRef(inner) = e {
+                e = inner;
+            }
+            if let Expr::Method {
+                recv, name, args, ..
+            } = e
+            {
+                if args.is_empty() && self.rules.is_accessor(name) {
+                    self.write_place(recv, value.data_only(), env, false);
+                }
+            }
             return;
         };
         let Some(slot) = env.vars.get_mut(&root) else {
