@@ -14,7 +14,8 @@
 //!   attribute (sanitizers, guards).
 //!
 //! A finding no `expect` explains fails. A fixture without `//- path` markers is `src/main.rs`;
-//! with markers, each `//- src/net.rs` line starts a new file of a virtual crate.
+//! with markers, each `//- src/net.rs` line starts a new file of a virtual crate, and files under
+//! `//- idflow-rules/` are a rule layer on top of the default pack (as `--rules`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -382,6 +383,24 @@ fn run_fixture(
         body.push('\n');
         std::fs::write(&target, body).expect("write fixture file");
     }
+    // Rule files of the fixture (`//- idflow-rules/sdk.yaml`) are a `--rules` layer on top of
+    // the default pack: a user's model of their own SDK.
+    let extra_rules = dir.path().join("idflow-rules");
+    let layered;
+    let rules = if extra_rules.is_dir() {
+        match RulePack::load(Some(&extra_rules)) {
+            Ok(pack) => {
+                layered = pack;
+                &layered
+            }
+            Err(errors) => {
+                failures.push(format!("{name}: rule layer does not load: {errors:?}"));
+                return fixture.named;
+            }
+        }
+    } else {
+        rules
+    };
     let options = ScanOptions::new(dir.path().to_path_buf());
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| run(&options, rules)));
     let findings = match result {
@@ -471,7 +490,19 @@ fn every_rule_has_a_fixture() {
     for path in fixture_paths() {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let fixture = parse_fixture(&path.display().to_string(), &text, &mut errors);
-        named.extend(fixture.named);
+        // Rules a fixture defines in its own rule layer are not the default pack's.
+        let own: BTreeSet<String> = fixture
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("idflow-rules/"))
+            .flat_map(|f| &f.lines)
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("- id:")
+                    .map(|id| id.trim().to_string())
+            })
+            .collect();
+        named.extend(fixture.named.into_iter().filter(|n| !own.contains(n)));
     }
     let r = rules.rules();
     let ids = r

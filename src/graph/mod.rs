@@ -332,6 +332,33 @@ impl Program {
         }
     }
 
+    /// The crate of the tree whose library is named `name` (`use keygen_rs::..`).
+    #[must_use]
+    pub fn crate_named(&self, name: &str) -> Option<usize> {
+        self.crate_names.get(name).copied()
+    }
+
+    /// The path a rule names program function `id` by: its crate's library name (`crate` when
+    /// the crate has none), module, `Self` type and name (`my_sdk::net::Client::send`).
+    #[must_use]
+    pub fn fn_path(&self, id: FnId) -> Vec<Name> {
+        let ctx = self.ctx_of(id);
+        let k = self.crate_of(ctx);
+        let krate = self
+            .crate_names
+            .iter()
+            .filter(|(_, &c)| c == k)
+            .map(|(n, _)| n.as_str())
+            .min()
+            .unwrap_or("crate");
+        let f = self.func(id);
+        let mut path = vec![Name::from(krate)];
+        path.extend(self.module(ctx).iter().copied());
+        path.extend(f.self_ty);
+        path.push(f.name);
+        path
+    }
+
     /// The crate of a context.
     #[must_use]
     pub fn crate_of(&self, ctx: Ctx) -> usize {

@@ -220,24 +220,85 @@ fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseIte
 }
 
 fn lower_struct(s: &syn::ItemStruct, scope: u32) -> StructIr {
+    let rename_all = s.attrs.iter().find_map(|a| serde_string(a, "rename_all"));
     let fields = s
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| FieldIr {
-            name: f
+        .map(|(i, f)| {
+            let name = f
                 .ident
                 .as_ref()
-                .map_or_else(|| i.to_string(), ToString::to_string)
-                .into(),
-            ty: lower_type(&f.ty),
-            skip_serializing: f.attrs.iter().any(is_serde_skip),
+                .map_or_else(|| i.to_string(), ToString::to_string);
+            let wire = f
+                .attrs
+                .iter()
+                .find_map(|a| serde_string(a, "rename"))
+                .or_else(|| {
+                    f.ident
+                        .as_ref()
+                        .and(rename_all.as_deref())
+                        .map(|r| rename(&name, r))
+                })
+                .filter(|w| *w != name)
+                .map(Name::from);
+            FieldIr {
+                name: name.into(),
+                ty: lower_type(&f.ty),
+                skip_serializing: f.attrs.iter().any(is_serde_skip),
+                wire,
+            }
         })
         .collect_exact();
     StructIr {
         name: name_of(&s.ident),
         scope,
         fields,
+    }
+}
+
+/// The string of `key = "..."` in a `#[serde(..)]` attribute (`rename`, `rename_all`).
+fn serde_string(attr: &syn::Attribute, key: &str) -> Option<String> {
+    if !attr.path().is_ident("serde") {
+        return None;
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+    tokens.windows(3).find_map(|w| match w {
+        [proc_macro2::TokenTree::Ident(i), proc_macro2::TokenTree::Punct(p), proc_macro2::TokenTree::Literal(l)]
+            if i == key && p.as_char() == '=' =>
+        {
+            let text = l.to_string();
+            text.strip_prefix('"')?.strip_suffix('"').map(String::from)
+        }
+        _ => None,
+    })
+}
+
+/// A snake-case field name as serde's `rename_all = rule` writes it.
+fn rename(name: &str, rule: &str) -> String {
+    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
+    let cap = |w: &str| {
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+            .unwrap_or_default()
+    };
+    match rule {
+        "lowercase" => name.to_lowercase(),
+        "UPPERCASE" => name.to_uppercase(),
+        "PascalCase" => words.iter().map(|w| cap(w)).collect(),
+        "camelCase" => words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == 0 { (*w).to_string() } else { cap(w) })
+            .collect(),
+        "SCREAMING_SNAKE_CASE" => name.to_uppercase(),
+        "kebab-case" => words.join("-"),
+        "SCREAMING-KEBAB-CASE" => words.join("-").to_uppercase(),
+        _ => name.to_string(),
     }
 }
 
@@ -311,9 +372,27 @@ fn bounds_type<'a>(bounds: impl Iterator<Item = &'a syn::TypeParamBound>) -> Typ
     for b in bounds {
         if let syn::TypeParamBound::Trait(t) = b {
             let path = path_names(&t.path);
+            // `impl Into<DeviceId>`, `impl AsRef<str>`: the bound's type arguments say what
+            // the value is made from.
+            let args = t
+                .path
+                .segments
+                .last()
+                .map(|seg| match &seg.arguments {
+                    syn::PathArguments::AngleBracketed(a) => a
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            syn::GenericArgument::Type(t) => Some(lower_type(t)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default();
             return TypeIr {
                 path,
-                args: Vec::new(),
+                args,
                 mutable_ref: false,
             };
         }

@@ -62,14 +62,12 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
         };
     };
     let (args, format) = match name.as_str() {
-        "json" => {
-            let mut leaves = Vec::new();
-            json_leaves(mac.tokens.clone(), &mut leaves);
-            (
-                leaves.iter().map(|e| lower_expr(e, closures)).collect(),
-                None,
-            )
-        }
+        "json" => (
+            lower_json(mac.tokens.clone(), closures)
+                .into_iter()
+                .collect(),
+            None,
+        ),
         "vec" => (lower_vec(mac.tokens.clone(), closures), None),
         _ => lower_expr_list(mac.tokens.clone(), closures),
     };
@@ -260,36 +258,63 @@ fn split_top(tokens: TokenStream, sep: char) -> Vec<TokenStream> {
     parts
 }
 
-/// The Rust expressions inside a `json!` body: object values and array elements, recursively.
-fn json_leaves(tokens: TokenStream, out: &mut Vec<syn::Expr>) {
+/// A `json!` body as an expression: an object is a struct literal without a path whose fields
+/// are its keys (a serializer writes them as they are: `{"device_id": id}`), an array is a
+/// `vec!` of its elements, anything else the Rust expression it is. Literals lower to nothing.
+fn lower_json(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> Option<Expr> {
     let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
     if let [TokenTree::Group(g)] = trees.as_slice() {
         match g.delimiter() {
             Delimiter::Brace => {
+                let mut fields = Vec::new();
                 for entry in split_top(g.stream(), ',') {
                     let parts: Vec<TokenTree> = entry.into_iter().collect();
                     let colon = parts
                         .iter()
                         .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ':'));
-                    if let Some(i) = colon {
-                        json_leaves(parts[i + 1..].iter().cloned().collect(), out);
-                    }
+                    let Some(i) = colon else { continue };
+                    let Some(value) =
+                        lower_json(parts[i + 1..].iter().cloned().collect(), closures)
+                    else {
+                        continue;
+                    };
+                    let (key, span) = match parts.first() {
+                        Some(TokenTree::Literal(l)) if i == 1 => {
+                            let text = l.to_string();
+                            let key = text
+                                .strip_prefix('"')
+                                .and_then(|t| t.strip_suffix('"'))
+                                .unwrap_or("_")
+                                .to_string();
+                            (key, span_of(l.span()))
+                        }
+                        Some(TokenTree::Ident(id)) if i == 1 => {
+                            (id.to_string(), span_of(id.span()))
+                        }
+                        Some(t) => ("_".to_string(), span_of(t.span())),
+                        None => continue,
+                    };
+                    fields.push((super::Name::from(key), value, span));
                 }
-                return;
+                return Some(Expr::Struct {
+                    path: Vec::new(),
+                    fields,
+                    rest: None,
+                });
             }
             Delimiter::Bracket => {
-                for item in split_top(g.stream(), ',') {
-                    json_leaves(item, out);
-                }
-                return;
+                let items: Vec<Expr> = split_top(g.stream(), ',')
+                    .into_iter()
+                    .filter_map(|item| lower_json(item, closures))
+                    .collect();
+                return Some(Expr::Array(items));
             }
             _ => {}
         }
     }
-    if let Ok(expr) = syn::parse2::<syn::Expr>(tokens) {
-        if !matches!(&expr, syn::Expr::Lit(_)) {
-            out.push(expr);
-        }
+    match syn::parse2::<syn::Expr>(tokens) {
+        Ok(syn::Expr::Lit(_)) | Err(_) => None,
+        Ok(expr) => Some(lower_expr(&expr, closures)),
     }
 }
 
@@ -356,15 +381,19 @@ mod tests {
         assert_eq!(names, ["imei", "clone", "msisdn"]);
     }
 
-    /// A json! body yields its Rust values, nested objects included.
+    /// A json! object is a struct literal of its keys, nested objects included; literal
+    /// values lower to nothing.
     #[test]
-    fn json_values_are_expressions() {
+    fn json_objects_are_struct_literals() {
         let tokens: TokenStream =
             r#"{ "event": "login", "session": session, "sub": { "number": msisdn } }"#
                 .parse()
                 .unwrap();
-        let mut out = Vec::new();
-        json_leaves(tokens, &mut out);
-        assert_eq!(out.len(), 2);
+        let Some(Expr::Struct { path, fields, .. }) = lower_json(tokens, &mut Vec::new()) else {
+            panic!("not a struct literal");
+        };
+        assert!(path.is_empty());
+        let keys: Vec<&str> = fields.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(keys, ["session", "sub"]);
     }
 }

@@ -102,6 +102,9 @@ pub struct FieldIr {
     pub ty: TypeIr,
     /// `#[serde(skip)]` or `#[serde(skip_serializing)]`.
     pub skip_serializing: bool,
+    /// The serde wire name when it is not the field's name (`#[serde(rename = "phoneNumber")]`,
+    /// `#[serde(rename_all = "lowercase")]` on the struct).
+    pub wire: Option<Name>,
 }
 
 /// A `const` or `static`.

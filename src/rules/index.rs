@@ -84,6 +84,11 @@ pub enum Propagation {
     Store,
     /// The result is what was stored in the channel the receiver is a half of (`rx.recv()`).
     Load,
+    /// The result is configuration read from the process environment (`std::env::var`).
+    Environment,
+    /// The result is a view into the receiver (`headers_mut()`, `uri_mut()`): it carries the
+    /// receiver, and what is written through it reaches the receiver.
+    Accessor,
 }
 
 /// A kind with its fixed transport.
@@ -104,10 +109,23 @@ pub struct NameSource {
     pub rule: usize,
     /// The pattern.
     pub regex: Regex,
-    /// Applies to functions, locals, params, fields.
-    pub on: [bool; 4],
+    /// Applies to functions, locals, params, fields, wire names.
+    pub on: [bool; 5],
     /// Names the pattern matches that are not sources.
     pub exclude: Option<Regex>,
+    /// Not a source when the value comes from the process environment only (`not_from`).
+    pub not_from_env: bool,
+}
+
+/// A type source: values of the type (or one field of it) are identifiers.
+#[derive(Debug, Clone)]
+pub struct TypeSource {
+    /// Index in `sources`.
+    pub rule: usize,
+    /// The crate the type comes from, when the rule names one (`ruma` of `ruma::DeviceId`).
+    pub krate: Option<String>,
+    /// The field of the type that holds the identifier; `None`: the value itself.
+    pub field: Option<String>,
 }
 
 /// Where a name occurs, for name sources.
@@ -121,6 +139,9 @@ pub enum NameSite {
     Param = 2,
     /// A struct field.
     Field = 3,
+    /// A serialized name: a serde wire name (`rename`, `rename_all`) or a `json!` key, matched
+    /// in snake case (`phoneNumber` as `phone_number`).
+    Wire = 4,
 }
 
 /// The rule pack, compiled and indexed.
@@ -139,6 +160,8 @@ pub struct RuleIndex {
     by_macro: HashMap<String, Vec<usize>>,
     /// Name sources.
     pub names: Vec<NameSource>,
+    /// Type sources by the type's last segment.
+    types: HashMap<String, Vec<TypeSource>>,
     /// Every name source's pattern at once: most names match none, and one pass says so.
     any_name: regex::RegexSet,
     /// Every source `string_arg` pattern at once.
@@ -199,6 +222,7 @@ impl RuleIndex {
             by_path: HashMap::new(),
             by_macro: HashMap::new(),
             names: Vec::new(),
+            types: HashMap::new(),
             any_name: regex::RegexSet::empty(),
             any_source_text: regex::RegexSet::empty(),
             guards: raw
@@ -217,9 +241,26 @@ impl RuleIndex {
                 index.names.push(NameSource {
                     rule: i,
                     regex: regex(name),
-                    on: [on("function"), on("local"), on("param"), on("field")],
+                    on: [
+                        on("function"),
+                        on("local"),
+                        on("param"),
+                        on("field"),
+                        on("wire"),
+                    ],
                     exclude: s.exclude.as_deref().map(regex),
+                    not_from_env: s.not_from.iter().any(|n| n == "environment"),
                 });
+            }
+            if let Some(ty) = &s.type_ {
+                let mut segs = segments(ty);
+                if let Some(last) = segs.pop() {
+                    index.types.entry(last).or_default().push(TypeSource {
+                        rule: i,
+                        krate: segs.first().cloned(),
+                        field: s.field.clone(),
+                    });
+                }
             }
         }
         index.any_name = regex_set(raw.sources.iter().filter_map(|s| s.name.as_deref()));
@@ -456,6 +497,27 @@ impl RuleIndex {
         })
     }
 
+    /// Type sources for a type whose last path segment is `last`.
+    #[must_use]
+    pub fn type_sources(&self, last: &str) -> &[TypeSource] {
+        self.types.get(last).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether any type source exists (most packs' scans skip the type walk when none does).
+    #[must_use]
+    pub fn has_type_sources(&self) -> bool {
+        !self.types.is_empty()
+    }
+
+    /// Whether a method named `name` is an accessor (`headers_mut`): writes through its
+    /// result reach its receiver.
+    #[must_use]
+    pub fn is_accessor(&self, name: &str) -> bool {
+        self.lookup(&self.by_method, name).any(|(r, _)| {
+            matches!(r, RuleRef::Propagator(i) if self.propagation(i) == Propagation::Accessor)
+        })
+    }
+
     /// Effect of propagator `i`.
     #[must_use]
     pub fn propagation(&self, i: usize) -> Propagation {
@@ -467,6 +529,8 @@ impl RuleIndex {
             "reset" => Propagation::Reset,
             "store" => Propagation::Store,
             "load" => Propagation::Load,
+            "environment" => Propagation::Environment,
+            "accessor" => Propagation::Accessor,
             _ => Propagation::Identity,
         }
     }
@@ -482,6 +546,29 @@ impl RuleIndex {
     pub fn constructor_transport(&self, i: usize) -> Option<Transport> {
         transport(self.raw.constructors[i].transport.as_ref())
     }
+}
+
+/// A serialized name in the snake case name sources are written in: `phoneNumber`,
+/// `PhoneNumber`, `phone-number` and `PHONE_NUMBER` all read `phone_number`.
+pub fn snake_case(wire: &str) -> String {
+    let mut out = String::with_capacity(wire.len() + 4);
+    let mut prev_lower = false;
+    for c in wire.chars() {
+        if c == '-' || c == ' ' || c == '.' {
+            out.push('_');
+            prev_lower = false;
+        } else if c.is_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+            prev_lower = false;
+        } else {
+            out.push(c);
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        }
+    }
+    out
 }
 
 /// `path` ends with the segments `suffix`.

@@ -205,6 +205,18 @@ pub struct RawSource {
     /// Regex of identifiers `name` matches that are not sources (`need_phone_number`, a flag).
     #[serde(default)]
     pub exclude: Option<String>,
+    /// Where a `name` source's value must not come from only: `environment` (a value read
+    /// from `std::env::var` and the like is configuration, not read from the device).
+    #[serde(default)]
+    pub not_from: Vec<String>,
+    /// A type whose values are identifiers (`ruma::OwnedDeviceId`, `E164`), matched by its last
+    /// segment, and by its crate when the path names one. With `field`, the identifier is that
+    /// field of the type (`web_push::SubscriptionInfo` + `endpoint`).
+    #[serde(default, rename = "type")]
+    pub type_: Option<String>,
+    /// With `type`: the field of that type that holds the identifier.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 /// A sink: a call that sends data off the device.
@@ -229,6 +241,10 @@ pub struct RawSink {
     /// Argument indices that carry the data sent; empty means every argument.
     #[serde(default)]
     pub data: Vec<usize>,
+    /// The receiver carries data sent too (`message.into_request()`,
+    /// `request.request_async(client)`).
+    #[serde(default)]
+    pub receiver_data: bool,
     /// Argument index holding the URL or address the data goes to (`reqwest::get(url)`,
     /// `send_to(buf, addr)`); the result of the call inherits it.
     #[serde(default)]

@@ -61,7 +61,7 @@ static CRATE_NAME: LazyLock<Regex> =
 pub const SANITIZER_EFFECTS: [&str; 2] = ["encrypt", "hash"];
 
 /// Propagator effects.
-pub const PROPAGATOR_EFFECTS: [&str; 8] = [
+pub const PROPAGATOR_EFFECTS: [&str; 10] = [
     "clean",
     "receiver",
     "into-receiver",
@@ -70,13 +70,18 @@ pub const PROPAGATOR_EFFECTS: [&str; 8] = [
     "reset",
     "store",
     "load",
+    "environment",
+    "accessor",
 ];
 
 /// Transports a kind or constructor may fix.
 pub const TRANSPORTS: [&str; 2] = ["tls", "plaintext"];
 
 /// Where a name source applies.
-pub const NAME_SITES: [&str; 4] = ["function", "local", "param", "field"];
+pub const NAME_SITES: [&str; 5] = ["function", "local", "param", "field", "wire"];
+
+/// Where a `name` source's value may be said not to come from (`not_from`).
+pub const NOT_FROM: [&str; 1] = ["environment"];
 
 static KEBAB: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("^[a-z0-9]+(-[a-z0-9]+)*$").expect("valid regex"));
@@ -637,22 +642,46 @@ impl<'a> Checker<'a, '_> {
                     self.did_you_mean(&s.category, &self.categories.clone()),
                 );
             }
-            match (&s.call, &s.name) {
-                (Some(_), Some(_)) => self.push(
-                    e,
-                    "name",
-                    None,
-                    Code::RuleConflictingKeys,
-                    "a source has either `call` or `name`, not both",
-                ),
-                (None, None) => self.push(
+            let ways = usize::from(s.call.is_some())
+                + usize::from(s.name.is_some())
+                + usize::from(s.type_.is_some());
+            match ways {
+                0 => self.push(
                     e,
                     "",
                     None,
                     Code::RuleMissingKey,
-                    "a source needs `call` (an API) or `name` (an identifier pattern)",
+                    "a source needs `call` (an API), `name` (an identifier pattern) or `type`",
                 ),
-                _ => {}
+                1 => {}
+                _ => self.push(
+                    e,
+                    if s.name.is_some() { "name" } else { "type" },
+                    None,
+                    Code::RuleConflictingKeys,
+                    "a source has one of `call`, `name` and `type`",
+                ),
+            }
+            if s.field.is_some() && s.type_.is_none() {
+                self.push(
+                    e,
+                    "field",
+                    None,
+                    Code::RuleBadValue,
+                    "`field` names a field of the source's `type`, and there is no `type`",
+                );
+            }
+            for n in &s.not_from {
+                self.one_of(e, "not_from", n, &NOT_FROM);
+            }
+            if !s.not_from.is_empty() && s.name.is_none() {
+                self.push(
+                    e,
+                    "not_from",
+                    None,
+                    Code::RuleBadValue,
+                    "`not_from` applies to `name` sources only",
+                );
             }
             if let Some(call) = &s.call {
                 self.call(e, call);
@@ -700,6 +729,15 @@ impl<'a> Checker<'a, '_> {
             self.what(e, &s.what);
             self.call(e, &s.call);
             self.kind_ref(e, "returns", s.returns.as_deref());
+            if s.receiver_data && s.call.method.is_empty() {
+                self.push(
+                    e,
+                    "receiver_data",
+                    None,
+                    Code::RuleBadValue,
+                    "`receiver_data` needs a `method` to have a receiver",
+                );
+            }
         }
         for (i, s) in r.sanitizers.iter().enumerate() {
             let e = self.entry(f, "sanitizers", i, &s.id, layer);

@@ -104,6 +104,11 @@ pub struct Value {
     pub dynamic: bool,
     /// The value is the result of a consent / opt-in check (a must-fact: joins by `&&`).
     pub consent_check: bool,
+    /// Every run-time part of the value comes from the process environment (`env::var`): it
+    /// is configuration, not read from the device. A must-fact over the dynamic parts: a join
+    /// keeps it when each dynamic side has it (literal constants do not count); never set on a
+    /// value that is not `dynamic`.
+    pub env_only: bool,
     /// The channel this value is a half of (an abstract cell, one per creating call site).
     pub cell: Option<u32>,
     /// The closure this value is: (function id, closure index).
@@ -279,6 +284,7 @@ impl Value {
                 )
             },
             dynamic: self.dynamic,
+            env_only: self.env_only,
             ..Value::default()
         }
     }
@@ -289,6 +295,7 @@ impl Value {
         let mut v = Value {
             labels: self.flatten(&|_, _| false),
             dynamic: self.dynamic,
+            env_only: self.env_only,
             ..Value::default()
         };
         v.text.clone_from(&self.text);
@@ -305,6 +312,7 @@ impl Value {
     pub fn field(&self, name: &str) -> Value {
         let mut v = self.fields.get(name).cloned().unwrap_or_else(|| Value {
             dynamic: self.dynamic || self.text.is_none(),
+            env_only: self.env_only,
             ..Value::default()
         });
         v.add_labels(&self.labels);
@@ -360,7 +368,9 @@ impl Value {
         self.ty = flat_ref(self.ty.take(), other.ty.as_ref());
         self.closure = self.closure.or(other.closure);
         self.cell = flat(self.cell, other.cell, u32::MAX);
+        self.env_only = (self.env_only || !self.dynamic) && (other.env_only || !other.dynamic);
         self.dynamic = self.dynamic || other.dynamic;
+        self.env_only = self.env_only && self.dynamic;
         self.consent_check = self.consent_check && other.consent_check;
         self.text = match (&self.text, &other.text) {
             (Some(a), Some(b)) if a == b => Some(a.clone()),

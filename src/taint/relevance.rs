@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use crate::graph::{FnId, Program};
 use crate::ir::walk::{walk_expr, walk_stmt, Node};
-use crate::ir::{Expr, FnIr, Lit, Name, Pat};
+use crate::ir::{Expr, FnIr, Lit, Name, Pat, Stmt, TypeIr};
 use crate::parse::ParsedFile;
 use crate::rules::index::{NameSite, RuleIndex};
 
@@ -165,11 +165,35 @@ fn counts(
     }
 }
 
+/// Whether a declared type names a type source, itself or in an element, generic argument or
+/// bound (`&[OwnedDeviceId]`, `impl Into<DeviceIdOrAllDevices>`).
+fn mentions_source_type(ty: &TypeIr, rules: &RuleIndex) -> bool {
+    ty.path
+        .last()
+        .is_some_and(|l| rules.type_sources(l).iter().any(|t| t.field.is_none()))
+        || ty.args.iter().any(|a| mentions_source_type(a, rules))
+}
+
 /// Names of the consts whose initializer holds a text a source rule's `string_arg` may match
-/// (`const MAC_PATH: &str = "/sys/class/net/wlan0/address"`).
+/// (`const MAC_PATH: &str = "/sys/class/net/wlan0/address"`), and of the struct fields whose
+/// declared type, serde wire name or type-field rule makes them a source (read as `x.e164`).
 fn source_text_consts<'a>(files: &'a [ParsedFile], rules: &RuleIndex) -> HashSet<&'a str> {
     let mut names = HashSet::default();
     for file in files {
+        for s in &file.ir.structs {
+            let field_rules = rules.type_sources(&s.name);
+            for f in &s.fields {
+                let wire = f.wire.as_ref().is_some_and(|w| {
+                    rules.is_source_name(&crate::rules::index::snake_case(w), NameSite::Wire)
+                });
+                let typed_field = field_rules
+                    .iter()
+                    .any(|t| t.field.as_deref() == Some(f.name.as_str()));
+                if wire || typed_field || mentions_source_type(&f.ty, rules) {
+                    names.insert(f.name.as_str());
+                }
+            }
+        }
         for c in &file.ir.consts {
             let mut found = false;
             walk_expr(&c.init, &mut |n| {
@@ -241,7 +265,17 @@ pub struct Mentions {
 
 impl Mentions {
     fn of(f: &FnIr, rules: &RuleIndex, source_consts: &HashSet<&str>) -> Mentions {
-        let own_names = rules.is_source_name(&f.name, NameSite::Function)
+        let typed = rules.has_type_sources()
+            && (f.params
+                .iter()
+                .filter_map(|p| p.ty.as_ref())
+                .chain(f.ret.as_ref())
+                .any(|t| mentions_source_type(t, rules))
+                || f.body.stmts.iter().any(|s| {
+                    matches!(s, Stmt::Let(l) if l.ty.as_ref().is_some_and(|t| mentions_source_type(t, rules)))
+                }));
+        let own_names = typed
+            || rules.is_source_name(&f.name, NameSite::Function)
             || f.params
                 .iter()
                 .any(|p| binds_source_name(&p.pat, rules, NameSite::Param))
@@ -270,6 +304,15 @@ impl Mentions {
                     Expr::Path { segs, .. } => segs
                         .last()
                         .is_some_and(|l| source_consts.contains(l.as_str())),
+                    Expr::Field { name, .. } => source_consts.contains(name.as_str()),
+                    Expr::Struct { path, fields, .. } => fields.iter().any(|(n, _, _)| {
+                        source_consts.contains(n.as_str())
+                            || (path.is_empty()
+                                && rules.is_source_name(
+                                    &crate::rules::index::snake_case(n),
+                                    NameSite::Wire,
+                                ))
+                    }),
                     _ => false,
                 };
                 if !m.source && (mentions_source(e, rules) || names_source_const()) {

@@ -75,10 +75,17 @@ pub fn apply(
             }
             RuleRef::Constructor(i) => {
                 let c = &rules.raw.constructors[i];
-                let mut ep = c
-                    .inherit
-                    .and_then(|k| arg_or_recv(call, k))
-                    .and_then(|v| v.endpoint.clone());
+                let inherited = c.inherit.and_then(|k| arg_or_recv(call, k));
+                let mut ep = inherited.and_then(|v| v.endpoint.clone());
+                // `Framed::new(tcp_stream, codec)`: the wrapped socket's kind fixes the transport
+                // whatever its endpoint says (a raw TCP stream is plaintext).
+                if let Some(t) = inherited
+                    .and_then(|v| v.kind)
+                    .and_then(|k| rules.kinds.get(k as usize))
+                    .and_then(|k| k.transport)
+                {
+                    ep.get_or_insert_with(Endpoint::default).transport = Some(t);
+                }
                 if let Some(e) = c
                     .endpoint
                     .and_then(|k| call.args.get(k))
@@ -154,7 +161,7 @@ pub fn apply(
             }
             RuleRef::Propagator(i) => match rules.propagation(i) {
                 Propagation::Clean => decide(&mut effect, 1, Value::default()),
-                Propagation::Receiver => {
+                Propagation::Receiver | Propagation::Accessor => {
                     let mut v = call.recv.cloned().unwrap_or_default();
                     v.closure = None;
                     decide(&mut effect, 1, v);
@@ -190,6 +197,14 @@ pub fn apply(
                     if let Some(cell) = call.recv.and_then(|r| r.cell) {
                         v.join_in(&facts.load_cell(cell));
                     }
+                    decide(&mut effect, 1, v);
+                }
+                Propagation::Environment => {
+                    let v = Value {
+                        dynamic: true,
+                        env_only: true,
+                        ..Value::default()
+                    };
                     decide(&mut effect, 1, v);
                 }
                 Propagation::Reset => {
@@ -248,6 +263,11 @@ fn sink(
         for k in data {
             if let Some(a) = call.args.get(k) {
                 labels.extend(a.flatten(&skip));
+            }
+        }
+        if s.receiver_data {
+            if let Some(r) = call.recv {
+                labels.extend(r.flatten(&skip));
             }
         }
     }

@@ -45,6 +45,11 @@ impl<'p> Engine<'p> {
             .filter(|&f| self.prog.func(f).params.len() == args.len())
             .collect();
         if !fids.is_empty() {
+            if let Some(v) =
+                self.modelled_program_fn(&fids, None, &arg_values, args, span, env, frame)
+            {
+                return v;
+            }
             return self.call_user(&fids, arg_values, args, None, span, env, frame);
         }
         let full = self.prog.expand(frame.ctx, segs);
@@ -115,6 +120,50 @@ impl<'p> Engine<'p> {
             );
         }
         v
+    }
+
+    /// A program function the rule pack models (`function: [my_sdk::Client::send]`, the user's
+    /// own SDK wrapper named as a sink): the rule decides, not the function's body. Only
+    /// sources, sinks and sanitizers take precedence; the path is the function's crate library
+    /// name, module, `Self` type and name.
+    #[allow(clippy::too_many_arguments)]
+    fn modelled_program_fn(
+        &mut self,
+        fids: &[FnId],
+        recv: Option<(&Expr, &Value)>,
+        args: &[Value],
+        arg_exprs: &[Expr],
+        span: Span,
+        env: &mut Env,
+        frame: &mut Frame<'p>,
+    ) -> Option<Value> {
+        let name = self.prog.func(*fids.first()?).name;
+        if !self.rules.may_matter(&name) {
+            return None;
+        }
+        let strings: Vec<Option<String>> = args.iter().map(|v| v.text.clone()).collect();
+        let rules: Vec<_> = fids
+            .iter()
+            .flat_map(|&f| {
+                let path = self.prog.fn_path(f);
+                self.rules
+                    .for_function(&path, &strings)
+                    .filter(|r| {
+                        matches!(
+                            r,
+                            crate::rules::index::RuleRef::Sink(_)
+                                | crate::rules::index::RuleRef::Source(_)
+                                | crate::rules::index::RuleRef::Sanitizer(_)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if rules.is_empty() {
+            return None;
+        }
+        let (recv_expr, rv) = recv.map_or((None, None), |(e, v)| (Some(e), Some(v)));
+        self.apply_rules(&rules, recv_expr, rv, args, arg_exprs, span, env, frame)
     }
 
     pub(super) fn eval_args(
@@ -262,6 +311,17 @@ impl<'p> Engine<'p> {
                 .collect();
             if !fids.is_empty() && (rv.type_name().is_some() || fids.len() <= MAX_UNTYPED_DISPATCH)
             {
+                if let Some(v) = self.modelled_program_fn(
+                    &fids,
+                    Some((recv, &rv)),
+                    &arg_values,
+                    args,
+                    span,
+                    env,
+                    frame,
+                ) {
+                    return v;
+                }
                 let mut all = Vec::with_capacity(args.len() + 1);
                 all.push(rv);
                 all.extend(arg_values);
@@ -594,6 +654,21 @@ impl<'p> Engine<'p> {
         if rules.is_empty() {
             return None;
         }
+        // A sink that takes a closure sends what the closure captured (curl's
+        // `read_function(move |buf| body.read(buf))` sends `body`).
+        let captured: Option<Vec<Value>> = (rules
+            .iter()
+            .any(|r| matches!(r, crate::rules::index::RuleRef::Sink(_)))
+            && args.iter().any(|a| a.closure.is_some()))
+        .then(|| {
+            args.iter()
+                .map(|a| match a.closure {
+                    Some(c) => self.closure_captures(c, env, frame),
+                    None => a.clone(),
+                })
+                .collect()
+        });
+        let args = captured.as_deref().unwrap_or(args);
         let call = crate::taint::transfer::CallSite {
             recv: rv,
             args,
@@ -661,6 +736,42 @@ impl<'p> Engine<'p> {
             result.add_label(l);
         }
         Some(result)
+    }
+}
+
+impl Engine<'_> {
+    /// The data a closure captured: the values of the free names of its body, from the
+    /// environment it was created in.
+    fn closure_captures(&self, (cfid, idx): (FnId, u32), env: &Env, frame: &Frame<'_>) -> Value {
+        let mut data = Value::default();
+        if idx == FN_ITEM {
+            return data;
+        }
+        let Some(closure) = self.prog.func(cfid).closures.get(idx as usize) else {
+            return data;
+        };
+        let recorded = self.captures.get(&(cfid, idx));
+        let vars = if cfid == frame.fid {
+            Some(&env.vars)
+        } else {
+            recorded
+        };
+        let mut params = Vec::new();
+        for p in &closure.params {
+            pat_names(p, &mut params);
+        }
+        crate::ir::walk::walk_expr(&closure.body, &mut |n| {
+            if let crate::ir::walk::Node::Expr(Expr::Path { segs, .. }) = n {
+                if let ([name], Some(vars)) = (segs.as_slice(), vars) {
+                    if !params.contains(name) {
+                        if let Some(v) = vars.get(name) {
+                            data.join_in(&v.data_only());
+                        }
+                    }
+                }
+            }
+        });
+        data
     }
 }
 

@@ -29,7 +29,10 @@ impl<'p> Engine<'p> {
                         Some(e) => self.eval(e, env, frame),
                         None => Value::default(),
                     };
-                    let v = self.typed(v, ty.as_ref(), frame);
+                    let mut v = self.typed(v, ty.as_ref(), frame);
+                    if let Pat::Bind { span, .. } = pat {
+                        self.type_source(&mut v, ty.as_ref(), *span, frame);
+                    }
                     if let Some(els) = els {
                         let mut else_env = env.clone();
                         self.block(els, &mut else_env, frame);
@@ -156,6 +159,7 @@ impl<'p> Engine<'p> {
                         v = self.typed(v, Some(&ty), frame);
                     }
                 }
+                self.field_sources(&mut v, b.type_name().map(Name::from), name, *span, frame);
                 self.name_source(
                     &mut v,
                     name,
@@ -200,8 +204,29 @@ impl<'p> Engine<'p> {
                     None => Value::default(),
                 };
                 v.text = None;
+                let ty = path.last().map(|l| {
+                    if l == "Self" {
+                        frame.f.self_ty.unwrap_or_default()
+                    } else {
+                        *l
+                    }
+                });
                 for (name, e, span) in fields {
                     let mut fv = self.eval(e, env, frame);
+                    if path.is_empty() {
+                        // A `json!` key is the name the value is sent under.
+                        let wire = crate::rules::index::snake_case(name);
+                        self.name_source(
+                            &mut fv,
+                            &wire,
+                            NameSite::Wire,
+                            frame.ctx.file,
+                            *span,
+                            frame.fid,
+                        );
+                    } else {
+                        self.field_sources(&mut fv, ty, name, *span, frame);
+                    }
                     self.name_source(
                         &mut fv,
                         name,
@@ -212,13 +237,7 @@ impl<'p> Engine<'p> {
                     );
                     Arc::make_mut(&mut v.fields).insert(*name, fv);
                 }
-                v.ty = path.last().map(|l| {
-                    if l == "Self" {
-                        frame.f.self_ty.unwrap_or_default()
-                    } else {
-                        *l
-                    }
-                });
+                v.ty = ty;
                 v.truncate(MAX_FIELD_DEPTH);
                 if let Some(ty) = v.ty.filter(|t| !t.is_empty()) {
                     for (name, field) in v.fields.iter() {
@@ -437,6 +456,20 @@ impl<'p> Engine<'p> {
     /// Writes `value` to the place `place` names (a local and a field path); `strong` replaces.
     pub(super) fn write_place(&mut self, place: &Expr, value: Value, env: &mut Env, strong: bool) {
         let Some((root, path)) = place_path(place) else {
+            // `*req.uri_mut() = uri`, `req.headers_mut().insert(..)`: a write through an
+            // accessor rule's result reaches its receiver (joined: the view is part of it).
+            let mut e = place;
+            while let Expr::Wrap(inner) | Expr::MutRef(inner) = e {
+                e = inner;
+            }
+            if let Expr::Method {
+                recv, name, args, ..
+            } = e
+            {
+                if args.is_empty() && self.rules.is_accessor(name) {
+                    self.write_place(recv, value.data_only(), env, false);
+                }
+            }
             return;
         };
         let Some(slot) = env.vars.get_mut(&root) else {

@@ -342,6 +342,9 @@ impl<'p> Engine<'p> {
                 // `self` is a value of the impl's type, whoever the caller is.
                 typed.ty = f.self_ty;
             }
+            if let Pat::Bind { span, .. } = &param.pat {
+                self.type_source(&mut typed, param.ty.as_ref(), *span, &frame);
+            }
             self.bind(&param.pat, typed, &mut env, &frame, NameSite::Param);
         }
         let tail = self.block(&f.body, &mut env, &mut frame);
@@ -352,6 +355,7 @@ impl<'p> Engine<'p> {
         if ret.kind.is_none() || ret.ty.is_none() {
             ret = self.typed(ret, f.ret.as_ref(), &frame);
         }
+        self.type_source(&mut ret, f.ret.as_ref(), f.span, &frame);
         self.name_source(&mut ret, &f.name, NameSite::Function, ctx.file, f.span, fid);
         let params_out = f
             .params

@@ -5,7 +5,7 @@
 use super::{Engine, Frame, FN_ITEM};
 use crate::graph::{Ctx, FnId};
 use crate::ir::{Name, Span, TypeIr};
-use crate::rules::index::NameSite;
+use crate::rules::index::{snake_case, NameSite};
 use crate::taint::lattice::Value;
 use crate::taint::state::Env;
 use crate::taint::transfer::serde_skip;
@@ -166,9 +166,22 @@ impl<'p> Engine<'p> {
         let matches: Vec<usize> = self
             .rules
             .name_sources(name, site)
+            .filter(|n| !(n.not_from_env && v.env_only))
             .map(|n| n.rule)
             .collect();
-        for rule in matches {
+        self.add_source_labels(v, &matches, file, span, fid);
+    }
+
+    /// Adds a label of each source rule in `rules` whose category `v` does not carry yet.
+    fn add_source_labels(
+        &mut self,
+        v: &mut Value,
+        rules: &[usize],
+        file: usize,
+        span: Span,
+        fid: FnId,
+    ) {
+        for &rule in rules {
             let category = self.rules.source_category(rule);
             let present = v
                 .flatten(&|_, _| false)
@@ -179,6 +192,130 @@ impl<'p> Engine<'p> {
                 v.add_label(label);
             }
         }
+    }
+}
+
+impl<'p> Engine<'p> {
+    /// Adds a type-source label to `v` when its declared type `ty` says it holds an identifier:
+    /// the type itself, an element or generic argument (`&[OwnedDeviceId]`, `Vec<E164>`,
+    /// `Option<PhoneNumber>`) or a trait bound's argument (`impl Into<DeviceIdOrAllDevices>`).
+    pub(super) fn type_source(
+        &mut self,
+        v: &mut Value,
+        ty: Option<&TypeIr>,
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        let Some(ty) = ty else { return };
+        // A literal constant is no identifier; a tuple struct built around data (`E164(raw)`)
+        // is data.
+        let data = v.dynamic || v.fields.values().any(|f| f.dynamic);
+        if !self.rules.has_type_sources() || !data || v.closure.is_some() {
+            return;
+        }
+        let mut rules = Vec::new();
+        let mut stack = vec![(ty, 0usize)];
+        while let Some((t, depth)) = stack.pop() {
+            if let Some(last) = t.path.last() {
+                let candidates = self.rules.type_sources(last);
+                if !candidates.is_empty() {
+                    let full = self.prog.expand(frame.ctx, &t.path);
+                    for ts in candidates {
+                        if ts.field.is_none() && self.type_from(ts.krate.as_deref(), &full, frame) {
+                            rules.push(ts.rule);
+                        }
+                    }
+                }
+            }
+            if depth < 4 {
+                stack.extend(t.args.iter().map(|a| (a, depth + 1)));
+            }
+        }
+        self.add_source_labels(v, &rules, frame.ctx.file, span, frame.fid);
+    }
+
+    /// Adds a type-source label to `v`, field `field` of a value of program type `ty`, when a
+    /// rule names that field of that type (`web_push::SubscriptionInfo` + `endpoint`).
+    pub(super) fn field_type_source(
+        &mut self,
+        v: &mut Value,
+        ty: Option<Name>,
+        field: &str,
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        let Some(ty) = ty.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        if !v.dynamic || v.closure.is_some() {
+            return;
+        }
+        let rules: Vec<usize> = self
+            .rules
+            .type_sources(&ty)
+            .iter()
+            .filter(|ts| {
+                ts.field.as_deref() == Some(field)
+                    && self.type_from(ts.krate.as_deref(), std::slice::from_ref(&ty), frame)
+            })
+            .map(|ts| ts.rule)
+            .collect();
+        self.add_source_labels(v, &rules, frame.ctx.file, span, frame.fid);
+    }
+
+    /// What a field of a program struct says beyond its Rust name: its declared type (a type
+    /// source), a rule on this field of this type, and its serde wire name.
+    pub(super) fn field_sources(
+        &mut self,
+        v: &mut Value,
+        owner: Option<Name>,
+        field: &str,
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        let Some(owner) = owner.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        self.field_type_source(v, Some(owner), field, span, frame);
+        let Some(def) = self.prog.struct_def(frame.krate, &owner) else {
+            return;
+        };
+        let Some(f) = def.fields.iter().find(|f| f.name == field) else {
+            return;
+        };
+        let (ty, wire) = (f.ty.clone(), f.wire);
+        self.type_source(v, Some(&ty), span, frame);
+        if let Some(wire) = wire {
+            let snake = snake_case(&wire);
+            if snake != field {
+                self.name_source(v, &snake, NameSite::Wire, frame.ctx.file, span, frame.fid);
+            }
+        }
+    }
+
+    /// Whether the type at the resolved path `full` comes from crate `krate` (any crate when the
+    /// rule names none). A type of this program comes from the program's crate (`crate::..`, or
+    /// a struct the tree defines); a path that names crates must name `krate` among them
+    /// (`matrix_sdk::ruma::OwnedDeviceId` re-exports `ruma`'s); a bare name brought in by a glob
+    /// import is taken at its word.
+    fn type_from(&self, krate: Option<&str>, full: &[Name], frame: &Frame<'p>) -> bool {
+        let Some(krate) = krate else { return true };
+        let Some((last, module)) = full.split_last() else {
+            return false;
+        };
+        let own = self.prog.crate_named(krate);
+        if module.first().is_some_and(|s| s == "crate") {
+            return own == Some(frame.krate);
+        }
+        if !module.is_empty() {
+            // `ruma` also names its sub-crates (`ruma_common::OwnedDeviceId`).
+            return module.iter().any(|s| {
+                s == krate
+                    || s.strip_prefix(krate)
+                        .is_some_and(|rest| rest.starts_with('_'))
+            });
+        }
+        self.prog.struct_def(frame.krate, last).is_none() || own.is_some()
     }
 }
 
