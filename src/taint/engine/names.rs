@@ -108,11 +108,15 @@ impl<'p> Engine<'p> {
         if v.ty.is_none() && v.kind.is_none() {
             if let Some(last) = core.path.last() {
                 let krate = self.prog.crate_of(ctx);
-                if self.prog.is_program_type(krate, last) {
+                // `Self::Request` names the impl's associated type; `Api` may be an alias.
+                let owner = (core.path.len() == 2 && core.path[0] == "Self")
+                    .then_some(self_ty)
+                    .flatten();
+                if owner.is_none() && self.prog.is_program_type(krate, last) {
                     v.ty = Some(*last);
                 } else if let Some(target) = self
                     .prog
-                    .type_alias(krate, None, last)
+                    .type_alias(krate, owner.as_deref(), last)
                     .map(core_type)
                     .and_then(|t| t.path.last())
                     .filter(|t| self.prog.is_program_type(krate, t))
