@@ -14,6 +14,9 @@ use crate::ir::walk::{walk_expr, walk_stmt, Node};
 use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, StructIr, TypeIr};
 use crate::parse::ParsedFile;
 
+/// `.await` gets call-graph edges to its crate's `IntoFuture` impls up to this many.
+const MAX_AWAIT_EDGES: usize = 8;
+
 /// A module scope: (file index, scope index in the file).
 type ScopeRef = (usize, u32);
 
@@ -59,6 +62,8 @@ pub struct Names<'a> {
     fns: HashSet<&'a str>,
     /// Impl types, traits and `use` aliases: what an uppercase qualifier must be.
     qualifiers: HashSet<&'a str>,
+    /// The `IntoFuture::into_future` functions of each crate: what an `.await` may run.
+    into_futures: HashMap<usize, Vec<FnId>>,
 }
 
 impl Names<'_> {
@@ -744,6 +749,13 @@ impl Program {
             }
         }
         names.qualifiers.insert("Self");
+        for i in 0..self.fns.len() {
+            let f = self.func(i);
+            if f.name == "into_future" && f.trait_name.is_some_and(|t| t == "IntoFuture") {
+                let krate = self.fns[i].krate;
+                names.into_futures.entry(krate).or_default().push(i);
+            }
+        }
         names
     }
 
@@ -772,6 +784,16 @@ impl Program {
                     callees.extend(self.resolve_method(krate, own_type, name));
                 }
                 callees.extend(self.resolve_method(krate, None, name));
+            }
+            // `.await` on a value of a program type runs its `IntoFuture` impl: an edge to those
+            // of the crate, when they are few enough to name (a crate with more has its typed
+            // awaits dispatched by the engine all the same; only relevance sees fewer edges).
+            Node::Expr(Expr::Await { .. }) => {
+                if let Some(own) = names.into_futures.get(&krate) {
+                    if own.len() <= MAX_AWAIT_EDGES {
+                        callees.extend(own);
+                    }
+                }
             }
             _ => {}
         };
