@@ -439,13 +439,20 @@ impl<'p> Engine<'p> {
                 .into_iter()
                 .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
                 .collect();
-            if typed && !fids.is_empty() {
+            // The type's own methods; else trait default methods so named, which may or may
+            // not be the type's (its trait impl may define no function): a guess, like a name
+            // on an untyped receiver.
+            let own = rv.type_name().is_some_and(|t| {
+                fids.iter()
+                    .any(|&f| self.prog.func(f).self_ty.is_some_and(|s| s == t))
+            });
+            if typed && own {
                 let mut all = Vec::with_capacity(args.len() + 1);
                 all.push(rv);
                 all.extend(arg_values);
                 return self.call_user(&fids, all, args, Some(recv), span, env, frame);
             }
-            if !typed && !fids.is_empty() && fids.len() <= MAX_UNTYPED_DISPATCH {
+            if !fids.is_empty() && (typed || fids.len() <= MAX_UNTYPED_DISPATCH) {
                 // The receiver may as well be a library value: the program's candidates join
                 // the library's semantics, so a wrong guess never makes data disappear.
                 let mut all = Vec::with_capacity(args.len() + 1);
