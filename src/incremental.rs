@@ -318,6 +318,7 @@ fn interface_hash(ir: &FileIr) -> u64 {
         &ir.structs,
         &ir.consts,
         &ir.mod_decls,
+        &ir.type_aliases,
         signatures,
     );
     // A value that cannot be encoded hashes as "always different".

@@ -11,8 +11,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
 use crate::ir::walk::{walk_expr, walk_stmt, Node};
-use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, StructIr};
+use crate::ir::{ConstIr, Expr, FnIr, Name, Pat, Scope, StructIr, TypeIr};
 use crate::parse::ParsedFile;
+
+/// `.await` gets call-graph edges to its crate's `IntoFuture` impls up to this many.
+const MAX_AWAIT_EDGES: usize = 8;
 
 /// A module scope: (file index, scope index in the file).
 type ScopeRef = (usize, u32);
@@ -59,6 +62,8 @@ pub struct Names<'a> {
     fns: HashSet<&'a str>,
     /// Impl types, traits and `use` aliases: what an uppercase qualifier must be.
     qualifiers: HashSet<&'a str>,
+    /// The `IntoFuture::into_future` functions of each crate: what an `.await` may run.
+    into_futures: HashMap<usize, Vec<FnId>>,
 }
 
 impl Names<'_> {
@@ -105,6 +110,16 @@ struct Index {
     consts_by_name: HashMap<(usize, Name), (usize, usize)>,
     traits: HashSet<(usize, Name)>,
     trait_fns: HashMap<(usize, Name), Vec<FnId>>,
+    /// Types some `impl` block is for, by crate and over every crate: what a declared type must
+    /// name to give a value a program type (structs, enums, aliases with impls).
+    impl_types: HashSet<(usize, Name)>,
+    impl_types_any_crate: HashSet<Name>,
+    /// Type aliases by (crate, impl type for associated types, name): `(file, index)`.
+    aliases: HashMap<(usize, Option<Name>, Name), (usize, usize)>,
+    aliases_any_crate: HashMap<(Option<Name>, Name), (usize, usize)>,
+    /// `impl From<S> for T { fn from(..) }` by the core type `S` of the parameter, over every
+    /// crate.
+    from_by_source: HashMap<Name, Vec<FnId>>,
 }
 
 /// The module tree of every crate: each module with its path, its children and its scopes.
@@ -269,6 +284,14 @@ impl Program {
                     .first()
                     .is_some_and(|p| matches!(&p.pat, Pat::Bind { name, .. } if name == "self"));
                 if let Some(ty) = &f.self_ty {
+                    ix.impl_types.insert((krate, *ty));
+                    ix.impl_types_any_crate.insert(*ty);
+                    if f.name == "from" && f.trait_name.is_some_and(|t| t == "From") {
+                        let source = f.params.first().and_then(|p| p.ty.as_ref());
+                        if let Some(src) = source.and_then(|t| core_type(t).path.last()) {
+                            ix.from_by_source.entry(*src).or_default().push(id);
+                        }
+                    }
                     ix.methods.entry((krate, *ty, f.name)).or_default().push(id);
                     ix.methods_any_crate
                         .entry((*ty, f.name))
@@ -302,6 +325,14 @@ impl Program {
             for (idx, s) in file.ir.structs.iter().enumerate() {
                 ix.structs.entry((krate, s.name)).or_insert((fi, idx));
                 ix.structs_any_crate.entry(s.name).or_insert((fi, idx));
+            }
+            for (idx, a) in file.ir.type_aliases.iter().enumerate() {
+                ix.aliases
+                    .entry((krate, a.self_ty, a.name))
+                    .or_insert((fi, idx));
+                ix.aliases_any_crate
+                    .entry((a.self_ty, a.name))
+                    .or_insert((fi, idx));
             }
             for (idx, c) in file.ir.consts.iter().enumerate() {
                 ix.consts
@@ -451,6 +482,25 @@ impl Program {
                     .unwrap_or_default();
             }
         }
+        // `Self::Request::new(..)`: through the impl's associated type; `Alias::new(..)` through a
+        // type alias.
+        if segs.len() >= 2 {
+            let qualifier = segs[segs.len() - 2];
+            let owner = (segs.len() == 3 && segs[0] == "Self")
+                .then_some(self_ty)
+                .flatten();
+            if segs.len() == 2 || owner.is_some() {
+                if let Some(target) = self.type_alias(krate, owner, &qualifier) {
+                    let target = core_type(target).path.last().copied();
+                    if let Some(t) = target.filter(|t| *t != qualifier) {
+                        let found = self.methods_of(krate, &t, &segs[segs.len() - 1]);
+                        if !found.is_empty() {
+                            return found.to_vec();
+                        }
+                    }
+                }
+            }
+        }
         let full = self.expand(ctx, segs);
         if let Some(found) = self.lookup_fn(&full, krate, 0) {
             return found;
@@ -559,6 +609,72 @@ impl Program {
         self.methods_so_named(krate, name, |f| f.trait_name.is_some())
     }
 
+    /// Methods named `name` of exactly type `ty` (no trait defaults): the crate's own, else those
+    /// of another crate of the tree.
+    #[must_use]
+    pub fn methods_of(&self, krate: usize, ty: &str, name: &str) -> &[FnId] {
+        let (ty, name) = (Name::from(ty), Name::from(name));
+        self.ix
+            .methods
+            .get(&(krate, ty, name))
+            .or_else(|| self.ix.methods_any_crate.get(&(ty, name)))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The type alias `name` (of impl type `owner` for an associated type), in crate `krate` or
+    /// else in another crate of the tree.
+    #[must_use]
+    pub fn type_alias(&self, krate: usize, owner: Option<&str>, name: &str) -> Option<&TypeIr> {
+        let (owner, name) = (owner.map(Name::from), Name::from(name));
+        let &(f, i) = self
+            .ix
+            .aliases
+            .get(&(krate, owner, name))
+            .or_else(|| self.ix.aliases_any_crate.get(&(owner, name)))?;
+        Some(&self.files[f].ir.type_aliases[i].ty)
+    }
+
+    /// Whether `name` is a type of the program: a struct, or a type with an `impl` block.
+    #[must_use]
+    pub fn is_program_type(&self, krate: usize, name: &str) -> bool {
+        let n = Name::from(name);
+        self.ix.impl_types.contains(&(krate, n))
+            || self.ix.impl_types_any_crate.contains(&n)
+            || self.struct_def(krate, name).is_some()
+    }
+
+    /// The program's `From::from` functions converting a value of core type `source` (when
+    /// known) into `target` (when known); empty when both are unknown.
+    #[must_use]
+    pub fn from_impls(
+        &self,
+        krate: usize,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Vec<FnId> {
+        let is_from = |&f: &FnId| self.func(f).trait_name.is_some_and(|t| t == "From");
+        match (source, target) {
+            (Some(s), t) => self
+                .ix
+                .from_by_source
+                .get(&Name::from(s))
+                .map(|ids| {
+                    ids.iter()
+                        .copied()
+                        .filter(|&f| t.is_none_or(|t| self.func(f).self_ty.is_some_and(|s| s == t)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            (None, Some(t)) => self
+                .methods_of(krate, t, "from")
+                .iter()
+                .copied()
+                .filter(is_from)
+                .collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+
     /// Methods named `name` that `keep` accepts: the crate's own, or, when it has none, those
     /// of every crate of the tree.
     fn methods_so_named(
@@ -660,6 +776,13 @@ impl Program {
             }
         }
         names.qualifiers.insert("Self");
+        for i in 0..self.fns.len() {
+            let f = self.func(i);
+            if f.name == "into_future" && f.trait_name.is_some_and(|t| t == "IntoFuture") {
+                let krate = self.fns[i].krate;
+                names.into_futures.entry(krate).or_default().push(i);
+            }
+        }
         names
     }
 
@@ -689,6 +812,16 @@ impl Program {
                 }
                 callees.extend(self.resolve_method(krate, None, name));
             }
+            // `.await` on a value of a program type runs its `IntoFuture` impl: an edge to those
+            // of the crate, when they are few enough to name (a crate with more has its typed
+            // awaits dispatched by the engine all the same; only relevance sees fewer edges).
+            Node::Expr(Expr::Await { .. }) => {
+                if let Some(own) = names.into_futures.get(&krate) {
+                    if own.len() <= MAX_AWAIT_EDGES {
+                        callees.extend(own);
+                    }
+                }
+            }
             _ => {}
         };
         for s in &f.body.stmts {
@@ -716,6 +849,48 @@ impl Program {
             .map(|n| self.calls[n])
             .collect()
     }
+}
+
+/// Wrapper types looked through for the type a value has: references, smart pointers, locks,
+/// `Option`/`Result` and collections (`&Option<Arc<Client>>` → `Client`).
+const WRAPPER_TYPES: &[&str] = &[
+    "Option",
+    "Result",
+    "Box",
+    "Arc",
+    "Rc",
+    "Mutex",
+    "RwLock",
+    "RefCell",
+    "Cell",
+    "Pin",
+    "Cow",
+    "Vec",
+    "VecDeque",
+    "MutexGuard",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "Weak",
+    "ManuallyDrop",
+    "io",
+    "Self_",
+];
+
+/// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).
+#[must_use]
+pub fn core_type(ty: &TypeIr) -> &TypeIr {
+    let mut t = ty;
+    for _ in 0..8 {
+        let wrapper = t.path.is_empty()
+            || t.path
+                .last()
+                .is_some_and(|l| WRAPPER_TYPES.contains(&l.as_str()));
+        match t.args.first() {
+            Some(inner) if wrapper => t = inner,
+            _ => break,
+        }
+    }
+    t
 }
 
 /// `#[path = "x.rs"] mod name;` puts `x.rs` at `parent::name` in the declaring file's crate,

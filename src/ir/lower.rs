@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use super::macros::lower_macro;
 use super::{
     Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name,
-    ParamIr, Pat, Scope, Span, Stmt, StructIr, TypeIr, UseItem,
+    ParamIr, Pat, Scope, Span, Stmt, StructIr, TypeAliasIr, TypeIr, UseItem,
 };
 
 /// Lowers a whole file.
@@ -62,6 +62,13 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                 }
             }
             syn::Item::Struct(s) => out.structs.push(lower_struct(s, scope)),
+            syn::Item::Type(t) => out.type_aliases.push(TypeAliasIr {
+                scope,
+                self_ty: None,
+                trait_name: None,
+                name: name_of(&t.ident),
+                ty: lower_type(&t.ty),
+            }),
             syn::Item::Const(c) => {
                 out.consts.push(ConstIr {
                     name: name_of(&c.ident),
@@ -128,9 +135,19 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
         .and_then(|(_, p, _)| p.segments.last())
         .map(|s| name_of(&s.ident));
     for item in &imp.items {
-        if let syn::ImplItem::Fn(f) = item {
-            let lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, false);
-            out.fns.push(lowered);
+        match item {
+            syn::ImplItem::Fn(f) => {
+                let lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, false);
+                out.fns.push(lowered);
+            }
+            syn::ImplItem::Type(t) => out.type_aliases.push(TypeAliasIr {
+                scope,
+                self_ty,
+                trait_name,
+                name: name_of(&t.ident),
+                ty: lower_type(&t.ty),
+            }),
+            _ => {}
         }
     }
 }
@@ -619,7 +636,10 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
         syn::Expr::Group(g) => Expr::Wrap(boxed(&g.expr, closures)),
         syn::Expr::Cast(c) => Expr::Wrap(boxed(&c.expr, closures)),
         syn::Expr::Try(t) => Expr::Wrap(boxed(&t.expr, closures)),
-        syn::Expr::Await(a) => Expr::Wrap(boxed(&a.base, closures)),
+        syn::Expr::Await(a) => Expr::Await {
+            base: boxed(&a.base, closures),
+            span: span_of(a.await_token.span),
+        },
         syn::Expr::Unary(u) => match u.op {
             syn::UnOp::Not(_) => Expr::Not(boxed(&u.expr, closures)),
             _ => Expr::Wrap(boxed(&u.expr, closures)),

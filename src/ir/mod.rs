@@ -40,6 +40,23 @@ pub struct FileIr {
     pub consts: Vec<ConstIr>,
     /// `mod name;` declarations (with their `#[path]`), for the module tree.
     pub mod_decls: Vec<ModDecl>,
+    /// `type X = T;` items and the associated types of impls (`type Output = T;`).
+    pub type_aliases: Vec<TypeAliasIr>,
+}
+
+/// `type Name = Ty;` in a module, or an associated type of an impl.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TypeAliasIr {
+    /// Scope index.
+    pub scope: u32,
+    /// For an associated type, the impl's type (last segment).
+    pub self_ty: Option<Name>,
+    /// For an associated type of a trait impl, the trait name.
+    pub trait_name: Option<Name>,
+    /// Alias name.
+    pub name: Name,
+    /// What it stands for.
+    pub ty: TypeIr,
 }
 
 /// A module scope with its `use` items.
@@ -296,8 +313,15 @@ pub enum Expr {
     /// `[a, b]`, `[a; n]`, `vec![..]`.
     Array(Vec<Expr>),
     /// Operators and wrappers that pass their operand's value through: `&`, `*`, `-`, `?`,
-    /// `.await`, `as`, parentheses.
+    /// `as`, parentheses.
     Wrap(Box<Expr>),
+    /// `base.await`: the operand's value, or what its type's `IntoFuture` impl makes of it.
+    Await {
+        /// The awaited expression.
+        base: Box<Expr>,
+        /// Span of the `await` keyword.
+        span: Span,
+    },
     /// `&mut e`: like [`Expr::Wrap`], and an unknown callee may write through it.
     MutRef(Box<Expr>),
     /// `!e`.

@@ -38,9 +38,11 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(Node<'a>)) {
     let block =
         |b: &'a Block, f: &mut dyn FnMut(Node<'a>)| b.stmts.iter().for_each(|s| walk_stmt(s, f));
     match e {
-        Expr::Field { base, .. } | Expr::Wrap(base) | Expr::MutRef(base) | Expr::Not(base) => {
-            walk_expr(base, f)
-        }
+        Expr::Field { base, .. }
+        | Expr::Wrap(base)
+        | Expr::MutRef(base)
+        | Expr::Not(base)
+        | Expr::Await { base, .. } => walk_expr(base, f),
         Expr::Index { base, index } => {
             walk_expr(base, f);
             walk_expr(index, f);

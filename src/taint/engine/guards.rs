@@ -56,7 +56,7 @@ impl<'p> Engine<'p> {
     pub(super) fn guard_polarity(&self, cond: &Expr, env: &Env) -> Option<bool> {
         match cond {
             Expr::Not(inner) => self.guard_polarity(inner, env).map(|b| !b),
-            Expr::Wrap(inner) => self.guard_polarity(inner, env),
+            Expr::Wrap(inner) | Expr::Await { base: inner, .. } => self.guard_polarity(inner, env),
             Expr::Binary {
                 op: BinOp::And,
                 l,

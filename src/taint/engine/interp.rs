@@ -26,7 +26,7 @@ impl<'p> Engine<'p> {
                 Stmt::Let(local) => {
                     let crate::ir::Local { pat, ty, init, els } = &**local;
                     let v = match init {
-                        Some(e) => self.eval(e, env, frame),
+                        Some(e) => self.eval_expecting(e, ty.as_ref(), env, frame),
                         None => Value::default(),
                     };
                     let mut v = self.typed(v, ty.as_ref(), frame);
@@ -268,6 +268,10 @@ impl<'p> Engine<'p> {
                 v
             }
             Expr::Wrap(inner) | Expr::MutRef(inner) => self.eval(inner, env, frame),
+            Expr::Await { base, span } => {
+                let v = self.eval(base, env, frame);
+                self.await_value(v, *span, env, frame)
+            }
             Expr::Not(inner) => {
                 self.eval(inner, env, frame);
                 Value::default()

@@ -352,6 +352,11 @@ impl<'p> Engine<'p> {
             frame.ret.join_in(&tail);
         }
         let mut ret = std::mem::take(&mut frame.ret);
+        if ret.ty.is_some() && ret.type_name().is_none() {
+            // Values of several types met (an `Ok(Self { .. })` and an `Err(e)`): the declared
+            // return type says which one a caller dispatches on.
+            ret.ty = None;
+        }
         if ret.kind.is_none() || ret.ty.is_none() {
             ret = self.typed(ret, f.ret.as_ref(), &frame);
         }

@@ -3,34 +3,13 @@
 //! (`let imei = ..`, `fn device_id()`).
 
 use super::{Engine, Frame, FN_ITEM};
+pub(super) use crate::graph::core_type;
 use crate::graph::{Ctx, FnId};
 use crate::ir::{Name, Span, TypeIr};
 use crate::rules::index::{snake_case, NameSite};
 use crate::taint::lattice::Value;
 use crate::taint::state::Env;
 use crate::taint::transfer::serde_skip;
-
-/// Wrapper types looked through when a type annotation gives a value its kind or user type.
-const WRAPPER_TYPES: &[&str] = &[
-    "Option",
-    "Result",
-    "Box",
-    "Arc",
-    "Rc",
-    "Mutex",
-    "RwLock",
-    "RefCell",
-    "Cell",
-    "Pin",
-    "Cow",
-    "Vec",
-    "VecDeque",
-    "MutexGuard",
-    "Weak",
-    "ManuallyDrop",
-    "io",
-    "Self_",
-];
 
 impl<'p> Engine<'p> {
     pub(super) fn path_value(
@@ -99,7 +78,18 @@ impl<'p> Engine<'p> {
     }
 
     /// Gives `v` the kind and user type its declared type says, when it has none.
-    pub(super) fn typed(&self, mut v: Value, ty: Option<&TypeIr>, frame: &Frame<'p>) -> Value {
+    pub(super) fn typed(&self, v: Value, ty: Option<&TypeIr>, frame: &Frame<'p>) -> Value {
+        self.typed_at(v, ty, frame.ctx, frame.f.self_ty)
+    }
+
+    /// [`Engine::typed`] for a type written in context `ctx`, where `Self` is `self_ty`.
+    pub(super) fn typed_at(
+        &self,
+        mut v: Value,
+        ty: Option<&TypeIr>,
+        ctx: Ctx,
+        self_ty: Option<Name>,
+    ) -> Value {
         let Some(ty) = ty else { return v };
         let core = core_type(ty);
         if core.path.is_empty() {
@@ -107,18 +97,32 @@ impl<'p> Engine<'p> {
         }
         if core.path.len() == 1 && core.path[0] == "Self" {
             if v.ty.is_none() {
-                v.ty.clone_from(&frame.f.self_ty);
+                v.ty = self_ty;
             }
             return v;
         }
         if v.kind.is_none() {
-            let full = self.prog.expand(frame.ctx, &core.path);
+            let full = self.prog.expand(ctx, &core.path);
             v.kind = self.rules.kind_of_type(&full);
         }
         if v.ty.is_none() && v.kind.is_none() {
             if let Some(last) = core.path.last() {
-                if self.prog.struct_def(frame.krate, last).is_some() {
+                let krate = self.prog.crate_of(ctx);
+                // `Self::Request` names the impl's associated type; `Api` may be an alias.
+                let owner = (core.path.len() == 2 && core.path[0] == "Self")
+                    .then_some(self_ty)
+                    .flatten();
+                if owner.is_none() && self.prog.is_program_type(krate, last) {
                     v.ty = Some(*last);
+                } else if let Some(target) = self
+                    .prog
+                    .type_alias(krate, owner.as_deref(), last)
+                    .map(core_type)
+                    .and_then(|t| t.path.last())
+                    .filter(|t| self.prog.is_program_type(krate, t))
+                {
+                    // `type Api = Client<Json>;`
+                    v.ty = Some(*target);
                 }
             }
         }
@@ -317,20 +321,4 @@ impl<'p> Engine<'p> {
         }
         self.prog.struct_def(frame.krate, last).is_none() || own.is_some()
     }
-}
-
-/// The type inside references and wrappers (`&Option<Arc<Client>>` → `Client`).
-pub(super) fn core_type(ty: &TypeIr) -> &TypeIr {
-    let mut t = ty;
-    for _ in 0..8 {
-        let wrapper = t.path.is_empty()
-            || t.path
-                .last()
-                .is_some_and(|l| WRAPPER_TYPES.contains(&l.as_str()));
-        match t.args.first() {
-            Some(inner) if wrapper => t = inner,
-            _ => break,
-        }
-    }
-    t
 }
