@@ -13,8 +13,8 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 
-use super::lower::{lower_expr, span_of};
-use super::{ClosureIr, Expr};
+use super::lower::{lower_expr, lower_pat, span_of};
+use super::{Arm, ClosureIr, Expr, Pat};
 
 /// How many macro bodies, one inside the other, are parsed as expressions; deeper ones lower to
 /// the identifiers they mention (see the module documentation).
@@ -71,6 +71,12 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
             )
         }
         "vec" => (lower_vec(mac.tokens.clone(), closures), None),
+        "select" | "select_biased" => {
+            if let Some(lowered) = lower_select(mac.tokens.clone(), closures) {
+                return lowered;
+            }
+            (mentioned_names(mac.tokens.clone(), span), None)
+        }
         _ => lower_expr_list(mac.tokens.clone(), closures),
     };
     Expr::Macro {
@@ -79,6 +85,102 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
         format: format.map(String::into_boxed_str),
         span,
     }
+}
+
+/// One arm of `select!`: `pat = future, if guard => body`, or `else => body` (no future).
+struct SelectArm {
+    pat: syn::Pat,
+    future: Option<syn::Expr>,
+    guard: Option<syn::Expr>,
+    body: syn::Expr,
+}
+
+/// Parses the arms of `tokio::select!` / `futures::select!` (`biased;` first is allowed;
+/// `else`, `default` and `complete` arms have no future).
+fn parse_select(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<SelectArm>> {
+    if input.peek(syn::Ident) && input.peek2(syn::Token![;]) {
+        let word: syn::Ident = input.parse()?;
+        if word != "biased" {
+            return Err(syn::Error::new(word.span(), "not a select! body"));
+        }
+        input.parse::<syn::Token![;]>()?;
+    }
+    let mut arms = Vec::new();
+    while !input.is_empty() {
+        let (pat, future, guard) = if input.peek(syn::Token![else]) {
+            input.parse::<syn::Token![else]>()?;
+            (syn::Pat::Verbatim(TokenStream::new()), None, None)
+        } else {
+            let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
+            if input.peek(syn::Token![=>]) {
+                // futures' `default => ..` and `complete => ..`.
+                (syn::Pat::Verbatim(TokenStream::new()), None, None)
+            } else {
+                input.parse::<syn::Token![=]>()?;
+                let future: syn::Expr = input.parse()?;
+                let guard = if input.peek(syn::Token![,]) && input.peek2(syn::Token![if]) {
+                    input.parse::<syn::Token![,]>()?;
+                    input.parse::<syn::Token![if]>()?;
+                    Some(input.parse::<syn::Expr>()?)
+                } else {
+                    None
+                };
+                (pat, Some(future), guard)
+            }
+        };
+        input.parse::<syn::Token![=>]>()?;
+        let body = syn::Expr::parse_with_earlier_boundary_rule(input)?;
+        if !input.is_empty() {
+            input.parse::<syn::Token![,]>().or_else(|e| {
+                if matches!(body, syn::Expr::Block(_)) {
+                    Ok(syn::Token![,](input.span()))
+                } else {
+                    Err(e)
+                }
+            })?;
+        }
+        arms.push(SelectArm {
+            pat,
+            future,
+            guard,
+            body,
+        });
+    }
+    Ok(arms)
+}
+
+/// `select! { pat = fut => body, .. }` as the alternatives it is: one arm per branch, each
+/// awaiting its future, binding the pattern to the result and running its body, like
+/// `match <unknown> { _ if guard => match fut.await { pat => body }, .. }`; an `else` arm is
+/// one more alternative. `None` when the body is not a `select!` body (its names are kept).
+fn lower_select(tokens: TokenStream, closures: &mut Vec<ClosureIr>) -> Option<Expr> {
+    let arms = parse_select.parse2(tokens).ok()?;
+    let arms = arms
+        .iter()
+        .map(|arm| {
+            let body = lower_expr(&arm.body, closures);
+            let body = match &arm.future {
+                Some(future) => Expr::Match {
+                    scrut: Box::new(Expr::Wrap(Box::new(lower_expr(future, closures)))),
+                    arms: vec![Arm {
+                        pat: lower_pat(&arm.pat),
+                        guard: None,
+                        body,
+                    }],
+                },
+                None => body,
+            };
+            Arm {
+                pat: Pat::Ignore,
+                guard: arm.guard.as_ref().map(|g| lower_expr(g, closures)),
+                body,
+            }
+        })
+        .collect();
+    Some(Expr::Match {
+        scrut: Box::new(Expr::Unknown),
+        arms,
+    })
 }
 
 /// Every identifier in `tokens` (nested groups included), once each, in order of first
