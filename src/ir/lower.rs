@@ -7,7 +7,7 @@
 use proc_macro2::Span as PmSpan;
 use syn::spanned::Spanned;
 
-use super::macros::lower_macro;
+use super::macros::{expand_items, lower_macro, LocalMacros};
 use super::{
     Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name,
     ParamIr, Pat, Scope, Span, Stmt, StructIr, TypeIr, UseItem,
@@ -20,6 +20,8 @@ pub fn lower_file(file: &syn::File) -> FileIr {
         scopes: vec![Scope::default()],
         ..FileIr::default()
     };
+    // The file's own `macro_rules!` only: lowering a file must depend on its bytes alone.
+    let _macros = LocalMacros::enter(&file.items);
     lower_items(&file.items, 0, &mut out);
     out
 }
@@ -98,6 +100,13 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                         name: name_of(&m.ident),
                         path_attr: path_attr(&m.attrs),
                     });
+                }
+            }
+            // An invocation of one of the file's own macros in item position: the structs,
+            // impls and functions it expands to.
+            syn::Item::Macro(m) if m.ident.is_none() => {
+                if let Some((items, _level)) = expand_items(&m.mac) {
+                    lower_items(&items, scope, out);
                 }
             }
             _ => {}

@@ -26,7 +26,7 @@ thread_local! {
 }
 
 /// Holds one level of [`DEPTH`] while a body is lowered; gives it back even on unwinding.
-struct Nested(usize);
+pub(super) struct Nested(usize);
 
 impl Nested {
     /// Enters a body, or `None` when [`MAX_NESTED_BODIES`] are already open.
@@ -61,6 +61,13 @@ pub(super) fn lower_macro(mac: &syn::Macro, closures: &mut Vec<ClosureIr>) -> Ex
             span,
         };
     };
+    if mac.path.get_ident().is_some() {
+        if let Some(expanded) = expand_local(&name, mac.tokens.clone(), last.ident.span()) {
+            if let Some(lowered) = lower_expansion(expanded, closures) {
+                return lowered;
+            }
+        }
+    }
     let (args, format) = match name.as_str() {
         "json" => {
             let mut leaves = Vec::new();
@@ -395,6 +402,438 @@ fn json_leaves(tokens: TokenStream, out: &mut Vec<syn::Expr>) {
     }
 }
 
+/// Token trees a file's local macro expansions may produce in all, so a macro that expands to
+/// several calls of itself costs a bounded amount however it nests (beyond it, invocations
+/// lower as if the macro were unknown).
+pub const MAX_EXPANDED_TOKENS: usize = 1 << 16;
+
+/// One rule of a file's own `macro_rules!`: what it matches and what it expands to.
+#[derive(Clone)]
+pub(super) struct LocalMacro {
+    matcher: Vec<MatchPart>,
+    body: TokenStream,
+}
+
+/// A piece of a supported matcher.
+#[derive(Clone)]
+enum MatchPart {
+    /// A token that must be there (an identifier or punctuation; groups are not supported).
+    Exact(String),
+    /// `$name:frag`.
+    Var(String, Fragment),
+    /// A delimited group of parts: `{ $($field:ident),* }`.
+    Group(Delimiter, Vec<MatchPart>),
+    /// `$( $name:frag ) sep* ` or `+`/`?`, with one variable and an optional one-token separator,
+    /// the last part of the matcher (a `$(,)?` after it is allowed).
+    Repeat(String, Fragment, Option<String>),
+}
+
+/// How much of the invocation a metavariable takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fragment {
+    /// One token tree (`tt`, `ident`, `literal`, `lifetime`).
+    One,
+    /// Tokens up to the matcher's next exact token (`expr`, `ty`, `path`, `pat`, `block`, ..).
+    Many,
+}
+
+thread_local! {
+    /// The `macro_rules!` of the file being lowered, by name.
+    static LOCAL: std::cell::RefCell<std::collections::HashMap<String, LocalMacro>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// Token trees expanded so far in this file.
+    static EXPANDED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Holds a file's local macros while it is lowered; forgets them when dropped (also on unwinding),
+/// so what one file defines never leaks into another: a file's lowering depends on its bytes only,
+/// which the per-file cache relies on.
+pub(super) struct LocalMacros;
+
+impl LocalMacros {
+    /// Collects the supported `macro_rules!` of `items` (inline modules included; the first
+    /// rule of each macro, when its matcher is simple enough).
+    pub(super) fn enter(items: &[syn::Item]) -> LocalMacros {
+        let mut found = std::collections::HashMap::new();
+        collect_local_macros(items, &mut found);
+        LOCAL.with(|l| *l.borrow_mut() = found);
+        EXPANDED.with(|e| e.set(0));
+        LocalMacros
+    }
+}
+
+impl Drop for LocalMacros {
+    fn drop(&mut self) {
+        LOCAL.with(|l| l.borrow_mut().clear());
+        EXPANDED.with(|e| e.set(0));
+    }
+}
+
+fn collect_local_macros(
+    items: &[syn::Item],
+    out: &mut std::collections::HashMap<String, LocalMacro>,
+) {
+    for item in items {
+        match item {
+            syn::Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
+                let Some(name) = &m.ident else { continue };
+                if let Some(rule) = first_rule(m.mac.tokens.clone()) {
+                    out.entry(name.to_string()).or_insert(rule);
+                }
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    collect_local_macros(inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first rule `(matcher) => { body }` of a `macro_rules!` body, if its matcher is supported.
+fn first_rule(tokens: TokenStream) -> Option<LocalMacro> {
+    let mut it = tokens.into_iter();
+    let TokenTree::Group(matcher) = it.next()? else {
+        return None;
+    };
+    match (it.next()?, it.next()?) {
+        (TokenTree::Punct(a), TokenTree::Punct(b)) if a.as_char() == '=' && b.as_char() == '>' => {}
+        _ => return None,
+    }
+    let TokenTree::Group(body) = it.next()? else {
+        return None;
+    };
+    Some(LocalMacro {
+        matcher: parse_matcher(matcher.stream())?,
+        body: body.stream(),
+    })
+}
+
+fn fragment(kind: &str) -> Fragment {
+    match kind {
+        "tt" | "ident" | "literal" | "lifetime" => Fragment::One,
+        _ => Fragment::Many,
+    }
+}
+
+/// `$name:frag` at the front of `trees`: the name and fragment, and how many trees it took.
+fn metavar(trees: &[TokenTree]) -> Option<(String, Fragment)> {
+    match trees {
+        [TokenTree::Punct(d), TokenTree::Ident(name), TokenTree::Punct(c), TokenTree::Ident(kind), ..]
+            if d.as_char() == '$' && c.as_char() == ':' =>
+        {
+            Some((name.to_string(), fragment(&kind.to_string())))
+        }
+        _ => None,
+    }
+}
+
+fn parse_matcher(tokens: TokenStream) -> Option<Vec<MatchPart>> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < trees.len() {
+        if let Some((name, frag)) = metavar(&trees[i..]) {
+            parts.push(MatchPart::Var(name, frag));
+            i += 4;
+            continue;
+        }
+        match &trees[i] {
+            TokenTree::Punct(d) if d.as_char() == '$' => {
+                // `$( $x:frag ) sep? op`
+                let TokenTree::Group(g) = trees.get(i + 1)? else {
+                    return None;
+                };
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                let rest = &trees[i + 2..];
+                let (sep, op, used) = match rest {
+                    [TokenTree::Punct(op), ..] if matches!(op.as_char(), '*' | '+' | '?') => {
+                        (None, op.as_char(), 1)
+                    }
+                    [sep, TokenTree::Punct(op), ..] if matches!(op.as_char(), '*' | '+') => {
+                        (Some(sep.to_string()), op.as_char(), 2)
+                    }
+                    _ => return None,
+                };
+                i += 2 + used;
+                match metavar(&inner) {
+                    Some((name, frag)) if inner.len() == 4 && op != '?' => {
+                        if parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
+                            return None;
+                        }
+                        parts.push(MatchPart::Repeat(name, frag, sep));
+                    }
+                    // A trailing `$(,)?` / `$(;)*`: optional separators.
+                    None if inner.len() == 1
+                        && matches!(&inner[0], TokenTree::Punct(p) if matches!(p.as_char(), ',' | ';')) =>
+                        {}
+                    _ => return None,
+                }
+            }
+            TokenTree::Ident(_) | TokenTree::Punct(_) => {
+                if parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
+                    return None;
+                }
+                parts.push(MatchPart::Exact(trees[i].to_string()));
+                i += 1;
+            }
+            TokenTree::Group(g) => {
+                if parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
+                    return None;
+                }
+                parts.push(MatchPart::Group(g.delimiter(), parse_matcher(g.stream())?));
+                i += 1;
+            }
+            TokenTree::Literal(_) => return None,
+        }
+    }
+    Some(parts)
+}
+
+/// What a metavariable was bound to: one token sequence, or one per repetition.
+enum Binding {
+    One(TokenStream),
+    Many(Vec<TokenStream>),
+}
+
+/// Matches an invocation against a rule's matcher.
+fn bind(matcher: &[MatchPart], tokens: TokenStream) -> Option<Vec<(String, Binding)>> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    for (k, part) in matcher.iter().enumerate() {
+        match part {
+            MatchPart::Exact(text) => {
+                if trees.get(i)?.to_string() != *text {
+                    return None;
+                }
+                i += 1;
+            }
+            MatchPart::Var(name, Fragment::One) => {
+                out.push((name.clone(), Binding::One(trees.get(i)?.clone().into())));
+                i += 1;
+            }
+            MatchPart::Group(delim, inner) => {
+                let TokenTree::Group(g) = trees.get(i)? else {
+                    return None;
+                };
+                if g.delimiter() != *delim {
+                    return None;
+                }
+                out.extend(bind(inner, g.stream())?);
+                i += 1;
+            }
+            MatchPart::Var(name, Fragment::Many) => {
+                let end = match matcher.get(k + 1) {
+                    Some(MatchPart::Exact(t)) => {
+                        (i..trees.len()).find(|&j| trees[j].to_string() == *t)?
+                    }
+                    Some(MatchPart::Group(d, _)) => (i..trees.len()).find(
+                        |&j| matches!(&trees[j], TokenTree::Group(g) if g.delimiter() == *d),
+                    )?,
+                    None => trees.len(),
+                    Some(_) => return None,
+                };
+                if end == i {
+                    return None;
+                }
+                out.push((
+                    name.clone(),
+                    Binding::One(trees[i..end].iter().cloned().collect()),
+                ));
+                i = end;
+            }
+            MatchPart::Repeat(name, frag, sep) => {
+                let rest = &trees[i..];
+                let items: Vec<TokenStream> = match sep {
+                    Some(sep) => {
+                        let mut items = vec![TokenStream::new()];
+                        for t in rest {
+                            if t.to_string() == *sep {
+                                items.push(TokenStream::new());
+                            } else if let Some(last) = items.last_mut() {
+                                last.extend(std::iter::once(t.clone()));
+                            }
+                        }
+                        if items.last().is_some_and(TokenStream::is_empty) {
+                            items.pop();
+                        }
+                        items
+                    }
+                    None if *frag == Fragment::One => {
+                        rest.iter().map(|t| t.clone().into()).collect()
+                    }
+                    None => return None,
+                };
+                if *frag == Fragment::One
+                    && sep.is_some()
+                    && items.iter().any(|t| t.clone().into_iter().count() != 1)
+                {
+                    return None;
+                }
+                out.push((name.clone(), Binding::Many(items)));
+                i = trees.len();
+            }
+        }
+    }
+    (i == trees.len()).then_some(out)
+}
+
+/// The body with every `$x` replaced by its binding (an expression as one invisible group, so
+/// `$a * 2` keeps its precedence) and every `$( .. ) sep* ` repeated once per binding of the
+/// repeated variable it names. The body's own tokens take the invocation's span `site`, so what
+/// the expansion does is reported where the macro is called.
+fn transcribe(
+    body: TokenStream,
+    binds: &[(String, Binding)],
+    item: Option<usize>,
+    site: proc_macro2::Span,
+) -> Option<TokenStream> {
+    let trees: Vec<TokenTree> = body.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut i = 0;
+    while i < trees.len() {
+        match (&trees[i], trees.get(i + 1)) {
+            (TokenTree::Punct(d), Some(TokenTree::Ident(name))) if d.as_char() == '$' => {
+                let name = name.to_string();
+                match binds.iter().find(|(n, _)| *n == name).map(|(_, b)| b) {
+                    Some(Binding::One(t)) => out.extend(substituted(t)),
+                    Some(Binding::Many(items)) => out.extend(substituted(items.get(item?)?)),
+                    // `$crate` and unknown names.
+                    None if name == "crate" => out.extend(std::iter::once(TokenTree::Ident(
+                        proc_macro2::Ident::new("crate", proc_macro2::Span::call_site()),
+                    ))),
+                    None => return None,
+                }
+                i += 2;
+            }
+            (TokenTree::Punct(d), Some(TokenTree::Group(g))) if d.as_char() == '$' => {
+                if item.is_some() {
+                    return None;
+                }
+                let (sep, used) = match trees.get(i + 2..i + 4) {
+                    Some([TokenTree::Punct(op), _]) if matches!(op.as_char(), '*' | '+' | '?') => {
+                        (None, 1)
+                    }
+                    Some([sep, TokenTree::Punct(op)]) if matches!(op.as_char(), '*' | '+') => {
+                        (Some(sep.clone()), 2)
+                    }
+                    _ => match trees.get(i + 2) {
+                        Some(TokenTree::Punct(op)) if matches!(op.as_char(), '*' | '+' | '?') => {
+                            (None, 1)
+                        }
+                        _ => return None,
+                    },
+                };
+                let count = binds
+                    .iter()
+                    .filter_map(|(_, b)| match b {
+                        Binding::Many(items) => Some(items.len()),
+                        Binding::One(_) => None,
+                    })
+                    .next()?;
+                for k in 0..count {
+                    if k > 0 {
+                        if let Some(s) = &sep {
+                            out.extend(std::iter::once(s.clone()));
+                        }
+                    }
+                    out.extend(transcribe(g.stream(), binds, Some(k), site)?);
+                }
+                i += 2 + used;
+            }
+            (TokenTree::Group(g), _) => {
+                let inner = transcribe(g.stream(), binds, item, site)?;
+                let mut group = proc_macro2::Group::new(g.delimiter(), inner);
+                group.set_span(site);
+                out.extend(std::iter::once(TokenTree::Group(group)));
+                i += 1;
+            }
+            (t, _) => {
+                let mut t = t.clone();
+                t.set_span(site);
+                out.extend(std::iter::once(t));
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// What `$x` becomes: a single token as itself (an identifier may start a path), longer
+/// fragments as one invisible group.
+fn substituted(t: &TokenStream) -> TokenStream {
+    let mut it = t.clone().into_iter();
+    match (it.next(), it.next()) {
+        (Some(one), None) => one.into(),
+        _ => TokenTree::Group(proc_macro2::Group::new(Delimiter::None, t.clone())).into(),
+    }
+}
+
+/// Expands `name!(tokens)` when `name` is a supported `macro_rules!` of the file being lowered
+/// and the file's expansion budget allows; `None` otherwise (the caller lowers the invocation
+/// as before).
+pub(super) fn expand_local(
+    name: &str,
+    tokens: TokenStream,
+    site: proc_macro2::Span,
+) -> Option<TokenStream> {
+    let rule = LOCAL.with(|l| l.borrow().get(name).cloned())?;
+    let binds = bind(&rule.matcher, tokens)?;
+    let expanded = transcribe(rule.body, &binds, None, site)?;
+    let size = count_trees(expanded.clone());
+    let used = EXPANDED.with(Cell::get);
+    if used.saturating_add(size) > MAX_EXPANDED_TOKENS {
+        return None;
+    }
+    EXPANDED.with(|e| e.set(used + size));
+    Some(expanded)
+}
+
+/// Token trees in `tokens`, nested ones included, without recursion.
+fn count_trees(tokens: TokenStream) -> usize {
+    let mut n = 0;
+    let mut stack = vec![tokens.into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            None => {
+                stack.pop();
+            }
+            Some(TokenTree::Group(g)) => {
+                n += 1;
+                stack.push(g.stream().into_iter());
+            }
+            Some(_) => n += 1,
+        }
+    }
+    n
+}
+
+/// Lowers an expansion in expression position: a block of its statements.
+fn lower_expansion(expanded: TokenStream, closures: &mut Vec<ClosureIr>) -> Option<Expr> {
+    let block = syn::Block::parse_within.parse2(expanded).ok()?;
+    Some(Expr::Block(super::lower::lower_block(
+        &syn::Block {
+            brace_token: syn::token::Brace::default(),
+            stmts: block,
+        },
+        closures,
+    )))
+}
+
+/// Items a local macro expands to in item position (structs, impls, functions), entered like
+/// a macro body, so they count towards the nesting cap; `None` when it is not a local macro,
+/// the nesting cap is reached or the expansion is not items.
+pub(super) fn expand_items(mac: &syn::Macro) -> Option<(Vec<syn::Item>, Nested)> {
+    let name = mac.path.get_ident()?.to_string();
+    let level = Nested::enter()?;
+    let site = mac.path.segments.last()?.ident.span();
+    let expanded = expand_local(&name, mac.tokens.clone(), site)?;
+    let file = syn::parse2::<syn::File>(expanded).ok()?;
+    Some((file.items, level))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +895,47 @@ mod tests {
         // The parsed bodies, then the one lowered to its names.
         assert_eq!(levels, MAX_NESTED_BODIES + 1);
         assert_eq!(names, ["imei", "clone", "msisdn"]);
+    }
+
+    /// A file's own `macro_rules!` expand in expression and item position; matchers they do
+    /// not support leave the invocation as it was.
+    #[test]
+    fn local_macros_expand() {
+        let file: syn::File = syn::parse_str(
+            "macro_rules! one { ($n:expr) => { $n.clone() }; }
+             macro_rules! many { ($($x:expr),* $(,)?) => { vec![$($x),*] }; }
+             macro_rules! deep { ($($a:tt)*) => { $( $( $a )* )* }; }
+             fn f() { let a = one!(imei); let b = many!(x, y,); let c = deep!(z); }",
+        )
+        .expect("parses");
+        let ir = super::super::lower::lower_file(&file);
+        let text = format!("{:?}", ir.fns[0].body);
+        assert!(text.contains("name: \"clone\""), "{text}");
+        assert!(text.contains("name: \"vec\""), "{text}");
+        assert!(text.contains("name: \"deep\""), "{text}");
+        assert_eq!(
+            LOCAL.with(|l| l.borrow().len()),
+            0,
+            "forgotten after the file"
+        );
+    }
+
+    /// A macro that expands to calls of itself, doubling its input each time, in expression
+    /// and item position: the nesting cap and the per-file token budget stop it quickly.
+    #[test]
+    fn self_expanding_macros_stay_bounded() {
+        let file: syn::File = syn::parse_str(
+            "macro_rules! boom { ($($t:tt)*) => { boom!($($t)* $($t)*) + boom!($($t)*) }; }
+             macro_rules! items { ($($t:tt)*) => { items!{ $($t)* $($t)* } fn g() {} }; }
+             items!{ a b }
+             fn f() { let a = boom!(imei x y); }",
+        )
+        .expect("parses");
+        let started = std::time::Instant::now();
+        let ir = super::super::lower::lower_file(&file);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert!(ir.fns.len() <= MAX_NESTED_BODIES + 2);
+        assert_eq!(DEPTH.with(Cell::get), 0, "every level was left");
     }
 
     /// A json! body yields its Rust values, nested objects included.
