@@ -423,9 +423,10 @@ enum MatchPart {
     Var(String, Fragment),
     /// A delimited group of parts: `{ $($field:ident),* }`.
     Group(Delimiter, Vec<MatchPart>),
-    /// `$( $name:frag ) sep* ` or `+`/`?`, with one variable and an optional one-token separator,
-    /// the last part of the matcher (a `$(,)?` after it is allowed).
-    Repeat(String, Fragment, Option<String>),
+    /// `$( parts ) sep* ` or `+`: parts with no repetition of their own, repeated, each time
+    /// separated by the optional one-token separator; the last part of its level (a `$(,)?`
+    /// after it is allowed).
+    Repeat(Vec<MatchPart>, Option<String>),
 }
 
 /// How much of the invocation a metavariable takes.
@@ -557,19 +558,22 @@ fn parse_matcher(tokens: TokenStream) -> Option<Vec<MatchPart>> {
                     _ => return None,
                 };
                 i += 2 + used;
-                match metavar(&inner) {
-                    Some((name, frag)) if inner.len() == 4 && op != '?' => {
-                        if parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
-                            return None;
-                        }
-                        parts.push(MatchPart::Repeat(name, frag, sep));
-                    }
+                let optional_separator = inner.len() == 1
+                    && matches!(&inner[0], TokenTree::Punct(p) if matches!(p.as_char(), ',' | ';'));
+                if optional_separator {
                     // A trailing `$(,)?` / `$(;)*`: optional separators.
-                    None if inner.len() == 1
-                        && matches!(&inner[0], TokenTree::Punct(p) if matches!(p.as_char(), ',' | ';')) =>
-                        {}
-                    _ => return None,
+                    continue;
                 }
+                if op == '?' || parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
+                    return None;
+                }
+                let inner = parse_matcher(g.stream())?;
+                if inner.iter().any(has_repeat)
+                    || !inner.iter().any(|p| !matches!(p, MatchPart::Exact(_)))
+                {
+                    return None;
+                }
+                parts.push(MatchPart::Repeat(inner, sep));
             }
             TokenTree::Ident(_) | TokenTree::Punct(_) => {
                 if parts.iter().any(|p| matches!(p, MatchPart::Repeat(..))) {
@@ -589,6 +593,26 @@ fn parse_matcher(tokens: TokenStream) -> Option<Vec<MatchPart>> {
         }
     }
     Some(parts)
+}
+
+/// Whether a part is or holds a repetition.
+fn has_repeat(part: &MatchPart) -> bool {
+    match part {
+        MatchPart::Repeat(..) => true,
+        MatchPart::Group(_, inner) => inner.iter().any(has_repeat),
+        MatchPart::Exact(_) | MatchPart::Var(..) => false,
+    }
+}
+
+/// The metavariables a matcher binds, in order.
+fn var_names(parts: &[MatchPart], out: &mut Vec<String>) {
+    for p in parts {
+        match p {
+            MatchPart::Var(name, _) => out.push(name.clone()),
+            MatchPart::Group(_, inner) | MatchPart::Repeat(inner, _) => var_names(inner, out),
+            MatchPart::Exact(_) => {}
+        }
+    }
 }
 
 /// What a metavariable was bound to: one token sequence, or one per repetition.
@@ -644,10 +668,10 @@ fn bind(matcher: &[MatchPart], tokens: TokenStream) -> Option<Vec<(String, Bindi
                 ));
                 i = end;
             }
-            MatchPart::Repeat(name, frag, sep) => {
+            MatchPart::Repeat(inner, sep) => {
                 let rest = &trees[i..];
-                let items: Vec<TokenStream> = match sep {
-                    Some(sep) => {
+                let items: Vec<TokenStream> = match (sep, inner.as_slice()) {
+                    (Some(sep), _) => {
                         let mut items = vec![TokenStream::new()];
                         for t in rest {
                             if t.to_string() == *sep {
@@ -661,18 +685,29 @@ fn bind(matcher: &[MatchPart], tokens: TokenStream) -> Option<Vec<(String, Bindi
                         }
                         items
                     }
-                    None if *frag == Fragment::One => {
+                    (None, [MatchPart::Var(_, Fragment::One)]) => {
                         rest.iter().map(|t| t.clone().into()).collect()
                     }
-                    None => return None,
+                    (None, _) => return None,
                 };
-                if *frag == Fragment::One
-                    && sep.is_some()
-                    && items.iter().any(|t| t.clone().into_iter().count() != 1)
-                {
-                    return None;
+                let mut names = Vec::new();
+                var_names(inner, &mut names);
+                let mut lists: Vec<Vec<TokenStream>> = vec![Vec::new(); names.len()];
+                for item in items {
+                    for (name, b) in bind(inner, item)? {
+                        let (Some(k), Binding::One(t)) = (names.iter().position(|n| *n == name), b)
+                        else {
+                            return None;
+                        };
+                        lists[k].push(t);
+                    }
                 }
-                out.push((name.clone(), Binding::Many(items)));
+                out.extend(
+                    names
+                        .into_iter()
+                        .zip(lists)
+                        .map(|(n, l)| (n, Binding::Many(l))),
+                );
                 i = trees.len();
             }
         }
@@ -726,13 +761,15 @@ fn transcribe(
                         _ => return None,
                     },
                 };
+                let mut used_names = Vec::new();
+                body_vars(g.stream(), &mut used_names);
                 let count = binds
                     .iter()
-                    .filter_map(|(_, b)| match b {
+                    .filter(|(n, _)| used_names.contains(n))
+                    .find_map(|(_, b)| match b {
                         Binding::Many(items) => Some(items.len()),
                         Binding::One(_) => None,
-                    })
-                    .next()?;
+                    })?;
                 for k in 0..count {
                     if k > 0 {
                         if let Some(s) = &sep {
@@ -759,6 +796,25 @@ fn transcribe(
         }
     }
     Some(out)
+}
+
+/// The `$name`s a transcriber mentions (nested groups included).
+fn body_vars(tokens: TokenStream, out: &mut Vec<String>) {
+    let mut stack = vec![tokens.into_iter()];
+    let mut dollar = false;
+    while let Some(top) = stack.last_mut() {
+        let Some(tree) = top.next() else {
+            stack.pop();
+            continue;
+        };
+        let is_dollar = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '$');
+        match tree {
+            TokenTree::Group(g) => stack.push(g.stream().into_iter()),
+            TokenTree::Ident(i) if dollar => out.push(i.to_string()),
+            _ => {}
+        }
+        dollar = is_dollar;
+    }
 }
 
 /// What `$x` becomes: a single token as itself (an identifier may start a path), longer
@@ -905,7 +961,9 @@ mod tests {
             "macro_rules! one { ($n:expr) => { $n.clone() }; }
              macro_rules! many { ($($x:expr),* $(,)?) => { vec![$($x),*] }; }
              macro_rules! deep { ($($a:tt)*) => { $( $( $a )* )* }; }
-             fn f() { let a = one!(imei); let b = many!(x, y,); let c = deep!(z); }",
+             macro_rules! pairs { ($($k:ident = $v:expr),*) => { Req { $($k: $v),* } }; }
+             fn f() { let a = one!(imei); let b = many!(x, y,); let c = deep!(z);
+                      let d = pairs!(number = msisdn.clone(), lang = \"en\"); }",
         )
         .expect("parses");
         let ir = super::super::lower::lower_file(&file);
@@ -913,6 +971,7 @@ mod tests {
         assert!(text.contains("name: \"clone\""), "{text}");
         assert!(text.contains("name: \"vec\""), "{text}");
         assert!(text.contains("name: \"deep\""), "{text}");
+        assert!(text.contains("(\"number\", Wrap(Method"), "{text}");
         assert_eq!(
             LOCAL.with(|l| l.borrow().len()),
             0,
