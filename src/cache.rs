@@ -23,7 +23,7 @@ use crate::findings::Skipped;
 use crate::ir::FileIr;
 
 /// Bump when the IR or the entry layout changes; old entries then live in another directory.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MAGIC: &[u8; 4] = b"IDFC";
 /// The tool version and the fingerprint of the lowering code (see `build.rs`).
 const BUILD: &str = concat!(

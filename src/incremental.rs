@@ -310,6 +310,7 @@ fn interface_hash(ir: &FileIr) -> u64 {
                 &f.ret,
                 f.span,
                 f.entry,
+                f.public,
             )
         })
         .collect();

@@ -835,16 +835,41 @@ impl Program {
         callees
     }
 
-    /// Functions nobody calls (entry points, exports, dead code), in program order.
+    /// Whether the program itself calls `fid` (it has an incoming call-graph edge).
+    #[must_use]
+    pub fn has_callers(&self, fid: FnId) -> bool {
+        // Nodes are added in function order (`build_call_graph`): node `fid` is function `fid`.
+        let n = NodeIndex::new(fid);
+        fid < self.calls.node_count()
+            && self
+                .calls
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .next()
+                .is_some()
+    }
+
+    /// The analysis roots, in program order: functions nobody calls (entry points, dead code),
+    /// and, called or not, the entry points others call from outside the program: `main`,
+    /// `extern` and `#[no_mangle]` exports, functions exported to other languages, and the
+    /// public functions and inherent methods of a library crate (one with a `lib.rs`), which
+    /// its users may call with anything and without the crate's own checks around them.
     #[must_use]
     pub fn roots(&self) -> Vec<FnId> {
+        let libraries: HashSet<usize> = (self.files.iter().enumerate())
+            .filter(|(_, f)| f.source.rel == "src/lib.rs" || f.source.rel.ends_with("/src/lib.rs"))
+            .map(|(i, _)| self.crate_of_file[i])
+            .collect();
         self.calls
             .node_indices()
             .filter(|&n| {
-                self.calls
+                let fid = self.calls[n];
+                let f = self.func(fid);
+                let uncalled = self
+                    .calls
                     .neighbors_directed(n, petgraph::Direction::Incoming)
                     .next()
-                    .is_none()
+                    .is_none();
+                uncalled || f.entry || (f.public && libraries.contains(&self.fns[fid].krate))
             })
             .map(|n| self.calls[n])
             .collect()

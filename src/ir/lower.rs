@@ -7,7 +7,7 @@
 use proc_macro2::Span as PmSpan;
 use syn::spanned::Spanned;
 
-use super::macros::lower_macro;
+use super::macros::{expand_items, lower_macro, LocalMacros};
 use super::{
     Arm, BinOp, Block, ClosureIr, ConstIr, Expr, FieldIr, FileIr, FnIr, Lit, ModDecl, Name,
     ParamIr, Pat, Scope, Span, Stmt, StructIr, TypeAliasIr, TypeIr, UseItem,
@@ -20,6 +20,8 @@ pub fn lower_file(file: &syn::File) -> FileIr {
         scopes: vec![Scope::default()],
         ..FileIr::default()
     };
+    // The file's own `macro_rules!` only: lowering a file must depend on its bytes alone.
+    let _macros = LocalMacros::enter(&file.items);
     lower_items(&file.items, 0, &mut out);
     out
 }
@@ -40,7 +42,8 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
         match item {
             syn::Item::Fn(f) => {
                 let entry = is_entry(&f.sig, &f.attrs);
-                let lowered = lower_fn(&f.sig, &f.block, scope, None, None, entry);
+                let mut lowered = lower_fn(&f.sig, &f.block, scope, None, None, entry);
+                lowered.public = matches!(f.vis, syn::Visibility::Public(_));
                 out.fns.push(lowered);
             }
             syn::Item::Impl(imp) => lower_impl(imp, scope, out),
@@ -106,6 +109,13 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                     });
                 }
             }
+            // An invocation of one of the file's own macros in item position: the structs,
+            // impls and functions it expands to.
+            syn::Item::Macro(m) if m.ident.is_none() => {
+                if let Some((items, _level)) = expand_items(&m.mac) {
+                    lower_items(&items, scope, out);
+                }
+            }
             _ => {}
         }
     }
@@ -137,7 +147,10 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
     for item in &imp.items {
         match item {
             syn::ImplItem::Fn(f) => {
-                let lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, false);
+                let entry = is_export(&f.attrs) || is_export(&imp.attrs);
+                let mut lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, entry);
+                lowered.public =
+                    imp.trait_.is_none() && matches!(f.vis, syn::Visibility::Public(_));
                 out.fns.push(lowered);
             }
             syn::ImplItem::Type(t) => out.type_aliases.push(TypeAliasIr {
@@ -181,12 +194,31 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
 fn is_entry(sig: &syn::Signature, attrs: &[syn::Attribute]) -> bool {
     sig.ident == "main"
         || sig.abi.is_some()
+        || is_export(attrs)
         || attrs.iter().any(|a| {
             let p = a.path();
             p.is_ident("no_mangle")
                 || p.segments.last().is_some_and(|s| s.ident == "main")
                 || matches!(&a.meta, syn::Meta::List(l) if l.path.is_ident("unsafe") && l.tokens.to_string().contains("no_mangle"))
         })
+}
+
+/// Attributes that export a function to another language, whose code calls it: uniffi
+/// (`#[uniffi::export]`), flutter_rust_bridge (`#[frb]`), wasm-bindgen, napi, PyO3, Tauri
+/// commands. On an `impl` block they export its methods.
+fn is_export(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let p = a.path();
+        let last = p.segments.last().map(|s| s.ident.to_string());
+        let first = p.segments.first().map(|s| s.ident.to_string());
+        matches!(
+            (first.as_deref(), last.as_deref()),
+            (
+                _,
+                Some("frb" | "wasm_bindgen" | "napi" | "pyfunction" | "pymethods")
+            ) | (Some("uniffi" | "tauri"), Some("export" | "command"))
+        )
+    })
 }
 
 fn collect_use(tree: &syn::UseTree, prefix: &mut Vec<Name>, out: &mut Vec<UseItem>) {
@@ -468,6 +500,7 @@ fn lower_fn(
         closures,
         span: span_of(sig.ident.span()),
         entry,
+        public: false,
     }
 }
 

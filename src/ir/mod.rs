@@ -156,8 +156,12 @@ pub struct FnIr {
     pub closures: Vec<ClosureIr>,
     /// Span of the name.
     pub span: Span,
-    /// `main`, `#[no_mangle]`/`extern` exports and similar entry points.
+    /// `main`, `#[no_mangle]`/`extern` exports, functions exported to other languages
+    /// (`#[uniffi::export]`, `#[frb]`, `#[wasm_bindgen]`, ..) and similar entry points.
     pub entry: bool,
+    /// Declared `pub` (a free function, or a method of an inherent impl): in a library, part
+    /// of its API, which its users may call with anything.
+    pub public: bool,
 }
 
 /// A parameter.

@@ -440,6 +440,7 @@ impl<'p> Engine<'p> {
             closures: Vec::new(),
             span: Span::default(),
             entry: false,
+            public: false,
         });
         let mut frame = Frame {
             fid: 0,

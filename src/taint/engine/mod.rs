@@ -253,11 +253,32 @@ impl<'p> Engine<'p> {
     }
 
     fn analyze_root(&mut self, fid: FnId) {
-        let unknown = Value {
-            dynamic: true,
-            ..Value::default()
-        };
-        let args = vec![unknown; self.prog.func(fid).params.len()];
+        // A public function the program also calls is analysed as an entry point too (its users
+        // may call it without the program's own checks). A parameter's own name still says what
+        // a user passes (`device_id: &str`), but the fields of a struct it takes hold what the
+        // callers put there, and those callers the analysis sees: a field's name alone must not
+        // make a configured value an identifier (`request.machine_id` of a server-side
+        // resource). Such fields are treated like configuration by the name sources.
+        let called = self.prog.has_callers(fid);
+        let f = self.prog.func(fid);
+        let krate = self.prog.crate_of(self.prog.ctx_of(fid));
+        let args = f
+            .params
+            .iter()
+            .map(|p| {
+                let of_struct = p.ty.as_ref().is_some_and(|t| {
+                    crate::graph::core_type(t)
+                        .path
+                        .last()
+                        .is_some_and(|n| self.prog.struct_def(krate, n).is_some())
+                });
+                Value {
+                    dynamic: true,
+                    env_only: called && of_struct,
+                    ..Value::default()
+                }
+            })
+            .collect();
         self.analyze_fn(fid, args, false);
     }
 
