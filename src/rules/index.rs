@@ -128,6 +128,17 @@ pub struct TypeSource {
     pub field: Option<String>,
 }
 
+/// A parameter source: parameters of a function of the scanned tree the rule names.
+#[derive(Debug, Clone)]
+pub struct ParamSource {
+    /// Index in `sources`.
+    pub rule: usize,
+    /// The function's path as the rule names it (`mdns_sd::ServiceInfo::new`).
+    pub function: Vec<String>,
+    /// The parameter names that are sources.
+    pub params: Vec<String>,
+}
+
 /// Where a name occurs, for name sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameSite {
@@ -162,6 +173,8 @@ pub struct RuleIndex {
     pub names: Vec<NameSource>,
     /// Type sources by the type's last segment.
     types: HashMap<String, Vec<TypeSource>>,
+    /// Parameter sources by the function's name.
+    params: HashMap<String, Vec<ParamSource>>,
     /// Every name source's pattern at once: most names match none, and one pass says so.
     any_name: regex::RegexSet,
     /// Every source `string_arg` pattern at once.
@@ -223,6 +236,7 @@ impl RuleIndex {
             by_macro: HashMap::new(),
             names: Vec::new(),
             types: HashMap::new(),
+            params: HashMap::new(),
             any_name: regex::RegexSet::empty(),
             any_source_text: regex::RegexSet::empty(),
             guards: raw
@@ -232,7 +246,22 @@ impl RuleIndex {
                 .collect(),
         };
         for (i, s) in raw.sources.iter().enumerate() {
-            if let Some(call) = &s.call {
+            if let (false, Some(call)) = (s.params.is_empty(), &s.call) {
+                for f in &call.function {
+                    let function = segments(f);
+                    if let Some(last) = function.last() {
+                        index
+                            .params
+                            .entry(last.to_string())
+                            .or_default()
+                            .push(ParamSource {
+                                rule: i,
+                                function: function.clone(),
+                                params: s.params.clone(),
+                            });
+                    }
+                }
+            } else if let Some(call) = &s.call {
                 index.add(RuleRef::Source(i), call);
             }
             if let Some(name) = &s.name {
@@ -501,6 +530,44 @@ impl RuleIndex {
     #[must_use]
     pub fn type_sources(&self, last: &str) -> &[TypeSource] {
         self.types.get(last).map_or(&[], Vec::as_slice)
+    }
+
+    /// Source rules naming parameter `param` of program function `path` (crate library name,
+    /// module, `Self` type, name): the rule's path matches by its crate and its tail, so
+    /// `my_lib::Info::new` names `my_lib::info::Info::new` (re-exported at the crate root).
+    pub fn param_sources<'a>(
+        &'a self,
+        path: &'a [Name],
+        param: &'a str,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let last = path.last().map_or("", Name::as_str);
+        self.params
+            .get(last)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(move |p| {
+                p.params.iter().any(|n| n == param)
+                    && (ends_with(path, &p.function)
+                        || (p.function.len() > 1
+                            && path.first().is_some_and(|a| *a == p.function[0])
+                            && ends_with(&path[1..], &p.function[1..])))
+            })
+            .map(|p| p.rule)
+    }
+
+    /// Whether a parameter source names parameter `param` of some function called `name` (the
+    /// relevance pre-pass; the engine checks the path).
+    #[must_use]
+    pub fn is_param_source(&self, name: &str, param: &str) -> bool {
+        self.params
+            .get(name)
+            .is_some_and(|ps| ps.iter().any(|p| p.params.iter().any(|n| n == param)))
+    }
+
+    /// Whether a parameter source names a function called `name`.
+    #[must_use]
+    pub fn has_param_sources(&self, name: &str) -> bool {
+        self.params.contains_key(name)
     }
 
     /// Whether any type source exists (most packs' scans skip the type walk when none does).

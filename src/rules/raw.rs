@@ -217,6 +217,12 @@ pub struct RawSource {
     /// With `type`: the field of that type that holds the identifier.
     #[serde(default)]
     pub field: Option<String>,
+    /// With `call.function` naming a function of the scanned tree (`mdns_sd::ServiceInfo::new`,
+    /// matched by crate and by the path's tail, so a re-exported name matches): the parameters so
+    /// named are sources inside that function (a library's API documented to take this host's
+    /// name). The call itself is then no source.
+    #[serde(default)]
+    pub params: Vec<String>,
 }
 
 /// A sink: a call that sends data off the device.

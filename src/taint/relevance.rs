@@ -276,6 +276,10 @@ impl Mentions {
                 }));
         let own_names = typed
             || rules.is_source_name(&f.name, NameSite::Function)
+            || (rules.has_param_sources(&f.name)
+                && f.params.iter().any(|p| {
+                    matches!(&p.pat, Pat::Bind { name, .. } if rules.is_param_source(&f.name, name))
+                }))
             || f.params
                 .iter()
                 .any(|p| binds_source_name(&p.pat, rules, NameSite::Param))

@@ -363,8 +363,9 @@ impl<'p> Engine<'p> {
                 // `self` is a value of the impl's type, whoever the caller is.
                 typed.ty = f.self_ty;
             }
-            if let Pat::Bind { span, .. } = &param.pat {
+            if let Pat::Bind { span, name, .. } = &param.pat {
                 self.type_source(&mut typed, param.ty.as_ref(), *span, &frame);
+                self.param_source(&mut typed, name, *span, &frame);
             }
             self.bind(&param.pat, typed, &mut env, &frame, NameSite::Param);
         }

@@ -176,6 +176,25 @@ impl<'p> Engine<'p> {
         self.add_source_labels(v, &matches, file, span, fid);
     }
 
+    /// Adds a label when a rule names parameter `name` of the function being analysed as a
+    /// source (a library's own API documented to take this host's name).
+    pub(super) fn param_source(
+        &mut self,
+        v: &mut Value,
+        name: &str,
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        if v.closure.is_some() || !self.rules.has_param_sources(&frame.f.name) {
+            return;
+        }
+        let path = self.prog.fn_path(frame.fid);
+        let rules: Vec<usize> = self.rules.param_sources(&path, name).collect();
+        if !rules.is_empty() {
+            self.add_source_labels(v, &rules, frame.ctx.file, span, frame.fid);
+        }
+    }
+
     /// Adds a label of each source rule in `rules` whose category `v` does not carry yet.
     fn add_source_labels(
         &mut self,
