@@ -90,6 +90,10 @@ pub struct Facts {
     heap: HashMap<(Name, Name), Value>,
     /// Heap slots read so far.
     heap_read: HashSet<(Name, Name)>,
+    /// Trace nodes by (parent, file, span, hash of the note): a hop taken again (in another
+    /// calling context, or a later run) is the same node, so the trace table grows with the
+    /// distinct paths, not with the number of analyses.
+    trace_ids: HashMap<(u32, usize, Span, u64), u32>,
 }
 
 impl Facts {
@@ -103,6 +107,7 @@ impl Facts {
             sources: self.sources,
             source_ids: self.source_ids,
             traces: self.traces,
+            trace_ids: self.trace_ids,
             ..Facts::default()
         }
     }
@@ -175,6 +180,27 @@ impl Facts {
         if self.hit_keys.insert(key) {
             self.hits.push(hit);
         }
+    }
+
+    /// The trace node of a hop from `parent` at `span`: an existing one when the same hop was
+    /// taken before.
+    pub(super) fn trace_node(&mut self, parent: u32, file: usize, span: Span, note: &str) -> u32 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        note.hash(&mut h);
+        let key = (parent, file, span, h.finish());
+        if let Some(&id) = self.trace_ids.get(&key) {
+            return id;
+        }
+        let id = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
+        self.traces.push(TraceNode {
+            parent,
+            file,
+            span,
+            note: note.to_string(),
+        });
+        self.trace_ids.insert(key, id);
+        id
     }
 
     /// The abstract cell of the channel created at a call site.

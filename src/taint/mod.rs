@@ -135,7 +135,7 @@ pub fn analyze(prog: &Program, rules: &RuleIndex) -> Analysis {
 
 /// Runs of the propagation at most: the first, and re-runs while channels or the heap grew
 /// after they were read.
-const MAX_RUNS: usize = 3;
+const MAX_RUNS: usize = 2;
 
 /// [`analyze`], with the functions' [`relevance::Scans`] when the caller already has them, and
 /// the debugging aids `debug` asks for told to `observe` as they happen.

@@ -11,7 +11,6 @@ use crate::ir::{Expr, Name, Span, TypeIr};
 use crate::rules::index::NameSite;
 use crate::taint::lattice::{Value, MAX_FIELD_DEPTH};
 use crate::taint::state::Env;
-use crate::taint::{TraceNode, NO_TRACE};
 
 /// A method call on a receiver of unknown type dispatches to at most this many program methods
 /// of that name; more means the name is too common to tell.
@@ -928,14 +927,7 @@ impl<'p> Engine<'p> {
         depth: usize,
     ) {
         for l in &mut v.labels {
-            let node = u32::try_from(self.facts.traces.len()).unwrap_or(NO_TRACE);
-            self.facts.traces.push(TraceNode {
-                parent: l.via,
-                file,
-                span,
-                note: note.to_string(),
-            });
-            l.via = node;
+            l.via = self.facts.trace_node(l.via, file, span, note);
         }
         if depth < MAX_FIELD_DEPTH {
             for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
