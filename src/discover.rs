@@ -22,8 +22,12 @@ pub struct SourceFile {
     /// Crate the file belongs to: its directory relative to the root (and `#bin/<name>` for
     /// `src/bin` targets).
     pub crate_key: String,
-    /// The crate's name from its `Cargo.toml` (`-` turned into `_`), if any.
+    /// The crate's name from its `Cargo.toml` (`-` turned into `_`), if any: `[lib] name`,
+    /// else `[package] name`.
     pub crate_name: Option<String>,
+    /// Dependencies the crate's `Cargo.toml` renames (`net = { package = "acme-transport" }`):
+    /// (the name the code uses, the crate's name), `-` turned into `_`.
+    pub crate_aliases: Vec<(String, String)>,
     /// Module path inside the crate (`["telemetry", "ids"]` for `src/telemetry/ids.rs`).
     pub module: Vec<crate::ir::sym::Sym>,
 }
@@ -77,6 +81,7 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
                 let path = e.path().to_path_buf();
                 let rel = relative(root, &path);
                 files.push(SourceFile {
+                    crate_aliases: Vec::new(),
                     path,
                     rel,
                     crate_key: String::new(),
@@ -189,7 +194,7 @@ pub fn relative(root: &Path, path: &Path) -> String {
 }
 
 fn assign_crates(root: &Path, files: &mut [SourceFile]) {
-    let mut manifests: std::collections::BTreeMap<PathBuf, Option<String>> =
+    let mut manifests: std::collections::BTreeMap<PathBuf, Option<Manifest>> =
         std::collections::BTreeMap::new();
     for file in files.iter_mut() {
         let mut dir = file.path.parent().map(Path::to_path_buf);
@@ -200,9 +205,9 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
             let name = match known {
                 Some(n) => Some(n),
                 None if manifest.is_file() && package_section(&manifest) => {
-                    let n = crate_name(&manifest);
-                    manifests.insert(d.clone(), n.clone());
-                    Some(n)
+                    let n = read_manifest(&manifest);
+                    manifests.insert(d.clone(), Some(n.clone()));
+                    Some(Some(n))
                 }
                 None => None,
             };
@@ -215,7 +220,8 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
             }
             dir = d.parent().map(Path::to_path_buf);
         }
-        let (dir, name) = crate_dir.unwrap_or_else(|| (root.to_path_buf(), None));
+        let (dir, manifest) = crate_dir.unwrap_or_else(|| (root.to_path_buf(), None));
+        let manifest = manifest.unwrap_or_default();
         let inside = file.path.strip_prefix(&dir).unwrap_or(&file.path);
         let mut parts: Vec<String> = inside
             .components()
@@ -237,7 +243,8 @@ fn assign_crates(root: &Path, files: &mut [SourceFile]) {
             }
         }
         file.crate_key = key;
-        file.crate_name = name;
+        file.crate_name = manifest.name;
+        file.crate_aliases = manifest.aliases;
         file.module = module_path(&parts)
             .iter()
             .map(crate::ir::sym::Sym::from)
@@ -264,6 +271,57 @@ fn module_path(parts: &[String]) -> Vec<String> {
 
 fn package_section(manifest: &Path) -> bool {
     std::fs::read_to_string(manifest).is_ok_and(|t| t.lines().any(|l| l.trim() == "[package]"))
+}
+
+/// What a crate's `Cargo.toml` says about names.
+#[derive(Debug, Clone, Default)]
+struct Manifest {
+    name: Option<String>,
+    aliases: Vec<(String, String)>,
+}
+
+/// The crate's name (`[lib] name`, else `[package] name`) and its renamed dependencies, read
+/// with the `toml` crate; a manifest that does not parse falls back to a line reading of the
+/// package name.
+fn read_manifest(manifest: &Path) -> Manifest {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return Manifest::default();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Manifest {
+            name: crate_name(manifest),
+            aliases: Vec::new(),
+        };
+    };
+    let str_at = |table: &str, key: &str| {
+        doc.get(table)
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_str)
+            .map(|n| n.replace('-', "_"))
+    };
+    let name = str_at("lib", "name").or_else(|| str_at("package", "name"));
+    let mut aliases = Vec::new();
+    let mut tables: Vec<&toml::Table> = ["dependencies", "dev-dependencies", "build-dependencies"]
+        .iter()
+        .filter_map(|k| doc.get(*k).and_then(toml::Value::as_table))
+        .collect();
+    if let Some(targets) = doc.get("target").and_then(toml::Value::as_table) {
+        for t in targets.values().filter_map(toml::Value::as_table) {
+            for k in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                tables.extend(t.get(k).and_then(toml::Value::as_table));
+            }
+        }
+    }
+    for table in tables {
+        for (alias, spec) in table {
+            if let Some(package) = spec.get("package").and_then(toml::Value::as_str) {
+                aliases.push((alias.replace('-', "_"), package.replace('-', "_")));
+            }
+        }
+    }
+    aliases.sort();
+    aliases.dedup();
+    Manifest { name, aliases }
 }
 
 fn crate_name(manifest: &Path) -> Option<String> {

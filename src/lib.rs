@@ -152,6 +152,7 @@ pub mod fuzzing {
         let rules = RULES.get_or_init(|| RuleIndex::new(RulePack::builtin().rules()));
         let file = ParsedFile {
             source: SourceFile {
+                crate_aliases: Vec::new(),
                 path: "fuzz/input.rs".into(),
                 rel: "input.rs".into(),
                 crate_key: String::new(),

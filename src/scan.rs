@@ -145,6 +145,7 @@ fn run_in_pool(
         // One file: scanned alone, as a crate root, its path relative to its directory.
         let parent = root.parent().map(PathBuf::from).unwrap_or_default();
         let file = discover::SourceFile {
+            crate_aliases: Vec::new(),
             path: root.clone(),
             rel: discover::relative(&parent, root),
             crate_key: String::new(),

@@ -49,6 +49,8 @@ pub struct Program {
     pub fns: Vec<FnInfo>,
     crate_of_file: Vec<usize>,
     crate_names: HashMap<String, usize>,
+    /// Renamed dependencies of each crate: (crate, the name its code uses) → the crate's name.
+    crate_aliases: HashMap<(usize, String), String>,
     ix: Index,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
@@ -242,6 +244,14 @@ impl Program {
             let k = *crate_keys.entry(f.source.crate_key.clone()).or_insert(n);
             crate_of_file.push(k);
         }
+        let mut crate_aliases = HashMap::default();
+        for (f, &k) in files.iter().zip(&crate_of_file) {
+            for (alias, target) in &f.source.crate_aliases {
+                crate_aliases
+                    .entry((k, alias.clone()))
+                    .or_insert_with(|| target.clone());
+            }
+        }
         // A package's name is its library's: `use keygen_rs::..` in `examples/` or `tests/`
         // (crate roots of their own, keys with a `#`) means `src/`, whichever sorts first.
         for library_first in [true, false] {
@@ -257,6 +267,7 @@ impl Program {
             fns: Vec::new(),
             crate_of_file,
             crate_names,
+            crate_aliases,
             ix: Index::default(),
             calls: DiGraph::new(),
         }
@@ -541,7 +552,7 @@ impl Program {
     fn lookup_fn(&self, full: &[Name], home: usize, depth: usize) -> Option<Vec<FnId>> {
         let (krate, inner) = match full.first().map(Name::as_str) {
             Some("crate") => (home, &full[1..]),
-            Some(name) => match self.crate_names.get(name) {
+            Some(name) => match self.crate_names.get(self.crate_alias(home, name)) {
                 Some(&k) => (k, &full[1..]),
                 None => (home, full),
             },
@@ -833,6 +844,17 @@ impl Program {
         callees.sort_unstable();
         callees.dedup();
         callees
+    }
+
+    /// The crate name a path's first segment means in crate `home` (a renamed dependency's
+    /// real name, else the segment itself).
+    fn crate_alias<'a>(&'a self, home: usize, name: &'a str) -> &'a str {
+        if self.crate_aliases.is_empty() {
+            return name;
+        }
+        self.crate_aliases
+            .get(&(home, name.to_string()))
+            .map_or(name, String::as_str)
     }
 
     /// Whether the program itself calls `fid` (it has an incoming call-graph edge).
