@@ -15,9 +15,11 @@
 //!
 //! [`transfer`]: super::transfer
 
+mod closures;
 mod dispatch;
 mod guards;
 mod interp;
+mod library;
 mod macros;
 mod names;
 mod summary;
