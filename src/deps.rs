@@ -239,18 +239,7 @@ reqwest = { workspace = true }
             text.to_string(),
         )])
         .expect_err("invalid");
-        let at: Vec<String> = errors
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}:{}:{} {}",
-                    e.file.display(),
-                    e.line,
-                    e.column,
-                    e.code.as_str()
-                )
-            })
-            .collect();
+        let at = error_positions(&errors);
         assert!(
             at.iter().any(|a| a.starts_with("extra/net.yaml:6:5 ")),
             "unknown key `modeled`: {at:?}"
@@ -260,18 +249,7 @@ reqwest = { workspace = true }
             "network_crates:\n  - crate: quinn\n    family: quik\n  - { crate: 'bad name', family: http }\n".to_string(),
         )])
         .expect_err("invalid");
-        let at: Vec<String> = errors
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}:{}:{} {}",
-                    e.file.display(),
-                    e.line,
-                    e.column,
-                    e.code.as_str()
-                )
-            })
-            .collect();
+        let at = error_positions(&errors);
         assert!(
             at.iter().any(|a| a.starts_with("extra/net.yaml:3:13 ")),
             "bad family: {at:?}"
@@ -292,5 +270,21 @@ reqwest = { workspace = true }
         assert_eq!(modelled("tokio-tungstenite"), Some(true));
         assert_eq!(modelled("quiche"), Some(false));
         assert_eq!(modelled("tokio-websockets"), Some(false));
+    }
+
+    /// `file:line:column code` of each rule error.
+    fn error_positions(errors: &[crate::rules::RuleError]) -> Vec<String> {
+        errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}:{} {}",
+                    e.file.display(),
+                    e.line,
+                    e.column,
+                    e.code.as_str()
+                )
+            })
+            .collect()
     }
 }

@@ -50,7 +50,7 @@ pub struct Program {
     crate_of_file: Vec<usize>,
     crate_names: HashMap<String, usize>,
     /// Renamed dependencies of each crate: (crate, the name its code uses) → the crate's name.
-    crate_aliases: HashMap<(usize, String), String>,
+    crate_aliases: HashMap<(usize, Name), String>,
     ix: Index,
     /// Call graph: one node per function, an edge per resolved call.
     pub calls: DiGraph<FnId, ()>,
@@ -248,7 +248,7 @@ impl Program {
         for (f, &k) in files.iter().zip(&crate_of_file) {
             for (alias, target) in &f.source.crate_aliases {
                 crate_aliases
-                    .entry((k, alias.clone()))
+                    .entry((k, Name::from(alias.as_str())))
                     .or_insert_with(|| target.clone());
             }
         }
@@ -853,7 +853,7 @@ impl Program {
             return name;
         }
         self.crate_aliases
-            .get(&(home, name.to_string()))
+            .get(&(home, Name::from(name)))
             .map_or(name, String::as_str)
     }
 

@@ -327,22 +327,35 @@ fn notification(skipped: &Skipped) -> Notification {
         r.start_column = skipped.column.map(i64::from);
         region = Some(r);
     }
+    let text = format!("skipped {}", super::text::skipped_line(skipped));
+    located_notification(
+        "warning",
+        text,
+        &skipped.file,
+        region,
+        skipped.reason.code(),
+    )
+}
+
+/// A notification of `level` at `file` (and `region`), with descriptor `id`.
+fn located_notification(
+    level: &str,
+    text: String,
+    file: &str,
+    region: Option<Region>,
+    id: &str,
+) -> Notification {
     let mut physical = PhysicalLocation::builder()
-        .artifact_location(artifact(&skipped.file))
+        .artifact_location(artifact(file))
         .build();
     physical.region = region;
-    let text = format!("skipped {}", super::text::skipped_line(skipped));
     Notification::builder()
-        .level(Value::from("warning"))
+        .level(Value::from(level))
         .message(Message::builder().text(text).build())
         .locations(vec![SarifLocation::builder()
             .physical_location(physical)
             .build()])
-        .descriptor(
-            ReportingDescriptorReference::builder()
-                .id(skipped.reason.code())
-                .build(),
-        )
+        .descriptor(ReportingDescriptorReference::builder().id(id).build())
         .build()
 }
 
@@ -393,22 +406,8 @@ fn unresolved_notification(u: &Unresolved) -> Notification {
         "unresolved: {} reaches `{}` ({})",
         u.category, u.call, u.reason
     );
-    let mut physical = PhysicalLocation::builder()
-        .artifact_location(artifact(&u.file))
-        .build();
-    physical.region = Some(Region::builder().start_line(i64::from(u.line)).build());
-    Notification::builder()
-        .level(Value::from("note"))
-        .message(Message::builder().text(text).build())
-        .locations(vec![SarifLocation::builder()
-            .physical_location(physical)
-            .build()])
-        .descriptor(
-            ReportingDescriptorReference::builder()
-                .id("unresolved-call")
-                .build(),
-        )
-        .build()
+    let region = Some(Region::builder().start_line(i64::from(u.line)).build());
+    located_notification("note", text, &u.file, region, "unresolved-call")
 }
 
 /// A property bag; keys come out sorted.

@@ -229,6 +229,10 @@ impl Facts {
     /// endpoints), and only concrete labels: a placeholder means an argument of one abstract
     /// analysis and has no meaning elsewhere.
     pub(super) fn store_heap(&mut self, ty: Name, field: Name, data: &Value) {
+        // Most stored values carry nothing worth keeping: decide before copying.
+        if !carries_flow(data) {
+            return;
+        }
         let data = concrete(data);
         if !carries_flow(&data) {
             return;
