@@ -602,7 +602,13 @@ impl RuleIndex {
         }
     }
 
-    /// Category index of source `i`.
+    /// Whether source rule `rule` is a name rule with `not_from: [environment]`.
+    #[must_use]
+    pub fn name_rule_not_from_env(&self, rule: usize) -> bool {
+        self.names.iter().any(|n| n.rule == rule && n.not_from_env)
+    }
+
+    /// Category index of source rule `i`.
     #[must_use]
     pub fn source_category(&self, i: usize) -> usize {
         self.category(&self.raw.sources[i].category).unwrap_or(0)

@@ -13,8 +13,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::lattice::{Label, Value};
 use super::{Hit, Source, TraceNode, NO_TRACE};
-use crate::graph::FnId;
-use crate::ir::{Name, Span};
+use crate::graph::{FnId, Program};
+use crate::ir::{Name, Pat, Span};
 use crate::rules::index::RuleIndex;
 
 /// Labels at or above this source id are placeholders: "whatever argument `i` carries" in an
@@ -94,6 +94,18 @@ pub struct Facts {
     /// calling context, or a later run) is the same node, so the trace table grows with the
     /// distinct paths, not with the number of analyses.
     trace_ids: HashMap<(u32, usize, Span, u64), u32>,
+    /// What the program's own call sites pass to each parameter: a parameter that only ever
+    /// receives environment values is configuration, whatever its name says.
+    param_feeds: HashMap<(FnId, usize), ParamFeed>,
+}
+
+/// What the call sites of the program pass to one parameter.
+#[derive(Debug, Default, Clone, Copy)]
+struct ParamFeed {
+    /// Some call passes a value read only from the process environment.
+    environment: bool,
+    /// Some call passes another run-time value.
+    other: bool,
 }
 
 impl Facts {
@@ -108,8 +120,53 @@ impl Facts {
             source_ids: self.source_ids,
             traces: self.traces,
             trace_ids: self.trace_ids,
+            param_feeds: self.param_feeds,
             ..Facts::default()
         }
+    }
+
+    /// Notes what a call of the program passes to the parameters of `fid`.
+    pub(super) fn note_call_args(&mut self, fid: FnId, args: &[Value]) {
+        for (i, arg) in args.iter().enumerate().filter(|(_, a)| a.dynamic) {
+            let feed = self.param_feeds.entry((fid, i)).or_default();
+            if arg.env_only {
+                feed.environment = true;
+            } else {
+                feed.other = true;
+            }
+        }
+    }
+
+    /// The hits, less those whose source is a parameter that a `not_from: [environment]` name
+    /// rule names and that every call of the program fills from the environment: a public
+    /// `new(.., machine_id: String)` whose only caller passes `env::var("MACHINE_ID")` takes
+    /// a configured server-side id, not one read from the device. Judged once all runs are done,
+    /// because the call that says so may be analysed after the function's own entry-point run.
+    pub(super) fn hits_not_configured(&self, prog: &Program, rules: &RuleIndex) -> Vec<Hit> {
+        self.hits
+            .iter()
+            .filter(|h| !self.source_is_configured_param(h.label.source, prog, rules))
+            .cloned()
+            .collect()
+    }
+
+    fn source_is_configured_param(&self, source: u32, prog: &Program, rules: &RuleIndex) -> bool {
+        let Some(src) = self.sources.get(source as usize) else {
+            return false;
+        };
+        if !rules.name_rule_not_from_env(src.rule) {
+            return false;
+        }
+        let params = &prog.func(src.func).params;
+        let Some(i) = params
+            .iter()
+            .position(|p| matches!(&p.pat, Pat::Bind { span, .. } if *span == src.span))
+        else {
+            return false;
+        };
+        self.param_feeds
+            .get(&(src.func, i))
+            .is_some_and(|f| f.environment && !f.other)
     }
 
     /// A label for a fresh (or known) source occurrence.

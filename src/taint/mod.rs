@@ -187,12 +187,13 @@ pub fn analyze_with(
     if debug.stats {
         observe(&DebugEvent::Stats(&engine.stats()));
     }
+    let hits = engine.facts.hits_not_configured(prog, rules);
     Analysis {
         functions_analyzed: touched.iter().filter(|a| **a).count(),
         touched,
         relevance,
         sources: engine.facts.sources,
-        hits: engine.facts.hits,
+        hits,
         traces: engine.facts.traces,
     }
 }

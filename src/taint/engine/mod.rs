@@ -289,6 +289,10 @@ impl<'p> Engine<'p> {
         for a in &mut args {
             a.truncate(MAX_FIELD_DEPTH);
         }
+        if self.depth > 0 {
+            // A call of the program, not an entry point's unknown arguments.
+            self.facts.note_call_args(fid, &args);
+        }
         let key = MemoKey { fid, args, guarded };
         if let Some(s) = self.memo.get(&key) {
             let s = s.clone();
