@@ -745,3 +745,56 @@ fn deep_ir_on_helper_threads_does_not_overflow() {
         );
     }
 }
+
+/// Issue 15, item 1 and 2: files nested deeply by operators, keywords and chains (800 KB of
+/// `!`, a 3-million-term sum, `return return ..`, `a = a = ..`, `..=..=`, `|| ||`, prefix `&*-`,
+/// casts, an 80 KB `x()()()..`) are skipped with a reason and a position while the rest of the
+/// tree is analysed; a 20 KB call chain is analysed quickly (its lowering was quadratic: 100 s).
+#[test]
+fn issue_15_operator_chains_are_skipped_with_a_position() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    write_good_files(&src);
+    let deep = corpus::write_operator_chains(&src);
+    let started = std::time::Instant::now();
+    let out = idflow(&[
+        "scan",
+        tree.path().to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    let skipped: Vec<&Value> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .collect();
+    for name in &deep {
+        let file = format!("src/{name}");
+        let entry = skipped
+            .iter()
+            .find(|s| s["file"] == file.as_str())
+            .unwrap_or_else(|| panic!("{file} is not skipped: {report}"));
+        assert_eq!(entry["reason"], "parse-error", "{entry}");
+        assert!(
+            entry["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("nested"),
+            "{entry}"
+        );
+        assert_eq!(entry["line"], 1, "{entry}");
+        assert!(entry["column"].as_u64().is_some_and(|c| c > 1), "{entry}");
+    }
+    assert_eq!(skipped.len(), deep.len(), "{report}");
+    assert!(
+        flows(&report).len() >= 6,
+        "the good files are analysed: {report}"
+    );
+    // Generating and reading 10 MB of chains included; the quadratic lowering alone took 100 s.
+    assert!(took.as_secs() < 30, "the scan took {took:?}");
+}

@@ -240,7 +240,7 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
 pub fn syntax(text: &str) -> Result<syn::File, (String, (u32, u32))> {
     if let Some(at) = nesting::too_deep(text, nesting::MAX_NESTING) {
         let message = format!(
-            "nested more than {} levels deep (brackets, generic arguments counting twice); idflow does not parse deeper code",
+            "nested more than {} levels deep (brackets; generic arguments and operators counting twice); idflow does not parse deeper code",
             nesting::MAX_NESTING
         );
         return Err((message, at));
