@@ -31,6 +31,18 @@ pub struct ParsedFile {
     pub fingerprint: Option<u64>,
 }
 
+impl ParsedFile {
+    /// Whether `bytes` are the bytes this file was parsed from, as far as its fingerprint
+    /// tells (without a cache there is none, and nothing of this scan persists: `true`). A
+    /// later stage that reads the file again (for snippets) checks this, since the file may
+    /// have been edited since.
+    #[must_use]
+    pub fn parsed_from(&self, bytes: &[u8]) -> bool {
+        self.fingerprint
+            .is_none_or(|f| f == fingerprint(cache::content_hash(bytes)))
+    }
+}
+
 /// Parses and lowers `files` on the current rayon pool (loading unchanged files from `cache`
 /// when there is one), skipping files over `max_bytes`; results keep the input order.
 #[must_use]
