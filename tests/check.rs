@@ -689,3 +689,43 @@ fn paths_are_relative_to_the_repository() {
         text(&out)
     );
 }
+
+/// Issue 15, items 9 and 13: the gate fails on a new flow in a file whose name git quotes
+/// (`gerät.rs`), whatever the user's config says about diff prefixes, and git runs no command
+/// the scanned repository's `.git/config` names (`core.fsmonitor` would write a marker file).
+#[test]
+fn issue_15_diff_base_sees_quoted_names_and_runs_no_repository_command() {
+    let dir = repo("pub fn nothing() {}\n");
+    let root = dir.path();
+    std::fs::write(root.join("src/gerät.rs"), FLOW_FILE).expect("write");
+    std::fs::write(root.join("src/lib.rs"), "pub mod gerät;\n").expect("write");
+    git(root, &["add", "."]);
+    // The hostile settings last: the test's own git would run them.
+    let marker = root.join("MARKER");
+    for (key, value) in [
+        ("diff.noprefix", "true".to_string()),
+        ("diff.mnemonicPrefix", "true".to_string()),
+        ("core.quotepath", "true".to_string()),
+        ("core.pager", format!("touch '{}'; cat", marker.display())),
+        (
+            "core.fsmonitor",
+            format!("touch '{}'; false", marker.display()),
+        ),
+    ] {
+        git(root, &["config", key, &value]);
+    }
+    let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD"]);
+    let all = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the new flow fails the gate: {all}"
+    );
+    assert!(all.contains("src/gerät.rs:"), "{all}");
+    let out = idflow_in(root, &["report", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !marker.exists(),
+        "a command from the repository's .git/config ran"
+    );
+}

@@ -2,11 +2,11 @@
 //! exit 0 (pass), 1 (violation) or 2 (usage, config, rule or git error).
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use anyhow::{bail, Context as _, Result};
 
 use super::args::{BaselineArgs, CheckArgs, CheckFormat, CommonArgs};
+use super::git::git;
 use super::{load_rules, note, output, warning, ExitStatus};
 use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
 use crate::findings::ScanResult;
@@ -66,11 +66,8 @@ fn repository_prefix(path: &Path) -> Option<String> {
     if !path.is_dir() {
         return None;
     }
-    let out = Process::new("git")
-        .arg("-C")
-        .arg(path)
+    let out = git(path)
         .args(["rev-parse", "--show-prefix"])
-        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .ok()?;
     if !out.status.success() {
@@ -100,9 +97,7 @@ fn read_baseline(path: &Path) -> Result<Baseline> {
 /// Lines changed since `rev` in the git repository at `root`, relative to `root`.
 fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
     let git = |args: &[&str]| {
-        Process::new("git")
-            .arg("-C")
-            .arg(root)
+        git(root)
             .args(args)
             .output()
             .context("cannot run git (is it installed?)")
@@ -127,12 +122,16 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
             root.display()
         );
     }
-    // `--relative` makes paths relative to the scanned root, like finding paths.
+    // `--relative` makes paths relative to the scanned root, like finding paths; the prefixes
+    // are spelled out because `diff.noprefix` and `diff.mnemonicPrefix` would change them.
     let diff = git(&[
         "diff",
         "--unified=0",
         "--no-color",
         "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
         "--relative",
         rev,
     ])?;

@@ -5,7 +5,6 @@
 //! Everything else is the library ([`crate::report::documents`], [`crate::report::disclosure`]).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
 
@@ -205,12 +204,7 @@ fn scanned_name(root: &Path) -> String {
 
 /// Trimmed stdout of `git args` run in `dir`, when git exists and succeeds.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
-        .ok()?;
+    let out = super::git::git(dir).args(args).output().ok()?;
     if !out.status.success() {
         return None;
     }
