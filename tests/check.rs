@@ -729,3 +729,23 @@ fn issue_15_diff_base_sees_quoted_names_and_runs_no_repository_command() {
         "a command from the repository's .git/config ran"
     );
 }
+
+/// Issue 15, item 10: the exit status of `check` is its verdict even when the reader of its
+/// output stops early (`idflow check --format github | head -n 5` under `pipefail`).
+#[test]
+fn issue_15_a_closed_stdout_keeps_the_verdict() {
+    let dir = repo(FLOW_FILE);
+    for format in ["github", "text", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idflow"))
+            .args(["check", ".", "--format", format])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run idflow");
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(1), "{format}");
+    }
+}

@@ -195,7 +195,12 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         CheckFormat::Markdown => report::check::markdown(&outcome),
         CheckFormat::Github => report::check::github(&outcome),
     };
-    output::emit(args.output.as_deref(), &rendered)?;
+    // The verdict does not depend on who reads it: a reader that stops early (`| head -n 5`)
+    // must not turn a failing gate into a pass, so a closed stdout still exits with it.
+    match output::emit(args.output.as_deref(), &rendered) {
+        Err(err) if super::is_broken_pipe(&err) => {}
+        other => other?,
+    }
     if !args.common.quiet {
         // The text outcome lists skipped files itself; the other formats carry them in their own
         // fields, and the person running them still sees them here.
