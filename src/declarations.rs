@@ -332,6 +332,62 @@ impl Declarations {
         Declarations::parse(&text, path)
     }
 
+    /// Reads the file at `path` like [`Declarations::load`], then checks every category it
+    /// names (the `policies:` lists and `flows[].category`) against `known`, the rule pack's
+    /// category ids: a misspelt one (`require-consent: [imeii]`) would silently switch a policy
+    /// off or never match a flow.
+    ///
+    /// # Errors
+    /// As [`Declarations::load`]; an unknown category is a [`DeclarationsError::Syntax`] at its
+    /// line and column.
+    pub fn load_checked(
+        path: &Path,
+        known: &BTreeSet<&str>,
+    ) -> Result<Declarations, DeclarationsError> {
+        let text = std::fs::read_to_string(path).map_err(|reason| DeclarationsError::Io {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let decl = Declarations::parse(&text, path)?;
+        decl.check_categories(&text, path, known)?;
+        Ok(decl)
+    }
+
+    /// The first category named in `text` (this file's source) that is not in `known`.
+    fn check_categories(
+        &self,
+        text: &str,
+        path: &Path,
+        known: &BTreeSet<&str>,
+    ) -> Result<(), DeclarationsError> {
+        let policies = self.policies.iter().flat_map(|p| {
+            let consent = p.require_consent.iter().map(|c| ("require-consent", c));
+            consent.chain(
+                p.require_encryption
+                    .iter()
+                    .map(|c| ("require-encryption", c)),
+            )
+        });
+        let flows = self.flows.iter().map(|f| ("category", &f.category));
+        for (key, category) in policies.chain(flows) {
+            if category == "*" || known.contains(category.as_str()) {
+                continue;
+            }
+            let (line, column) = locate_value(text, key, category);
+            let names: Vec<&str> = known.iter().copied().collect();
+            return Err(DeclarationsError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "`{key}` names unknown category `{category}` (known: {})",
+                    names.join(", ")
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Step two: every reference and value serde cannot check, as messages.
     #[must_use]
     pub fn validate(&self) -> Vec<String> {
@@ -411,6 +467,41 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 #[must_use]
 pub fn in_eea(country: &str) -> bool {
     EEA.contains(&country)
+}
+
+/// 1-based line and column of the first `value` (a whole word) after a `key:` in `text`, or of
+/// the first `key:` when the value is not found there; (0, 0) when neither is.
+fn locate_value(text: &str, key: &str, value: &str) -> (usize, usize) {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let whole = |line: &str, at: usize, len: usize| {
+        !line[..at].chars().next_back().is_some_and(is_word)
+            && !line[at + len..].chars().next().is_some_and(is_word)
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut first_key = None;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(k) = line.match_indices(key).map(|(at, _)| at).find(|&at| {
+            whole(line, at, key.len()) && line[at + key.len()..].trim_start().starts_with(':')
+        }) else {
+            continue;
+        };
+        first_key.get_or_insert((i + 1, line[..k].chars().count() + 1));
+        // The value on the key's line or on the list lines under it.
+        for (j, next) in lines.iter().enumerate().skip(i).take(64) {
+            let from = if j == i { k + key.len() } else { 0 };
+            if j > i && next.trim_start().ends_with(':') {
+                break;
+            }
+            if let Some(at) = next[from..]
+                .match_indices(value)
+                .map(|(at, _)| from + at)
+                .find(|&at| whole(next, at, value.len()))
+            {
+                return (j + 1, next[..at].chars().count() + 1);
+            }
+        }
+    }
+    first_key.unwrap_or((0, 0))
 }
 
 /// serde_yaml appends ` at line L column C`; the error shows the location in front instead.

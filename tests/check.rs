@@ -749,3 +749,27 @@ fn issue_15_a_closed_stdout_keeps_the_verdict() {
         assert_eq!(status.code(), Some(1), "{format}");
     }
 }
+
+/// Issue 15, item 11: a policy or flow naming an unknown category (`require-consent: [imeii]`)
+/// is an error at its file, line and column (it silently switched the policy off).
+#[test]
+fn issue_15_unknown_category_in_a_policy_is_an_error_at_its_position() {
+    let dir = repo(FLOW_FILE);
+    for (yaml, at) in [
+        (
+            "policies:\n  require-consent: [imei, imeii]\n",
+            "idflow.yaml:2:27",
+        ),
+        (
+            "policies:\n  require-encryption:\n    - phone_number\n    - imeii\n",
+            "idflow.yaml:4:7",
+        ),
+    ] {
+        std::fs::write(dir.path().join("idflow.yaml"), yaml).expect("write");
+        let out = idflow_in(dir.path(), &["check", "."]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert!(all.contains(at), "{at} in {all}");
+        assert!(all.contains("unknown category `imeii`"), "{all}");
+    }
+}

@@ -12,11 +12,17 @@ use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
 use crate::findings::ScanResult;
 use crate::policy::{self, Baseline, CheckInput};
 use crate::report;
+use crate::rules::RulePack;
 
 /// Loads the rules and scans `path`.
 fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
     let rules = load_rules(common.rules.as_deref())?;
-    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, &rules)
+    scan_with(path, common, &rules)
+}
+
+/// Scans `path` with `rules`.
+fn scan_with(path: &Path, common: &CommonArgs, rules: &RulePack) -> Result<ScanResult> {
+    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, rules)
 }
 
 /// `idflow baseline`: records every current finding as accepted.
@@ -51,11 +57,17 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
 
 /// The declarations file (`--config`, else `idflow.yaml` in PATH or an ancestor up to the
 /// repository root, see [`super::find_config`]) and how to name it.
-fn declarations(args: &CheckArgs) -> Result<Option<(Declarations, String)>> {
+fn declarations(args: &CheckArgs, rules: &RulePack) -> Result<Option<(Declarations, String)>> {
     let Some(path) = super::find_config(&args.path, args.config.as_deref()) else {
         return Ok(None);
     };
-    let decl = Declarations::load(&path)?;
+    let known = rules
+        .rules()
+        .categories
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    let decl = Declarations::load_checked(&path, &known)?;
     Ok(Some((decl, super::config_name(&args.path, &path))))
 }
 
@@ -149,7 +161,8 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
 /// # Errors
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
-    let found = declarations(args)?;
+    let rules = load_rules(args.common.rules.as_deref())?;
+    let found = declarations(args, &rules)?;
     let config = found.as_ref().map(|(_, name)| name.clone());
     let declarations = found.map(|(decl, _)| decl);
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
@@ -158,7 +171,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .as_deref()
         .map(|rev| changed_lines(&args.path, rev))
         .transpose()?;
-    let result = scan(&args.path, &args.common)?;
+    let result = scan_with(&args.path, &args.common, &rules)?;
     if !args.common.quiet {
         match &config {
             Some(name) => note(&format!("config: {name}")),
