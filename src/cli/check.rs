@@ -31,6 +31,12 @@ fn scan_with(path: &Path, common: &CommonArgs, rules: &RulePack) -> Result<ScanR
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     super::scan::check_config(&args.path, args.config.as_deref(), args.common.quiet)?;
+    let config = super::find_config(&args.path, args.config.as_deref());
+    output::refuse_inputs(
+        Some(&args.output),
+        &args.path,
+        &[("declarations file", config.as_deref())],
+    )?;
     let result = scan(&args.path, &args.common)?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
@@ -161,6 +167,15 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
 /// # Errors
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
+    let config_path = super::find_config(&args.path, args.config.as_deref());
+    output::refuse_inputs(
+        args.output.as_deref(),
+        &args.path,
+        &[
+            ("baseline", args.baseline.as_deref()),
+            ("declarations file", config_path.as_deref()),
+        ],
+    )?;
     let rules = load_rules(args.common.rules.as_deref())?;
     let found = declarations(args, &rules)?;
     let config = found.as_ref().map(|(_, name)| name.clone());

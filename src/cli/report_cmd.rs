@@ -24,6 +24,14 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     let rules = load_rules(args.common.rules.as_deref())?;
     std::fs::metadata(&args.path)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
+    if args.kind != ReportKind::All {
+        let config = super::find_config(&args.path, args.config.as_deref());
+        output::refuse_inputs(
+            args.output.as_deref(),
+            &args.path,
+            &[("declarations file", config.as_deref())],
+        )?;
+    }
     let (decl, decl_name) = declarations(args)?;
     let templates = match &args.templates {
         Some(dir) => {

@@ -334,10 +334,8 @@ mod tests {
             assert!(too_deep(&text, 60).is_some(), "{chain}");
             assert_eq!(too_deep(&text, 70), None, "{chain}");
         }
-        for chain in ["x + 1".repeat(1).replace('x', &"x + 1".repeat(29))] {
-            let text = format!("fn f() -> u8 {{ {chain} }}");
-            assert!(too_deep(&text, 60).is_some(), "{chain}");
-        }
+        let sum = format!("fn f() -> u8 {{ 1{} }}", " + 1".repeat(35));
+        assert!(too_deep(&sum, 60).is_some());
         assert!(too_deep(&format!("fn f() {{ x{} }}", "()".repeat(40)), 60).is_some());
         assert!(too_deep(&format!("fn f() {{ x{} }}", " as u8".repeat(40)), 60).is_some());
     }
