@@ -297,8 +297,10 @@ impl Packs {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return packs;
         };
+        // Regular files only: a FIFO named like a pack would block the scan.
         let mut paths: Vec<PathBuf> = entries
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "pack"))
             .collect();

@@ -306,7 +306,10 @@ impl Declarations {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: strip_location(&err.to_string()),
+                message: short(
+                    &strip_location(&err.to_string()),
+                    text.lines().nth(line.saturating_sub(1)).unwrap_or_default(),
+                ),
             }
         })?;
         let problems = decl.validate();
@@ -325,10 +328,7 @@ impl Declarations {
     /// # Errors
     /// As [`Declarations::parse`], plus [`DeclarationsError::Io`].
     pub fn load(path: &Path) -> Result<Declarations, DeclarationsError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| DeclarationsError::Io {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let text = read_config(path)?;
         Declarations::parse(&text, path)
     }
 
@@ -344,10 +344,7 @@ impl Declarations {
         path: &Path,
         known: &BTreeSet<&str>,
     ) -> Result<Declarations, DeclarationsError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| DeclarationsError::Io {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let text = read_config(path)?;
         let decl = Declarations::parse(&text, path)?;
         decl.check_categories(&text, path, known)?;
         Ok(decl)
@@ -467,6 +464,65 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 #[must_use]
 pub fn in_eea(country: &str) -> bool {
     EEA.contains(&country)
+}
+
+/// The text of the declarations file at `path`: a regular file, or a symbolic link to one in
+/// the link's own directory or below. A link anywhere else (a credentials file,
+/// `/proc/self/environ`) is refused, never read, and so is a FIFO or a device, which would
+/// block the run or never end.
+fn read_config(path: &Path) -> Result<String, DeclarationsError> {
+    let refuse = |why: &str| DeclarationsError::Io {
+        path: path.to_path_buf(),
+        reason: std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string()),
+    };
+    let io = |reason| DeclarationsError::Io {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let link = std::fs::symlink_metadata(path).map_err(io)?;
+    if link.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_err(io)?;
+        let home = path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .and_then(|p| std::fs::canonicalize(p).ok());
+        if !home.is_some_and(|home| target.starts_with(home)) {
+            return Err(refuse(
+                "a symbolic link out of its directory; idflow reads configuration only from inside the tree (give the target itself with --config)",
+            ));
+        }
+    }
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    std::fs::read_to_string(path).map_err(io)
+}
+
+/// A parser message on one line, quoting no more of the file than `offending` (its line at
+/// the error): serde_yaml quotes the value it rejects, and for a file that is not YAML at all
+/// (a credentials file) that value is the whole file, folded into one string.
+fn short(message: &str, offending: &str) -> String {
+    let message = message.lines().next().unwrap_or_default();
+    let (Some(open), Some(close)) = (message.find('"'), message.rfind('"')) else {
+        return message.to_string();
+    };
+    let quoted = &message[open + 1..close.max(open + 1)];
+    let keep = offending.trim().chars().count();
+    if quoted.chars().count() <= keep {
+        return message.to_string();
+    }
+    let cut: String = quoted.chars().take(keep).collect();
+    format!(
+        "{}\"{cut}…\"{}",
+        &message[..open],
+        &message[close.max(open + 1) + 1..]
+    )
 }
 
 /// 1-based line and column of the first `value` (a whole word) after a `key:` in `text`, or of

@@ -254,6 +254,10 @@ impl Record {
     /// would be reused by every later scan.
     #[must_use]
     pub fn load(path: &Path) -> Option<Record> {
+        // A FIFO in its place would block the scan.
+        if !std::fs::metadata(path).ok()?.is_file() {
+            return None;
+        }
         let bytes = std::fs::read(path).ok()?;
         let newline = bytes.iter().position(|&b| b == b'\n')?;
         let (line, json) = (&bytes[..newline], &bytes[newline + 1..]);

@@ -199,6 +199,11 @@ pub fn parse_one(file: &SourceFile, max_bytes: u64) -> Result<ParsedFile, Skippe
 fn read(file: &SourceFile, max_bytes: u64) -> Result<Vec<u8>, Skipped> {
     let meta = std::fs::metadata(&file.path)
         .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    if !meta.is_file() {
+        // Replaced by a FIFO or device since discovery: reading it could block for ever.
+        let msg = "not a regular file; only regular files are read".to_string();
+        return Err(skip(file, SkipReason::Unreadable, msg, None));
+    }
     if meta.len() > max_bytes {
         let msg = format!("{} bytes is over the {max_bytes}-byte limit", meta.len());
         return Err(skip(file, SkipReason::TooLarge, msg, None));

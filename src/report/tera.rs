@@ -70,6 +70,12 @@ impl Templates {
         tera.autoescape_on(vec![".html.tera", ".plist.tera", ".xml.tera"]);
         tera.register_filter("md", md_filter);
         tera.register_filter("code", code_filter);
+        // tera's built-in functions that read the environment, the clock or a random source:
+        // a document must be reproducible from its inputs and must not leak a secret of the
+        // machine rendering it, so a template calling one fails to render.
+        for name in UNAVAILABLE_FUNCTIONS {
+            tera.register_function(name, unavailable(name));
+        }
         let mut overridden = Vec::new();
         let files: Vec<(String, String)> = DEFAULT_TEMPLATE_FILES
             .iter()
@@ -198,6 +204,18 @@ fn as_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// tera's built-ins that templates may not call (see [`Templates::with_overrides`]).
+const UNAVAILABLE_FUNCTIONS: [&str; 3] = ["get_env", "now", "get_random"];
+
+/// A template function that always fails, saying why `name` is not available.
+fn unavailable(name: &'static str) -> impl tera::Function {
+    move |_: &std::collections::HashMap<String, Value>| -> tera::Result<Value> {
+        Err(tera::Error::msg(format!(
+            "`{name}()` is not available in idflow templates: documents are reproducible from the scan and the declarations, and never read the environment, the clock or a random source"
+        )))
     }
 }
 
