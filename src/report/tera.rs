@@ -7,6 +7,7 @@
 //! resolve inside the directory, so a template directory can never make idflow read other files.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ::tera::{Context, Tera, Value};
@@ -169,6 +170,9 @@ pub fn md_escape(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if super::text::unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -180,6 +184,8 @@ pub fn md_escape(s: &str) -> String {
 #[must_use]
 pub fn md_code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
+    // Escape codes and bidi controls are shown as `\u{..}`, never passed to the viewer.
+    let s = super::text::printable(&s).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {
@@ -233,6 +239,27 @@ fn code_filter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15, item 16: escape codes and bidi controls (U+061C, U+202E, U+2066) quoted from
+    /// code reach neither Markdown text, code spans nor CSV cells raw.
+    #[test]
+    fn issue_15_controls_and_bidi_are_shown_not_passed_on() {
+        let hostile = "a\u{1b}[2Jb\u{61c}c\u{202e}d\u{2066}e";
+        for out in [
+            md_escape(hostile),
+            md_code(hostile),
+            crate::report::tables::safe(hostile),
+        ] {
+            assert!(
+                !out.chars().any(crate::report::text::unsafe_char),
+                "{out:?}"
+            );
+            assert!(
+                out.contains("\\u{1b}") && out.contains("\\u{61c}"),
+                "{out:?}"
+            );
+        }
+    }
 
     /// Pipes and backticks cannot break a Markdown table or a code span.
     #[test]
