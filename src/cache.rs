@@ -105,6 +105,8 @@ impl Cache {
             .take(16)
             .collect();
         let dir = root.join(format!("v{FORMAT}")).join(short);
+        remove_stale_temporaries(&dir);
+        remove_stale_temporaries(&dir.join("scans"));
         let packs = std::sync::Arc::new(Packs::read(&dir));
         Cache {
             dir,
@@ -229,6 +231,30 @@ impl Cache {
     }
 }
 
+/// How old a temporary file must be before a scan takes it for the leftover of a killed one:
+/// a live scan writes its pack in well under this, so a concurrent scan's file is left alone.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes temporary files (tempfile's `.tmp*`) in `dir` older than [`STALE_AFTER`]: a scan
+/// killed while writing its pack or record leaves one behind (up to tens of MB), and nothing
+/// else would ever remove it. Errors are ignored: this only frees space.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let temporary = entry.file_name().to_string_lossy().starts_with(".tmp");
+        let stale = entry.metadata().is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_AFTER))
+        });
+        if temporary && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A pack being written: records go through a buffer to a temporary file, hashed on the way
 /// for the pack's name; the file is created at the first record and renamed into place by
 /// [`PackWriter::finish`]. After an I/O error it drops everything (the pack is not written).
@@ -297,8 +323,10 @@ impl Packs {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return packs;
         };
+        // Regular files only: a FIFO named like a pack would block the scan.
         let mut paths: Vec<PathBuf> = entries
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "pack"))
             .collect();
@@ -449,6 +477,28 @@ mod tests {
         }
         store(dir.path(), "abc123", 42);
         assert!(is_skip_at_line_3(Cache::new(dir.path(), "abc123").load(42)));
+    }
+
+    /// Issue 15, item 8: a temporary file a killed scan left is removed by the next one once
+    /// it is older than a live scan could be; a fresh one (a concurrent scan's) is kept.
+    #[test]
+    fn issue_15_stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::new(dir.path(), "abc");
+        std::fs::create_dir_all(&cache.dir).expect("mkdir");
+        let old = cache.dir.join(".tmpOLD");
+        let fresh = cache.dir.join(".tmpNEW");
+        std::fs::write(&old, b"partial pack").expect("w");
+        std::fs::write(&fresh, b"partial pack").expect("w");
+        let long_ago = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("set mtime");
+        let _ = Cache::new(dir.path(), "abc");
+        assert!(!old.exists(), "the stale temporary is removed");
+        assert!(fresh.exists(), "a fresh temporary may be a live scan's");
     }
 
     #[test]

@@ -19,14 +19,18 @@ use crate::taint::{Analysis, Hit, NO_TRACE};
 struct Lines<'p> {
     prog: &'p Program,
     cache: BTreeMap<usize, Vec<String>>,
+    /// A file read here no longer had the bytes it was parsed from (edited during the scan).
+    changed: bool,
 }
 
 impl Lines<'_> {
     fn line(&mut self, file: usize, line: u32) -> String {
         let prog = self.prog;
         let lines = self.cache.entry(file).or_insert_with(|| {
-            std::fs::read(&prog.files[file].source.path)
+            let parsed = &prog.files[file];
+            std::fs::read(&parsed.source.path)
                 .map(|b| {
+                    self.changed |= !parsed.parsed_from(&b);
                     String::from_utf8_lossy(&b)
                         .lines()
                         .map(str::to_string)
@@ -53,6 +57,19 @@ struct FlowKey {
 /// Builds the findings from the hits.
 #[must_use]
 pub fn classify(prog: &Program, rules: &RuleIndex, analysis: &Analysis) -> Vec<Finding> {
+    classify_checked(prog, rules, analysis).0
+}
+
+/// Builds the findings from the hits, and says whether every file quoted in them still had
+/// the bytes it was parsed from when its snippets were read (`false`: a file was edited during
+/// the scan, so its snippets and ids belong to another version and must not be recorded for a
+/// later scan to reuse).
+#[must_use]
+pub fn classify_checked(
+    prog: &Program,
+    rules: &RuleIndex,
+    analysis: &Analysis,
+) -> (Vec<Finding>, bool) {
     let mut groups: BTreeMap<FlowKey, Vec<&Hit>> = BTreeMap::new();
     for hit in &analysis.hits {
         let source = &analysis.sources[hit.label.source as usize];
@@ -68,6 +85,7 @@ pub fn classify(prog: &Program, rules: &RuleIndex, analysis: &Analysis) -> Vec<F
     let mut lines = Lines {
         prog,
         cache: BTreeMap::new(),
+        changed: false,
     };
     let mut findings: Vec<Finding> = groups
         .into_iter()
@@ -94,7 +112,7 @@ pub fn classify(prog: &Program, rules: &RuleIndex, analysis: &Analysis) -> Vec<F
             ))
     });
     dedupe_ids(&mut findings);
-    findings
+    (findings, !lines.changed)
 }
 
 fn finding(

@@ -306,7 +306,10 @@ impl Declarations {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: strip_location(&err.to_string()),
+                message: short(
+                    &strip_location(&err.to_string()),
+                    text.lines().nth(line.saturating_sub(1)).unwrap_or_default(),
+                ),
             }
         })?;
         let problems = decl.validate();
@@ -325,11 +328,61 @@ impl Declarations {
     /// # Errors
     /// As [`Declarations::parse`], plus [`DeclarationsError::Io`].
     pub fn load(path: &Path) -> Result<Declarations, DeclarationsError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| DeclarationsError::Io {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        let text = read_config(path)?;
         Declarations::parse(&text, path)
+    }
+
+    /// Reads the file at `path` like [`Declarations::load`], then checks every category it
+    /// names (the `policies:` lists and `flows[].category`) against `known`, the rule pack's
+    /// category ids: a misspelt one (`require-consent: [imeii]`) would silently switch a policy
+    /// off or never match a flow.
+    ///
+    /// # Errors
+    /// As [`Declarations::load`]; an unknown category is a [`DeclarationsError::Syntax`] at its
+    /// line and column.
+    pub fn load_checked(
+        path: &Path,
+        known: &BTreeSet<&str>,
+    ) -> Result<Declarations, DeclarationsError> {
+        let text = read_config(path)?;
+        let decl = Declarations::parse(&text, path)?;
+        decl.check_categories(&text, path, known)?;
+        Ok(decl)
+    }
+
+    /// The first category named in `text` (this file's source) that is not in `known`.
+    fn check_categories(
+        &self,
+        text: &str,
+        path: &Path,
+        known: &BTreeSet<&str>,
+    ) -> Result<(), DeclarationsError> {
+        let policies = self.policies.iter().flat_map(|p| {
+            let consent = p.require_consent.iter().map(|c| ("require-consent", c));
+            consent.chain(
+                p.require_encryption
+                    .iter()
+                    .map(|c| ("require-encryption", c)),
+            )
+        });
+        let flows = self.flows.iter().map(|f| ("category", &f.category));
+        for (key, category) in policies.chain(flows) {
+            if category == "*" || known.contains(category.as_str()) {
+                continue;
+            }
+            let (line, column) = locate_value(text, key, category);
+            let names: Vec<&str> = known.iter().copied().collect();
+            return Err(DeclarationsError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "`{key}` names unknown category `{category}` (known: {})",
+                    names.join(", ")
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Step two: every reference and value serde cannot check, as messages.
@@ -411,6 +464,100 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 #[must_use]
 pub fn in_eea(country: &str) -> bool {
     EEA.contains(&country)
+}
+
+/// The text of the declarations file at `path`: a regular file, or a symbolic link to one in
+/// the link's own directory or below. A link anywhere else (a credentials file,
+/// `/proc/self/environ`) is refused, never read, and so is a FIFO or a device, which would
+/// block the run or never end.
+fn read_config(path: &Path) -> Result<String, DeclarationsError> {
+    let refuse = |why: &str| DeclarationsError::Io {
+        path: path.to_path_buf(),
+        reason: std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string()),
+    };
+    let io = |reason| DeclarationsError::Io {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let link = std::fs::symlink_metadata(path).map_err(io)?;
+    if link.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_err(io)?;
+        let home = path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .and_then(|p| std::fs::canonicalize(p).ok());
+        if !home.is_some_and(|home| target.starts_with(home)) {
+            return Err(refuse(
+                "a symbolic link out of its directory; idflow reads configuration only from inside the tree (give the target itself with --config)",
+            ));
+        }
+    }
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    std::fs::read_to_string(path).map_err(io)
+}
+
+/// A parser message on one line, quoting no more of the file than `offending` (its line at
+/// the error): serde_yaml quotes the value it rejects, and for a file that is not YAML at all
+/// (a credentials file) that value is the whole file, folded into one string.
+fn short(message: &str, offending: &str) -> String {
+    let message = message.lines().next().unwrap_or_default();
+    let (Some(open), Some(close)) = (message.find('"'), message.rfind('"')) else {
+        return message.to_string();
+    };
+    let quoted = &message[open + 1..close.max(open + 1)];
+    let keep = offending.trim().chars().count();
+    if quoted.chars().count() <= keep {
+        return message.to_string();
+    }
+    let cut: String = quoted.chars().take(keep).collect();
+    format!(
+        "{}\"{cut}…\"{}",
+        &message[..open],
+        &message[close.max(open + 1) + 1..]
+    )
+}
+
+/// 1-based line and column of the first `value` (a whole word) after a `key:` in `text`, or of
+/// the first `key:` when the value is not found there; (0, 0) when neither is.
+fn locate_value(text: &str, key: &str, value: &str) -> (usize, usize) {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let whole = |line: &str, at: usize, len: usize| {
+        !line[..at].chars().next_back().is_some_and(is_word)
+            && !line[at + len..].chars().next().is_some_and(is_word)
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut first_key = None;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(k) = line.match_indices(key).map(|(at, _)| at).find(|&at| {
+            whole(line, at, key.len()) && line[at + key.len()..].trim_start().starts_with(':')
+        }) else {
+            continue;
+        };
+        first_key.get_or_insert((i + 1, line[..k].chars().count() + 1));
+        // The value on the key's line or on the list lines under it.
+        for (j, next) in lines.iter().enumerate().skip(i).take(64) {
+            let from = if j == i { k + key.len() } else { 0 };
+            if j > i && next.trim_start().ends_with(':') {
+                break;
+            }
+            if let Some(at) = next[from..]
+                .match_indices(value)
+                .map(|(at, _)| from + at)
+                .find(|&at| whole(next, at, value.len()))
+            {
+                return (j + 1, next[..at].chars().count() + 1);
+            }
+        }
+    }
+    first_key.unwrap_or((0, 0))
 }
 
 /// serde_yaml appends ` at line L column C`; the error shows the location in front instead.

@@ -92,6 +92,19 @@ pub fn discover(root: &Path, excludes: &GlobSet) -> (Vec<SourceFile>, Vec<Skippe
             Ok(e) if e.path_is_symlink() => {
                 skipped.extend(symlink_skip(root, e.path()));
             }
+            // A FIFO, socket or device named like Rust: reading it could block the scan for
+            // ever, and dropping it would hide it.
+            Ok(e) if !e.file_type().is_dir() && e.path().extension().is_some_and(|x| x == "rs") => {
+                skipped.push(Skipped {
+                    file: relative(root, e.path()),
+                    line: None,
+                    column: None,
+                    reason: SkipReason::Unreadable,
+                    message:
+                        "not a regular file (a FIFO, socket or device); only regular files are read"
+                            .into(),
+                });
+            }
             Ok(_) => {}
             Err(err) => {
                 let file = err.path().map_or_else(String::new, |p| relative(root, p));

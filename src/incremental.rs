@@ -43,7 +43,7 @@ const BUILD: &str = concat!(
 );
 
 /// Bump when the record's meaning changes.
-const SCHEMA: &str = "idflow-scan-record/2";
+const SCHEMA: &str = "idflow-scan-record/3";
 
 /// What a full scan leaves for the next one.
 #[derive(Debug, Serialize, Deserialize)]
@@ -248,10 +248,23 @@ impl Record {
     }
 
     /// Reads the record at `path`; a missing, damaged or foreign one is `None`.
+    ///
+    /// The file is a checksum line (the xxh3 of the rest, in hex) and the record as JSON: a
+    /// flipped bit in a finding would otherwise still be valid JSON, and its wrong findings
+    /// would be reused by every later scan.
     #[must_use]
     pub fn load(path: &Path) -> Option<Record> {
-        let text = std::fs::read(path).ok()?;
-        serde_json::from_slice(&text).ok()
+        // A FIFO in its place would block the scan.
+        if !std::fs::metadata(path).ok()?.is_file() {
+            return None;
+        }
+        let bytes = std::fs::read(path).ok()?;
+        let newline = bytes.iter().position(|&b| b == b'\n')?;
+        let (line, json) = (&bytes[..newline], &bytes[newline + 1..]);
+        if line != checksum_line(json).as_bytes() {
+            return None;
+        }
+        serde_json::from_slice(json).ok()
     }
 
     /// Writes the record to `path` atomically; errors only cost the next scan time.
@@ -260,13 +273,21 @@ impl Record {
         let Ok(json) = serde_json::to_vec(self) else {
             return;
         };
+        let mut bytes = checksum_line(&json).into_bytes();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&json);
         let _ = std::fs::create_dir_all(dir)
             .and_then(|()| tempfile::NamedTempFile::new_in(dir))
             .and_then(|mut tmp| {
-                std::io::Write::write_all(&mut tmp, &json)?;
+                std::io::Write::write_all(&mut tmp, &bytes)?;
                 tmp.persist(path).map(drop).map_err(|e| e.error)
             });
     }
+}
+
+/// The first line of a record file: the checksum of the JSON after it.
+fn checksum_line(json: &[u8]) -> String {
+    format!("xxh3:{:016x}", xxh3_64(json))
 }
 
 fn takes_self(f: &crate::ir::FnIr) -> bool {

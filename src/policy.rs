@@ -213,14 +213,16 @@ impl Baseline {
 /// Lines changed since the diff base, per file relative to the scanned root.
 pub type ChangedLines = BTreeMap<String, BTreeSet<u32>>;
 
-/// Parses the output of `git diff --unified=0`: the new-side lines of every hunk. A pure
-/// deletion touches the line after it.
+/// Parses the output of `git diff --unified=0 --dst-prefix=b/`: the new-side lines of every
+/// hunk. A pure deletion touches the line after it. Names git quotes (`"b/tab\there.rs"`,
+/// and with `core.quotepath` non-ASCII ones) are unquoted.
 #[must_use]
 pub fn parse_diff(diff: &str) -> ChangedLines {
     let mut changed = ChangedLines::new();
     let mut file: Option<String> = None;
     for line in diff.lines() {
         if let Some(path) = line.strip_prefix("+++ ") {
+            let path = unquote(path);
             file = path.strip_prefix("b/").map(str::to_string);
         } else if let (Some(hunk), Some(file)) = (line.strip_prefix("@@ "), &file) {
             // `@@ -a,b +c,d @@`
@@ -240,6 +242,43 @@ pub fn parse_diff(diff: &str) -> ChangedLines {
         }
     }
     changed
+}
+
+/// A path as git prints it: as is, or in double quotes with C escapes (`\t`, `\"`, `\\` and
+/// octal bytes such as `\303\244` for `ä`).
+fn unquote(path: &str) -> String {
+    let Some(inner) = path.strip_prefix('"').and_then(|p| p.strip_suffix('"')) else {
+        return path.to_string();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut rest = inner.bytes().peekable();
+    while let Some(b) = rest.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match rest.next() {
+            Some(d @ b'0'..=b'7') => {
+                let mut value = u32::from(d - b'0');
+                for _ in 0..2 {
+                    if let Some(d) = rest.next_if(u8::is_ascii_digit) {
+                        value = value * 8 + u32::from(d - b'0');
+                    }
+                }
+                bytes.push(u8::try_from(value).unwrap_or(u8::MAX));
+            }
+            Some(b'a') => bytes.push(0x07),
+            Some(b'b') => bytes.push(0x08),
+            Some(b'f') => bytes.push(0x0c),
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(b'v') => bytes.push(0x0b),
+            Some(other) => bytes.push(other),
+            None => {}
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// What the gate decided.
@@ -556,6 +595,15 @@ mod tests {
             None
         );
         assert_eq!(parse_allow("// nothing"), None);
+    }
+
+    /// Issue 15, item 9: names git quotes are unquoted (octal UTF-8 bytes, C escapes).
+    #[test]
+    fn issue_15_quoted_names_in_a_diff() {
+        let diff = "+++ \"b/ger\\303\\244t.rs\"\n@@ -0,0 +1 @@\n+x\n+++ \"b/a\\tb \\\"c\\\".rs\"\n@@ -1 +2,2 @@\n";
+        let changed = parse_diff(diff);
+        assert_eq!(changed["gerät.rs"], BTreeSet::from([1]));
+        assert_eq!(changed["a\tb \"c\".rs"], BTreeSet::from([2, 3]));
     }
 
     /// Hunks of `git diff --unified=0` become changed new-side lines.

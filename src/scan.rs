@@ -297,7 +297,7 @@ impl FullScan<'_> {
         clock: &mut StageClock<'_>,
     ) -> (Vec<Finding>, Vec<CategoryInfo>) {
         program.build_call_graph();
-        let (findings, analysis) = std::thread::scope(|s| {
+        let (findings, analysis, read_back) = std::thread::scope(|s| {
             let files = &program.files;
             // Encoding deep IR recurses as deeply as lowering did: the writer needs a big stack.
             let writer = std::thread::Builder::new()
@@ -311,7 +311,10 @@ impl FullScan<'_> {
             out
         });
         let categories = categories_of(self.rules, &findings);
-        if let Some(path) = self.record_path {
+        // A file edited during the scan gave its snippets (and ids) from its new bytes: a
+        // record would hand them to every later scan of the old bytes.
+        let record_path = self.record_path.filter(|_| read_back);
+        if let Some(path) = record_path {
             if let Some(record) =
                 incremental::Record::new(&program, &analysis, &findings, &categories)
             {
@@ -334,22 +337,23 @@ fn free_beside<T: Send + 'static>(value: T) {
         .spawn(move || drop(value));
 }
 
-/// The propagation and the classification of a full scan over `program` (with its call graph).
+/// The propagation and the classification of a full scan over `program` (with its call graph),
+/// and whether the files quoted still had the bytes they were parsed from.
 fn analyze(
     program: &graph::Program,
     index: &RuleIndex,
     scans: Option<taint::relevance::Scans>,
     debug: taint::DebugOptions,
     clock: &mut StageClock<'_>,
-) -> (Vec<Finding>, taint::Analysis) {
+) -> (Vec<Finding>, taint::Analysis, bool) {
     clock.start(Stage::Propagate, 0);
     let progress = clock.progress;
     let observe = |e: &taint::DebugEvent<'_>| progress.debug(&DebugNote::Propagation(e));
     let analysis = taint::analyze_with(program, index, scans, debug, &observe);
     clock.start(Stage::Classify, 0);
-    let findings = classify::classify(program, index, &analysis);
+    let (findings, read_back) = classify::classify_checked(program, index, &analysis);
     clock.finish();
-    (findings, analysis)
+    (findings, analysis, read_back)
 }
 
 /// The categories that occur in `findings`, with their texts, sorted by id.

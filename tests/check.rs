@@ -689,3 +689,87 @@ fn paths_are_relative_to_the_repository() {
         text(&out)
     );
 }
+
+/// Issue 15, items 9 and 13: the gate fails on a new flow in a file whose name git quotes
+/// (`gerät.rs`), whatever the user's config says about diff prefixes, and git runs no command
+/// the scanned repository's `.git/config` names (`core.fsmonitor` would write a marker file).
+#[test]
+fn issue_15_diff_base_sees_quoted_names_and_runs_no_repository_command() {
+    let dir = repo("pub fn nothing() {}\n");
+    let root = dir.path();
+    std::fs::write(root.join("src/gerät.rs"), FLOW_FILE).expect("write");
+    std::fs::write(root.join("src/lib.rs"), "pub mod gerät;\n").expect("write");
+    git(root, &["add", "."]);
+    // The hostile settings last: the test's own git would run them.
+    let marker = root.join("MARKER");
+    for (key, value) in [
+        ("diff.noprefix", "true".to_string()),
+        ("diff.mnemonicPrefix", "true".to_string()),
+        ("core.quotepath", "true".to_string()),
+        ("core.pager", format!("touch '{}'; cat", marker.display())),
+        (
+            "core.fsmonitor",
+            format!("touch '{}'; false", marker.display()),
+        ),
+    ] {
+        git(root, &["config", key, &value]);
+    }
+    let out = idflow_in(root, &["check", ".", "--diff-base", "HEAD"]);
+    let all = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the new flow fails the gate: {all}"
+    );
+    assert!(all.contains("src/gerät.rs:"), "{all}");
+    let out = idflow_in(root, &["report", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !marker.exists(),
+        "a command from the repository's .git/config ran"
+    );
+}
+
+/// Issue 15, item 10: the exit status of `check` is its verdict even when the reader of its
+/// output stops early (`idflow check --format github | head -n 5` under `pipefail`).
+#[test]
+fn issue_15_a_closed_stdout_keeps_the_verdict() {
+    let dir = repo(FLOW_FILE);
+    for format in ["github", "text", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idflow"))
+            .args(["check", ".", "--format", format])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run idflow");
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(1), "{format}");
+    }
+}
+
+/// Issue 15, item 11: a policy or flow naming an unknown category (`require-consent: [imeii]`)
+/// is an error at its file, line and column (it silently switched the policy off).
+#[test]
+fn issue_15_unknown_category_in_a_policy_is_an_error_at_its_position() {
+    let dir = repo(FLOW_FILE);
+    for (yaml, at) in [
+        (
+            "policies:\n  require-consent: [imei, imeii]\n",
+            "idflow.yaml:2:27",
+        ),
+        (
+            "policies:\n  require-encryption:\n    - phone_number\n    - imeii\n",
+            "idflow.yaml:4:7",
+        ),
+    ] {
+        std::fs::write(dir.path().join("idflow.yaml"), yaml).expect("write");
+        let out = idflow_in(dir.path(), &["check", "."]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert!(all.contains(at), "{at} in {all}");
+        assert!(all.contains("unknown category `imeii`"), "{all}");
+    }
+}

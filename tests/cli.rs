@@ -550,3 +550,130 @@ fn skipped_file_is_reported_and_scan_goes_on() {
     let out = idflow(&["scan", root, "--format", "json", "--quiet"]);
     assert_eq!(stderr(&out), "", "--quiet keeps stderr empty");
 }
+
+/// A small tree with one flow, for the output tests of issue 15.
+#[cfg(unix)]
+fn one_flow_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        "fn main() {\n    let imei = std::fs::read_to_string(\"/run/imei\").unwrap();\n    let _ = reqwest::blocking::Client::new().post(\"http://x.example\").body(imei).send();\n}\n",
+    )
+    .expect("write");
+    dir
+}
+
+/// Issue 15, item 12: `-o` onto a FIFO writes through it and leaves it a FIFO (the same path
+/// replaced `/dev/null` with a regular file); onto a symbolic link it writes the link's target
+/// and keeps the link; an existing file keeps its mode.
+#[cfg(unix)]
+#[test]
+fn issue_15_output_onto_special_files_writes_through() {
+    use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+    let tree = one_flow_tree();
+    let root = tree.path().to_str().expect("utf-8");
+    let out_dir = tempfile::tempdir().expect("tempdir");
+
+    let fifo = out_dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read the fifo"))
+    };
+    let out = idflow(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "-o",
+        fifo.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let through = reader.join().expect("reader");
+    assert!(through.contains("\"findings\""), "{through}");
+    let kind = std::fs::symlink_metadata(&fifo).expect("meta").file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+
+    let target = out_dir.path().join("target.json");
+    std::fs::write(&target, "old").expect("write");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let link = out_dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let out = idflow(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "-o",
+        link.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("meta")
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .expect("read")
+        .contains("\"findings\""));
+    let mode = std::fs::metadata(&target)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640, "the mode of the file written over");
+}
+
+/// Issue 15, item 12: `-o` onto a file the command reads (a scanned source file, the baseline,
+/// the declarations file) is refused with exit 2 and the file is left alone.
+#[cfg(unix)]
+#[test]
+fn issue_15_output_onto_an_input_is_refused() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let root = tree.path();
+    std::fs::create_dir(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("src/main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(root.join("idflow.yaml"), "flows: []\n").expect("write");
+    let baseline = root.join("baseline.json");
+    let path = root.to_str().expect("utf-8");
+    let made = idflow(&["baseline", path, "-o", baseline.to_str().expect("utf-8")]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let main_rs = root.join("src/main.rs");
+    let config = root.join("idflow.yaml");
+    for (args, victim) in [
+        (
+            vec!["scan", path, "-o", main_rs.to_str().expect("utf-8")],
+            &main_rs,
+        ),
+        (
+            vec!["scan", path, "-o", config.to_str().expect("utf-8")],
+            &config,
+        ),
+        (
+            vec![
+                "check",
+                path,
+                "--baseline",
+                baseline.to_str().expect("utf-8"),
+                "-o",
+                baseline.to_str().expect("utf-8"),
+            ],
+            &baseline,
+        ),
+        (
+            vec!["report", path, "-o", config.to_str().expect("utf-8")],
+            &config,
+        ),
+    ] {
+        let before = std::fs::read(victim).expect("read");
+        let out = idflow(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing to write"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read(victim).expect("read"), before, "{args:?}");
+    }
+}

@@ -200,3 +200,127 @@ fn a_call_into_a_flow_from_an_untouched_file_runs_the_analysis_again() {
     });
     assert!(rescan_matches_full_scan(tree.path(), cache.path()));
 }
+
+/// Copies every file under `from` into `to` (a cache directory).
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let target = to.join(entry.path().strip_prefix(from).expect("inside"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Issue 15, item 6: bytes flipped in any cache file (the packs of lowered files and the scan
+/// record), over 200 seeds, never change the findings: a damaged file is a miss and rebuilt.
+/// Before the scan record carried a checksum, a third of such flips changed what was reported.
+#[test]
+fn issue_15_damaged_cache_files_never_change_findings() {
+    let tree = sample_copy();
+    let expected = answer(&scan(tree.path(), 1, None).result);
+    let pristine = tempfile::tempdir().expect("tempdir");
+    scan(tree.path(), 1, Some(pristine.path()));
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(pristine.path())
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(pristine.path())
+                .expect("inside")
+                .to_path_buf()
+        })
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.components().any(|c| c.as_os_str() == "scans"))
+            && files.len() >= 2,
+        "a pack and a scan record: {files:?}"
+    );
+    // A small linear congruential generator: the same flips on every run.
+    let mut state: u64 = 15;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    for seed in 0..200 {
+        let cache = tempfile::tempdir().expect("tempdir");
+        copy_tree(pristine.path(), cache.path());
+        let victim = cache.path().join(&files[seed % files.len()]);
+        let mut bytes = std::fs::read(&victim).expect("read");
+        for _ in 0..=next() % 3 {
+            let at = usize::try_from(next()).expect("fits") % bytes.len();
+            bytes[at] ^= 1 << (next() % 8);
+        }
+        std::fs::write(&victim, &bytes).expect("write");
+        let warm = scan(tree.path(), 1, Some(cache.path()));
+        assert_eq!(
+            answer(&warm.result),
+            expected,
+            "seed {seed}: bytes flipped in {}",
+            victim.display()
+        );
+    }
+}
+
+/// Edits a file when parsing is over, once: as if a user saved it during a scan.
+struct EditAfterParse {
+    stages: Stages,
+    file: PathBuf,
+    edited: Mutex<bool>,
+}
+
+impl Progress for EditAfterParse {
+    fn done(&self, stage: Stage, took: Duration) {
+        let mut edited = self.edited.lock().expect("edited");
+        if stage == Stage::Parse && !*edited {
+            let text = std::fs::read_to_string(&self.file).expect("read");
+            std::fs::write(&self.file, format!("// saved during the scan\n{text}")).expect("write");
+            *edited = true;
+        }
+        self.stages.done(stage, took);
+    }
+}
+
+impl Observer for EditAfterParse {
+    fn progress(&self) -> &dyn Progress {
+        self
+    }
+}
+
+/// Issue 15, item 7: a file edited while a cached scan runs (after it was parsed, before its
+/// snippets were read) and then reverted: the next warm scan equals a scan without cache. The
+/// scan had recorded findings quoting the edited file against the bytes it parsed, and every
+/// later scan of the reverted tree reused them, with wrong snippets and ids.
+#[test]
+fn issue_15_a_file_edited_during_a_scan_then_reverted_is_not_remembered() {
+    let tree = sample_copy();
+    let expected = scan(tree.path(), 2, None).result;
+    let sink_file = tree.path().join(&expected.findings[0].sink.file);
+    let original = std::fs::read(&sink_file).expect("read");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let rules = RulePack::builtin();
+    let mut options = ScanOptions::new(tree.path());
+    options.threads = Some(2);
+    options.cache = Some(Cache::new(cache.path(), rules.hash()));
+    let observer = EditAfterParse {
+        stages: Stages::default(),
+        file: sink_file.clone(),
+        edited: Mutex::new(false),
+    };
+    scan::run_with(&options, &rules, &observer).expect("scan runs");
+    assert!(
+        *observer.edited.lock().expect("edited"),
+        "the file was edited mid-scan"
+    );
+    std::fs::write(&sink_file, &original).expect("revert");
+    let warm = scan(tree.path(), 2, Some(cache.path()));
+    assert_eq!(answer(&warm.result), answer(&expected));
+}

@@ -745,3 +745,240 @@ fn deep_ir_on_helper_threads_does_not_overflow() {
         );
     }
 }
+
+/// Issue 15, item 1 and 2: files nested deeply by operators, keywords and chains (800 KB of
+/// `!`, a 3-million-term sum, `return return ..`, `a = a = ..`, `..=..=`, `|| ||`, prefix `&*-`,
+/// casts, an 80 KB `x()()()..`) are skipped with a reason and a position while the rest of the
+/// tree is analysed; a 20 KB call chain is analysed quickly (its lowering was quadratic: 100 s).
+#[test]
+fn issue_15_operator_chains_are_skipped_with_a_position() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    write_good_files(&src);
+    let deep = corpus::write_operator_chains(&src);
+    let started = std::time::Instant::now();
+    let out = idflow(&[
+        "scan",
+        tree.path().to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    let skipped: Vec<&Value> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .collect();
+    for name in &deep {
+        let file = format!("src/{name}");
+        let entry = skipped
+            .iter()
+            .find(|s| s["file"] == file.as_str())
+            .unwrap_or_else(|| panic!("{file} is not skipped: {report}"));
+        assert_eq!(entry["reason"], "parse-error", "{entry}");
+        assert!(
+            entry["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("nested"),
+            "{entry}"
+        );
+        assert_eq!(entry["line"], 1, "{entry}");
+        assert!(entry["column"].as_u64().is_some_and(|c| c > 1), "{entry}");
+    }
+    assert_eq!(skipped.len(), deep.len(), "{report}");
+    assert!(
+        flows(&report).len() >= 6,
+        "the good files are analysed: {report}"
+    );
+    // Generating and reading 10 MB of chains included; the quadratic lowering alone took 100 s.
+    assert!(took.as_secs() < 30, "the scan took {took:?}");
+}
+
+/// Runs idflow with `args` under `timeout`, so that a hang fails the test instead of stalling it.
+#[cfg(unix)]
+fn idflow_within(seconds: u32, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg(seconds.to_string())
+        .arg(env!("CARGO_BIN_EXE_idflow"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("CI")
+        .output()
+        .expect("timeout and the idflow binary run")
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// Issue 15, item 4: a FIFO named `*.rs` in the tree is listed as skipped (it was dropped
+/// silently); a FIFO among the cache's packs, in place of the scan record, or in a `--rules`
+/// directory does not hang the run (each hung it).
+#[cfg(unix)]
+#[test]
+fn issue_15_fifos_are_skipped_never_opened() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    write_good_files(&src);
+    mkfifo(&src.join("pipe.rs"));
+    let path = tree.path().to_str().expect("utf-8");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cache_dir = cache.path().to_str().expect("utf-8");
+    let cold = idflow_within(
+        120,
+        &["scan", path, "--format", "json", "--cache", cache_dir],
+    );
+    assert_eq!(cold.status.code(), Some(0), "{}", stderr(&cold));
+    let report = json(&cold);
+    let pipe = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .find(|s| s["file"] == "src/pipe.rs")
+        .unwrap_or_else(|| panic!("the FIFO is listed: {report}"));
+    assert!(
+        pipe["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a regular file"),
+        "{pipe}"
+    );
+    // FIFOs beside the packs and in place of the scan record.
+    for entry in walkdir::WalkDir::new(cache.path()) {
+        let entry = entry.expect("walk");
+        let name = entry.file_name().to_string_lossy();
+        if name.ends_with(".pack") {
+            mkfifo(&entry.path().with_file_name("zz-fifo.pack"));
+        } else if name.ends_with(".json") {
+            std::fs::remove_file(entry.path()).expect("rm");
+            mkfifo(entry.path());
+        }
+    }
+    let warm = idflow_within(
+        120,
+        &["scan", path, "--format", "json", "--cache", cache_dir],
+    );
+    assert_eq!(
+        warm.status.code(),
+        Some(0),
+        "a FIFO in the cache hung or failed the scan: {}",
+        stderr(&warm)
+    );
+    assert_eq!(flows(&json(&warm)), flows(&report));
+    // A FIFO in a rules directory is an error naming it, not a hang.
+    let rules = tempfile::tempdir().expect("tempdir");
+    mkfifo(&rules.path().join("evil.yaml"));
+    let out = idflow_within(
+        120,
+        &[
+            "scan",
+            path,
+            "--no-cache",
+            "--rules",
+            rules.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("evil.yaml") && stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 15, item 14: an `idflow.yaml` or a rule file that is a symbolic link out of the tree
+/// (to a credentials file) is refused and its content never printed; a declarations file that
+/// is not YAML shows at most a line of it.
+#[cfg(unix)]
+#[test]
+fn issue_15_config_symlinks_out_of_the_tree_are_not_read() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    write_good_files(&src);
+    let secret = outside.path().join("credentials");
+    std::fs::write(&secret, "TOKEN=hunter2-secret\nOTHER=second-line-secret\n").expect("write");
+    std::os::unix::fs::symlink(&secret, tree.path().join("idflow.yaml")).expect("symlink");
+    let rules = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(&secret, rules.path().join("leak.yaml")).expect("symlink");
+    let path = tree.path().to_str().expect("utf-8");
+    for args in [
+        vec!["check", path, "--no-cache"],
+        vec!["report", path, "--no-cache"],
+        vec![
+            "scan",
+            path,
+            "--no-cache",
+            "--rules",
+            rules.path().to_str().expect("utf-8"),
+        ],
+    ] {
+        let out = idflow_within(120, &args);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains("symbolic link out of"), "{args:?}: {all}");
+        assert!(
+            !all.contains("hunter2") && !all.contains("second-line"),
+            "{args:?}: {all}"
+        );
+    }
+    // Not YAML at all, inside the tree: at most the first line's worth is quoted.
+    std::fs::remove_file(tree.path().join("idflow.yaml")).expect("rm");
+    let lines: String = (0..50).map(|i| format!("SECRET_{i}=value-{i}\n")).collect();
+    std::fs::write(tree.path().join("idflow.yaml"), lines).expect("write");
+    let out = idflow_within(120, &["check", path, "--no-cache"]);
+    let all = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        !all.contains("SECRET_1=") && !all.contains("value-49"),
+        "{all}"
+    );
+}
+
+/// Issue 15, item 15: report templates cannot call `get_env`, `now()` or `get_random`: a
+/// document must be reproducible and must not leak the machine's secrets.
+#[test]
+fn issue_15_templates_cannot_read_the_environment_clock_or_randomness() {
+    let tree = tempfile::tempdir().expect("tempdir");
+    let src = tree.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    write_good_files(&src);
+    let path = tree.path().to_str().expect("utf-8");
+    for call in [
+        "get_env(name=\"IDFLOW_TEST_SECRET\")",
+        "now()",
+        "get_random(end=10)",
+    ] {
+        let templates = tempfile::tempdir().expect("tempdir");
+        for name in ["notice.md.tera", "notice.html.tera"] {
+            std::fs::write(
+                templates.path().join(name),
+                format!("leak: {{{{ {call} }}}}\n"),
+            )
+            .expect("write");
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_idflow"))
+            .args(["report", path, "--no-cache", "--templates"])
+            .arg(templates.path())
+            .env("IDFLOW_TEST_SECRET", "hunter2")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("idflow runs");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{call}: {all}");
+        assert!(
+            all.contains("is not available in idflow templates"),
+            "{call}: {all}"
+        );
+        assert!(!all.contains("hunter2"), "{call}: {all}");
+    }
+}

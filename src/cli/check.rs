@@ -2,21 +2,27 @@
 //! exit 0 (pass), 1 (violation) or 2 (usage, config, rule or git error).
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use anyhow::{bail, Context as _, Result};
 
 use super::args::{BaselineArgs, CheckArgs, CheckFormat, CommonArgs};
+use super::git::git;
 use super::{load_rules, note, output, warning, ExitStatus};
 use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
 use crate::findings::ScanResult;
 use crate::policy::{self, Baseline, CheckInput};
 use crate::report;
+use crate::rules::RulePack;
 
 /// Loads the rules and scans `path`.
 fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
     let rules = load_rules(common.rules.as_deref())?;
-    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, &rules)
+    scan_with(path, common, &rules)
+}
+
+/// Scans `path` with `rules`.
+fn scan_with(path: &Path, common: &CommonArgs, rules: &RulePack) -> Result<ScanResult> {
+    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, rules)
 }
 
 /// `idflow baseline`: records every current finding as accepted.
@@ -25,6 +31,12 @@ fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
 /// Rule errors, a missing root, output errors.
 pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
     super::scan::check_config(&args.path, args.config.as_deref(), args.common.quiet)?;
+    let config = super::find_config(&args.path, args.config.as_deref());
+    output::refuse_inputs(
+        Some(&args.output),
+        &args.path,
+        &[("declarations file", config.as_deref())],
+    )?;
     let result = scan(&args.path, &args.common)?;
     for skipped in &result.skipped {
         warning(&format!("skipped {}", report::text::skipped_line(skipped)));
@@ -51,11 +63,17 @@ pub(crate) fn baseline(args: &BaselineArgs) -> Result<ExitStatus> {
 
 /// The declarations file (`--config`, else `idflow.yaml` in PATH or an ancestor up to the
 /// repository root, see [`super::find_config`]) and how to name it.
-fn declarations(args: &CheckArgs) -> Result<Option<(Declarations, String)>> {
+fn declarations(args: &CheckArgs, rules: &RulePack) -> Result<Option<(Declarations, String)>> {
     let Some(path) = super::find_config(&args.path, args.config.as_deref()) else {
         return Ok(None);
     };
-    let decl = Declarations::load(&path)?;
+    let known = rules
+        .rules()
+        .categories
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    let decl = Declarations::load_checked(&path, &known)?;
     Ok(Some((decl, super::config_name(&args.path, &path))))
 }
 
@@ -66,11 +84,8 @@ fn repository_prefix(path: &Path) -> Option<String> {
     if !path.is_dir() {
         return None;
     }
-    let out = Process::new("git")
-        .arg("-C")
-        .arg(path)
+    let out = git(path)
         .args(["rev-parse", "--show-prefix"])
-        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .ok()?;
     if !out.status.success() {
@@ -100,9 +115,7 @@ fn read_baseline(path: &Path) -> Result<Baseline> {
 /// Lines changed since `rev` in the git repository at `root`, relative to `root`.
 fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
     let git = |args: &[&str]| {
-        Process::new("git")
-            .arg("-C")
-            .arg(root)
+        git(root)
             .args(args)
             .output()
             .context("cannot run git (is it installed?)")
@@ -127,12 +140,16 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
             root.display()
         );
     }
-    // `--relative` makes paths relative to the scanned root, like finding paths.
+    // `--relative` makes paths relative to the scanned root, like finding paths; the prefixes
+    // are spelled out because `diff.noprefix` and `diff.mnemonicPrefix` would change them.
     let diff = git(&[
         "diff",
         "--unified=0",
         "--no-color",
         "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
         "--relative",
         rev,
     ])?;
@@ -150,7 +167,17 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
 /// # Errors
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
-    let found = declarations(args)?;
+    let config_path = super::find_config(&args.path, args.config.as_deref());
+    output::refuse_inputs(
+        args.output.as_deref(),
+        &args.path,
+        &[
+            ("baseline", args.baseline.as_deref()),
+            ("declarations file", config_path.as_deref()),
+        ],
+    )?;
+    let rules = load_rules(args.common.rules.as_deref())?;
+    let found = declarations(args, &rules)?;
     let config = found.as_ref().map(|(_, name)| name.clone());
     let declarations = found.map(|(decl, _)| decl);
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
@@ -159,7 +186,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         .as_deref()
         .map(|rev| changed_lines(&args.path, rev))
         .transpose()?;
-    let result = scan(&args.path, &args.common)?;
+    let result = scan_with(&args.path, &args.common, &rules)?;
     if !args.common.quiet {
         match &config {
             Some(name) => note(&format!("config: {name}")),
@@ -196,7 +223,12 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         CheckFormat::Markdown => report::check::markdown(&outcome),
         CheckFormat::Github => report::check::github(&outcome),
     };
-    output::emit(args.output.as_deref(), &rendered)?;
+    // The verdict does not depend on who reads it: a reader that stops early (`| head -n 5`)
+    // must not turn a failing gate into a pass, so a closed stdout still exits with it.
+    match output::emit(args.output.as_deref(), &rendered) {
+        Err(err) if super::is_broken_pipe(&err) => {}
+        other => other?,
+    }
     if !args.common.quiet {
         // The text outcome lists skipped files itself; the other formats carry them in their own
         // fields, and the person running them still sees them here.

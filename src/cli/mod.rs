@@ -12,6 +12,7 @@
 
 pub mod args;
 mod check;
+mod git;
 mod output;
 mod progress;
 mod report_cmd;

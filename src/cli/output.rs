@@ -51,16 +51,35 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
     Ok(())
 }
 
-/// Writes through a temporary file in the target's directory and renames it over the target,
-/// so a reader (a CI upload, the scorer) never sees a half-written report.
+/// Writes `bytes` to `path`. A regular file (or a new one) is replaced atomically: through a
+/// temporary file in its directory renamed over it, so a reader (a CI upload, the scorer) never
+/// sees a half-written report. A symbolic link is followed and its target written the same way,
+/// so the link stays. Anything else (a device, a FIFO, a socket) is opened and written through:
+/// renaming over it would replace it (as root, `-o /dev/null` replaced the system's
+/// `/dev/null` with a regular file).
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_temp(path, bytes)?
-        .persist(path)
-        .map_err(|err| err.error)?;
-    Ok(())
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
+            file.write_all(bytes)?;
+            file.flush()
+        }
+        _ => {
+            write_temp(&target, bytes)?
+                .persist(&target)
+                .map_err(|err| err.error)?;
+            Ok(())
+        }
+    }
 }
 
-/// `bytes` in a synced temporary file in `path`'s directory, ready to be renamed over `path`.
+/// `bytes` in a synced temporary file in `path`'s directory, ready to be renamed over `path`:
+/// with the mode of the file it replaces, or for a new file what the umask gives a file
+/// created `0o666` (tempfile's own default, `0o600`, would hide a report from its readers).
 fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -72,17 +91,71 @@ fn write_temp(path: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> 
             format!("directory {} does not exist", dir.display()),
         ));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".idflow-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".idflow-").suffix(".tmp");
     #[cfg(unix)]
     {
-        // tempfile creates 0600; a report is an ordinary file.
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        if existing.is_file() {
+            std::fs::set_permissions(tmp.path(), existing.permissions())?;
+        }
     }
     Ok(tmp)
+}
+
+/// Refuses to write `output` when it is a file the command reads: one of `inputs` (the
+/// baseline, the declarations file), the scanned file itself, or a Rust file under the scanned
+/// `root`. Replacing it would destroy the input, and the next run would read the report.
+///
+/// # Errors
+/// Names the output and what it is.
+pub(crate) fn refuse_inputs(
+    output: Option<&Path>,
+    root: &Path,
+    inputs: &[(&str, Option<&Path>)],
+) -> Result<()> {
+    let Some(output) = output else {
+        return Ok(());
+    };
+    let Some(out) = resolved(output) else {
+        return Ok(());
+    };
+    for (what, input) in inputs {
+        if input.and_then(resolved).is_some_and(|i| i == out) {
+            anyhow::bail!(
+                "refusing to write {}: it is the {what} this command reads",
+                output.display()
+            );
+        }
+    }
+    if let Some(root) = resolved(root) {
+        let rust = out.extension().is_some_and(|e| e == "rs");
+        if out == root || (rust && out.starts_with(&root)) {
+            anyhow::bail!(
+                "refusing to write {}: it is a Rust source file of the scanned tree",
+                output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `path` with links and `..` resolved, also when it does not exist yet (then its directory is
+/// resolved); `None` when not even the directory exists.
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return Some(real);
+    }
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(dir).ok()?.join(name))
 }

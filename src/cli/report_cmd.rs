@@ -5,7 +5,6 @@
 //! Everything else is the library ([`crate::report::documents`], [`crate::report::disclosure`]).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
 
@@ -25,6 +24,14 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     let rules = load_rules(args.common.rules.as_deref())?;
     std::fs::metadata(&args.path)
         .with_context(|| format!("cannot scan {}", args.path.display()))?;
+    if args.kind != ReportKind::All {
+        let config = super::find_config(&args.path, args.config.as_deref());
+        output::refuse_inputs(
+            args.output.as_deref(),
+            &args.path,
+            &[("declarations file", config.as_deref())],
+        )?;
+    }
     let (decl, decl_name) = declarations(args)?;
     let templates = match &args.templates {
         Some(dir) => {
@@ -205,12 +212,7 @@ fn scanned_name(root: &Path) -> String {
 
 /// Trimmed stdout of `git args` run in `dir`, when git exists and succeeds.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
-        .ok()?;
+    let out = super::git::git(dir).args(args).output().ok()?;
     if !out.status.success() {
         return None;
     }

@@ -22,6 +22,12 @@ use crate::scan::ScanOptions;
 pub(crate) fn run(args: &ScanArgs) -> Result<ExitStatus> {
     let rules = load_rules(args.rules.as_deref())?;
     check_config(&args.path, args.config.as_deref(), args.quiet)?;
+    let config = super::find_config(&args.path, args.config.as_deref());
+    output::refuse_inputs(
+        args.output.as_deref(),
+        &args.path,
+        &[("declarations file", config.as_deref())],
+    )?;
     let result = scan_tree(&args.path, &args.exclude, &args.tuning, args.quiet, &rules)?;
 
     let format = match args.format {

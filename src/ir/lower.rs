@@ -582,6 +582,25 @@ fn boxed(e: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Box<Expr> {
     Box::new(lower_expr(e, closures))
 }
 
+/// Where `expr` starts, found by walking down its left edge: `Spanned::span` prints the whole
+/// expression to join its tokens' spans, which made lowering `x()()()..` quadratic.
+fn first_token_span(mut expr: &syn::Expr) -> PmSpan {
+    loop {
+        expr = match expr {
+            syn::Expr::Call(c) => &c.func,
+            syn::Expr::MethodCall(m) => &m.receiver,
+            syn::Expr::Field(f) => &f.base,
+            syn::Expr::Index(i) => &i.expr,
+            syn::Expr::Try(t) => &t.expr,
+            syn::Expr::Await(a) => &a.base,
+            syn::Expr::Cast(c) => &c.expr,
+            syn::Expr::Binary(b) => &b.left,
+            syn::Expr::Paren(p) if p.attrs.is_empty() => return p.paren_token.span.open(),
+            other => return other.span(),
+        };
+    }
+}
+
 /// Lowers one expression.
 #[allow(clippy::too_many_lines)]
 pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Expr {
@@ -611,7 +630,7 @@ pub(super) fn lower_expr(expr: &syn::Expr, closures: &mut Vec<ClosureIr>) -> Exp
                     .segments
                     .last()
                     .map_or_else(|| span_of(c.func.span()), |s| span_of(s.ident.span())),
-                other => span_of(other.span()),
+                other => span_of(first_token_span(other)),
             };
             Expr::Call {
                 func: boxed(&c.func, closures),

@@ -31,6 +31,18 @@ pub struct ParsedFile {
     pub fingerprint: Option<u64>,
 }
 
+impl ParsedFile {
+    /// Whether `bytes` are the bytes this file was parsed from, as far as its fingerprint
+    /// tells (without a cache there is none, and nothing of this scan persists: `true`). A
+    /// later stage that reads the file again (for snippets) checks this, since the file may
+    /// have been edited since.
+    #[must_use]
+    pub fn parsed_from(&self, bytes: &[u8]) -> bool {
+        self.fingerprint
+            .is_none_or(|f| f == fingerprint(cache::content_hash(bytes)))
+    }
+}
+
 /// Parses and lowers `files` on the current rayon pool (loading unchanged files from `cache`
 /// when there is one), skipping files over `max_bytes`; results keep the input order.
 #[must_use]
@@ -187,6 +199,11 @@ pub fn parse_one(file: &SourceFile, max_bytes: u64) -> Result<ParsedFile, Skippe
 fn read(file: &SourceFile, max_bytes: u64) -> Result<Vec<u8>, Skipped> {
     let meta = std::fs::metadata(&file.path)
         .map_err(|e| skip(file, SkipReason::Unreadable, e.to_string(), None))?;
+    if !meta.is_file() {
+        // Replaced by a FIFO or device since discovery: reading it could block for ever.
+        let msg = "not a regular file; only regular files are read".to_string();
+        return Err(skip(file, SkipReason::Unreadable, msg, None));
+    }
     if meta.len() > max_bytes {
         let msg = format!("{} bytes is over the {max_bytes}-byte limit", meta.len());
         return Err(skip(file, SkipReason::TooLarge, msg, None));
@@ -240,7 +257,7 @@ fn parse_bytes(file: &SourceFile, bytes: Vec<u8>) -> Result<ParsedFile, Skipped>
 pub fn syntax(text: &str) -> Result<syn::File, (String, (u32, u32))> {
     if let Some(at) = nesting::too_deep(text, nesting::MAX_NESTING) {
         let message = format!(
-            "nested more than {} levels deep (brackets, generic arguments counting twice); idflow does not parse deeper code",
+            "nested more than {} levels deep (brackets; generic arguments and operators counting twice); idflow does not parse deeper code",
             nesting::MAX_NESTING
         );
         return Err((message, at));

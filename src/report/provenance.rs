@@ -114,7 +114,12 @@ pub fn is_date(s: &str) -> bool {
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
     };
-    if !s[0..4].bytes().all(|c| c.is_ascii_digit()) || !(1..=12).contains(&m) {
+    // Digits only: `str::parse` also takes a sign (`2026-+1-+1`).
+    let digits = b
+        .iter()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !digits || !(1..=12).contains(&m) {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -155,6 +160,15 @@ mod tests {
     use super::*;
 
     /// Epoch seconds convert to the right UTC date, including leap days.
+    /// Issue 15, item 16: a signed month or day is not a date.
+    #[test]
+    fn issue_15_signed_fields_are_not_dates() {
+        assert!(is_date("2026-01-01"));
+        assert!(!is_date("2026-+1-+1"));
+        assert!(!is_date("+026-01-01"));
+        assert!(!is_date("2026-01-+1"));
+    }
+
     #[test]
     fn epoch_dates() {
         assert_eq!(date_from_epoch(0), "1970-01-01");

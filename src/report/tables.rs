@@ -177,9 +177,18 @@ fn provenance(doc: &Document) -> String {
 /// A cell a spreadsheet shows as text, never evaluates.
 #[must_use]
 pub fn safe(cell: &str) -> String {
+    // Escape codes and bidi controls from the code are shown as `\u{..}`, not acted on;
+    // tabs and line breaks are ordinary in a quoted CSV cell.
+    let mut shown = String::with_capacity(cell.len() + 1);
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
+        shown.push('\'');
     }
+    for c in cell.chars() {
+        if super::text::unsafe_char(c) && !matches!(c, '\t' | '\n' | '\r') {
+            let _ = write!(shown, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }

@@ -7,6 +7,7 @@
 //! resolve inside the directory, so a template directory can never make idflow read other files.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ::tera::{Context, Tera, Value};
@@ -70,6 +71,12 @@ impl Templates {
         tera.autoescape_on(vec![".html.tera", ".plist.tera", ".xml.tera"]);
         tera.register_filter("md", md_filter);
         tera.register_filter("code", code_filter);
+        // tera's built-in functions that read the environment, the clock or a random source:
+        // a document must be reproducible from its inputs and must not leak a secret of the
+        // machine rendering it, so a template calling one fails to render.
+        for name in UNAVAILABLE_FUNCTIONS {
+            tera.register_function(name, unavailable(name));
+        }
         let mut overridden = Vec::new();
         let files: Vec<(String, String)> = DEFAULT_TEMPLATE_FILES
             .iter()
@@ -163,6 +170,9 @@ pub fn md_escape(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            c if super::text::unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -174,6 +184,8 @@ pub fn md_escape(s: &str) -> String {
 #[must_use]
 pub fn md_code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
+    // Escape codes and bidi controls are shown as `\u{..}`, never passed to the viewer.
+    let s = super::text::printable(&s).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {
@@ -201,6 +213,18 @@ fn as_text(value: &Value) -> String {
     }
 }
 
+/// tera's built-ins that templates may not call (see [`Templates::with_overrides`]).
+const UNAVAILABLE_FUNCTIONS: [&str; 3] = ["get_env", "now", "get_random"];
+
+/// A template function that always fails, saying why `name` is not available.
+fn unavailable(name: &'static str) -> impl tera::Function {
+    move |_: &std::collections::HashMap<String, Value>| -> tera::Result<Value> {
+        Err(tera::Error::msg(format!(
+            "`{name}()` is not available in idflow templates: documents are reproducible from the scan and the declarations, and never read the environment, the clock or a random source"
+        )))
+    }
+}
+
 fn md_filter(value: &Value, _: &std::collections::HashMap<String, Value>) -> ::tera::Result<Value> {
     Ok(Value::String(md_escape(&as_text(value))))
 }
@@ -215,6 +239,27 @@ fn code_filter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15, item 16: escape codes and bidi controls (U+061C, U+202E, U+2066) quoted from
+    /// code reach neither Markdown text, code spans nor CSV cells raw.
+    #[test]
+    fn issue_15_controls_and_bidi_are_shown_not_passed_on() {
+        let hostile = "a\u{1b}[2Jb\u{61c}c\u{202e}d\u{2066}e";
+        for out in [
+            md_escape(hostile),
+            md_code(hostile),
+            crate::report::tables::safe(hostile),
+        ] {
+            assert!(
+                !out.chars().any(crate::report::text::unsafe_char),
+                "{out:?}"
+            );
+            assert!(
+                out.contains("\\u{1b}") && out.contains("\\u{61c}"),
+                "{out:?}"
+            );
+        }
+    }
 
     /// Pipes and backticks cannot break a Markdown table or a code span.
     #[test]

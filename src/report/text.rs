@@ -179,10 +179,6 @@ fn short_location(loc: &Location) -> String {
 /// Text quoted from scanned code or file names goes through this before it reaches a terminal.
 #[must_use]
 pub fn printable(s: &str) -> Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
@@ -195,6 +191,20 @@ pub fn printable(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether a terminal, a log viewer or a document viewer would act on `c` rather than show it:
+/// C0 and C1 controls and DEL, every bidirectional formatting character (the marks U+200E,
+/// U+200F and U+061C, the embeddings and overrides U+202A..U+202E, the isolates
+/// U+2066..U+2069) and the line and paragraph separators U+2028 and U+2029.
+#[must_use]
+pub fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// A skipped file as `file[:line[:col]]: reason: message`, for the text report and stderr.

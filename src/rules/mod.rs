@@ -122,7 +122,7 @@ impl RulePack {
             files.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
             files.sort();
             for file in files {
-                match std::fs::read_to_string(&file) {
+                match read_rule_file(dir, &file) {
                     Ok(text) => texts.push((file, text, 1)),
                     Err(err) => errors.push(RuleError {
                         file,
@@ -300,4 +300,22 @@ impl RulePack {
         out.sort();
         out
     }
+}
+
+/// The text of a rule file under `dir`: a regular file, or a symbolic link to one inside `dir`.
+/// A link out of the directory is refused rather than read (its error would quote a file from
+/// anywhere), and so is a FIFO or a device, which would block the load.
+fn read_rule_file(dir: &Path, file: &Path) -> std::io::Result<String> {
+    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string());
+    if std::fs::symlink_metadata(file)?.file_type().is_symlink() {
+        let inside = std::fs::canonicalize(dir)
+            .is_ok_and(|dir| std::fs::canonicalize(file).is_ok_and(|t| t.starts_with(dir)));
+        if !inside {
+            return Err(refuse("a symbolic link out of the rules directory"));
+        }
+    }
+    if !std::fs::metadata(file)?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    std::fs::read_to_string(file)
 }

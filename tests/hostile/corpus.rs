@@ -184,3 +184,61 @@ impl Drop for Unlock<'_> {
 pub fn reads_anything(root: &Path) -> bool {
     std::fs::read(root.join("src/unreadable.rs")).is_ok()
 }
+
+/// Files nested deeply without brackets (issue 15): prefix operators, keywords that take an
+/// expression, assignments, ranges, closures and left-deep chains, each 800 KB or more, which
+/// overflowed the parser's stack; and call chains `x()()()..`, whose lowering was quadratic.
+/// Returns the names of the files that must be skipped.
+pub fn write_operator_chains(src: &Path) -> Vec<&'static str> {
+    let chains: [(&str, String); 9] = [
+        (
+            "not.rs",
+            format!("pub fn f() -> bool {{ {}true }}\n", "!".repeat(800_000)),
+        ),
+        (
+            "ret.rs",
+            format!("pub fn f() {{ {}1; }}\n", "return ".repeat(120_000)),
+        ),
+        (
+            "assign.rs",
+            format!("pub fn f(mut a: i32) {{ {}1; }}\n", "a = ".repeat(200_000)),
+        ),
+        (
+            "range.rs",
+            format!("pub fn f() {{ let _ = {}1; }}\n", "..=".repeat(270_000)),
+        ),
+        (
+            "or.rs",
+            format!("pub fn f() {{ let _ = {}1; }}\n", "|| ".repeat(270_000)),
+        ),
+        (
+            "refs.rs",
+            format!(
+                "pub fn f(x: i32) {{ let _ = {}x; }}\n",
+                "&*-".repeat(270_000)
+            ),
+        ),
+        (
+            "sum.rs",
+            format!("pub fn f() -> u32 {{ 1{} }}\n", "+1".repeat(3_000_000)),
+        ),
+        (
+            "calls.rs",
+            format!("pub fn f() {{ x{}; }}\n", "()".repeat(40_000)),
+        ),
+        (
+            "casts.rs",
+            format!("pub fn f() {{ x{}; }}\n", " as u8".repeat(100_000)),
+        ),
+    ];
+    for (name, text) in &chains {
+        std::fs::write(src.join(name), text).expect("w");
+    }
+    // Long, but within the bound: analysed, in well under a second once lowering is linear.
+    std::fs::write(
+        src.join("calls_ok.rs"),
+        format!("pub fn g() {{ x{}; }}\n", "()".repeat(10_000)),
+    )
+    .expect("w");
+    chains.iter().map(|(name, _)| *name).collect()
+}
