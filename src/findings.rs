@@ -200,13 +200,15 @@ impl NetworkDependency {
     }
 }
 
-/// A call the analysis could not follow with a tainted argument: a place where an identifier
-/// may leave the program unseen. Filled by the taint engine (edge-of-model findings).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A call the analysis could not follow with a tainted argument, where a network library the
+/// rule pack does not model may be at work: a place where an identifier may leave the program
+/// unseen (an edge-of-model finding). Not a flow: a request to review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Unresolved {
     /// Category id of the tainted value, e.g. `phone_number`.
     pub category: String,
-    /// The call as written, e.g. `reqwest_websocket::WebSocket::send`.
+    /// The call as written, e.g. `reqwest_websocket::connect`, `WebSocket::send`, or
+    /// `.send()` on a value whose type the code does not declare.
     pub call: String,
     /// Path relative to the scanned root.
     pub file: String,
@@ -214,6 +216,36 @@ pub struct Unresolved {
     pub line: u32,
     /// Why it is unresolved, e.g. `no model for reqwest-websocket`.
     pub reason: String,
+    /// Stable id: a hash of category, source and call code (file, function, code tokens), like
+    /// a finding's.
+    #[serde(default)]
+    pub id: String,
+    /// 1-based column of the call.
+    #[serde(default)]
+    pub column: u32,
+    /// The enclosing function of the call, as `module::Type::name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The trimmed source line of the call.
+    #[serde(default)]
+    pub snippet: String,
+    /// Where the tainted value comes from (the first source in path order when several do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Location>,
+}
+
+impl Unresolved {
+    /// The call site as a [`Location`].
+    #[must_use]
+    pub fn location(&self) -> Location {
+        Location {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            function: self.function.clone(),
+            snippet: self.snippet.clone(),
+        }
+    }
 }
 
 /// Everything a scan produces.

@@ -93,7 +93,9 @@ const LAYERS: &[Layer] = &[
     Layer {
         name: "incremental",
         files: &["incremental.rs"],
-        may_import: &["findings", "sym", "ir", "parse", "graph", "rules", "taint"],
+        may_import: &[
+            "findings", "sym", "ir", "parse", "graph", "rules", "taint", "classify",
+        ],
     },
     Layer {
         name: "scan",

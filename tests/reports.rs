@@ -554,6 +554,7 @@ fn unresolved_calls_are_listed_and_escaped() {
         file: "src/main.rs".to_string(),
         line: 15,
         reason: "no model for tokio-websockets".to_string(),
+        ..idflow::findings::Unresolved::default()
     }];
     assert!(result.incomplete());
     let text = idflow::report::text::render(&result, false);

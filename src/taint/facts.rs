@@ -94,6 +94,29 @@ pub struct Facts {
     /// calling context, or a later run) is the same node, so the trace table grows with the
     /// distinct paths, not with the number of analyses.
     trace_ids: HashMap<(u32, usize, Span, u64), u32>,
+    /// Calls nothing explains that received a tainted argument, each once.
+    pub(super) unexplained: HashSet<Unexplained>,
+}
+
+/// A call that resolves to no program function and no rule, with a tainted argument: where an
+/// identifier may leave the program unseen. `scan` keeps those that a network library the
+/// rule pack does not model may explain (the edge-of-model findings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Unexplained {
+    /// File index of the call.
+    pub file: usize,
+    /// The call's name or method name.
+    pub span: Span,
+    /// Enclosing function.
+    pub func: FnId,
+    /// The call as the code names it: `reqwest_websocket::connect`, `WebSocket::send`, or
+    /// `.send()` on a value of unknown type.
+    pub call: String,
+    /// The first segment of a path call into another crate (`reqwest_websocket`), `None` for a
+    /// method call.
+    pub library: Option<String>,
+    /// The source of a tainted argument (one real label; placeholders are left out).
+    pub source: u32,
 }
 
 impl Facts {
@@ -109,6 +132,20 @@ impl Facts {
             traces: self.traces,
             trace_ids: self.trace_ids,
             ..Facts::default()
+        }
+    }
+
+    /// Records a call nothing explains, once per (call site, source) of its tainted arguments.
+    pub(super) fn unexplained_call(&mut self, site: Unexplained, args: &[Value]) {
+        for a in args.iter().filter(|a| a.is_tainted()) {
+            for label in a.flatten(&|_, _| false) {
+                if label.source < PLACEHOLDER_BASE {
+                    self.unexplained.insert(Unexplained {
+                        source: label.source,
+                        ..site.clone()
+                    });
+                }
+            }
         }
     }
 
