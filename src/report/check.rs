@@ -1,8 +1,12 @@
 //! Renderers of `idflow check`: a [`CheckOutcome`] in, text, JSON, Markdown, GitHub workflow
 //! commands or SARIF 2.1.0 out.
 //!
-//! SARIF: one result per violation, on the sink, `ruleId` `idflow-policy/<policy>`, one rule per
-//! policy with its help text, the path as `codeFlows`, the finding id as a partial fingerprint.
+//! One violation per finding, naming every policy it violates (one annotation, one SARIF
+//! result). SARIF: one result per violation, on the sink, `ruleId` `idflow-policy/<policy>` of
+//! its first policy and `properties.policies` with all of them, one rule per policy with its
+//! help text, the path as `codeFlows`, the finding id as a partial fingerprint; each
+//! edge-of-model finding that is no violation is a result of `kind: review`, level `note`,
+//! rule `idflow/unresolved-call`.
 
 use std::fmt::Write as _;
 
@@ -10,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::tera::md_escape;
 use super::text::{printable, skipped_line};
-use crate::findings::{Location, Skipped};
+use crate::findings::{Location, Skipped, Unresolved};
 use crate::policy::{CheckOutcome, Policy, Violation};
 
 /// The one-line summary, e.g.
@@ -107,6 +111,25 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// `deny-plaintext, require-consent`: every policy a violation names.
+fn policy_list(v: &Violation) -> String {
+    policies_of(v)
+        .iter()
+        .map(|p| p.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The policies of a violation (an outcome written before `policies` existed has its one
+/// `policy`).
+fn policies_of(v: &Violation) -> Vec<Policy> {
+    if v.policies.is_empty() {
+        vec![v.policy]
+    } else {
+        v.policies.clone()
+    }
+}
+
 fn at(loc: &Location) -> String {
     format!("{}:{}:{}", printable(&loc.file), loc.line, loc.column)
 }
@@ -116,13 +139,15 @@ fn at(loc: &Location) -> String {
 pub fn text(outcome: &CheckOutcome) -> String {
     let mut out = String::new();
     for v in &outcome.violations {
-        let _ = writeln!(out, "error[{}]: {}", v.policy.id(), printable(&v.message));
+        let _ = writeln!(out, "error[{}]: {}", policy_list(v), printable(&v.message));
         let _ = writeln!(out, "  --> {}  (finding {})", at(&v.sink), v.finding_id);
         let _ = writeln!(out, "   | source {}", at(&v.source));
         let _ = writeln!(out, "   |   {}", printable(&v.source.snippet));
         let _ = writeln!(out, "   | sink   {} ({})", at(&v.sink), v.sink_rule);
         let _ = writeln!(out, "   |   {}", printable(&v.sink.snippet));
-        let _ = writeln!(out, "   = help: {}", v.policy.help());
+        for p in policies_of(v) {
+            let _ = writeln!(out, "   = help: {}", p.help());
+        }
         out.push('\n');
     }
     for s in &outcome.suppressed {
@@ -205,7 +230,7 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                v.policy.id(),
+                policy_list(v),
                 md_escape(&v.category),
                 md_link(&v.sink.file, v.sink.line),
                 md_link(&v.source.file, v.source.line),
@@ -278,7 +303,7 @@ pub fn github(outcome: &CheckOutcome) -> String {
             gh_property(&v.sink.file),
             v.sink.line,
             v.sink.column,
-            v.policy.id(),
+            gh_property(&policy_list(v)),
             gh_escape(&format!(
                 "{} (source {}:{}, finding {})",
                 v.message, v.source.file, v.source.line, v.finding_id
@@ -349,10 +374,41 @@ fn sarif_result(v: &Violation) -> Value {
             "message": { "text": "source" }
         } ],
         "partialFingerprints": { super::sarif::FINGERPRINT_KEY: v.finding_id },
-        "properties": { "category": v.category, "policy": v.policy.id(), "sinkRule": v.sink_rule }
+        "properties": {
+            "category": v.category,
+            "policy": v.policy.id(),
+            "policies": policies_of(v).iter().map(|p| p.id()).collect::<Vec<_>>(),
+            "sinkRule": v.sink_rule
+        }
     });
     if !flow.is_empty() {
         result["codeFlows"] = json!([{ "threadFlows": [{ "locations": flow }] }]);
+    }
+    result
+}
+
+/// The SARIF rule id of edge-of-model findings that no policy turned into a violation.
+pub const UNRESOLVED_RULE_ID: &str = "idflow/unresolved-call";
+
+/// An edge-of-model finding as a SARIF result of `kind: review`, level `note`: not a violation
+/// (unless `deny-unresolved` is on, which makes it one), but a place a reviewer must look at.
+fn sarif_review(u: &Unresolved) -> Value {
+    let at = u.location();
+    let mut result = json!({
+        "ruleId": UNRESOLVED_RULE_ID,
+        "kind": "review",
+        "level": "note",
+        "message": { "text": format!("unresolved: {} reaches `{}` ({})", u.category, u.call, u.reason) },
+        "locations": [sarif_location(&at, None)],
+        "partialFingerprints": { super::sarif::FINGERPRINT_KEY: u.id },
+        "properties": { "category": u.category, "call": u.call }
+    });
+    if let Some(source) = &u.source {
+        result["relatedLocations"] = json!([{
+            "id": 0,
+            "physicalLocation": sarif_location(source, None)["physicalLocation"].clone(),
+            "message": { "text": "source" }
+        }]);
     }
     result
 }
@@ -418,7 +474,27 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 "defaultConfiguration": { "level": "error" }
             })
         })
+        .chain(std::iter::once(json!({
+            "id": UNRESOLVED_RULE_ID,
+            "name": "unresolved-call",
+            "shortDescription": { "text": "unresolved call" },
+            "fullDescription": { "text": "A tainted value is handed to a call that no rule and no program function explains, in code that uses a network library the rule pack does not model: the identifier may leave the program unseen." },
+            "help": { "text": Policy::DenyUnresolved.help() },
+            "defaultConfiguration": { "level": "note" }
+        })))
         .collect();
+    // Edge-of-model findings a `deny-unresolved` violation does not already report.
+    let violated: std::collections::BTreeSet<&str> = outcome
+        .violations
+        .iter()
+        .filter(|v| v.policy == Policy::DenyUnresolved)
+        .map(|v| v.finding_id.as_str())
+        .collect();
+    let reviews = outcome
+        .unresolved
+        .iter()
+        .filter(|u| !violated.contains(u.id.as_str()))
+        .map(sarif_review);
     let log = json!({
         "$schema": super::sarif::SCHEMA_URI,
         "version": "2.1.0",
@@ -447,7 +523,7 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 Some(prefix) => format!("The repository root (the scanned root is {prefix})"),
                 None => "The scanned root".to_string(),
             } } } },
-            "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
+            "results": outcome.violations.iter().map(sarif_result).chain(reviews).collect::<Vec<_>>()
         }]
     });
     let mut out = serde_json::to_string_pretty(&log).expect("SARIF value serializes");
