@@ -127,11 +127,10 @@ fn plaintext_imei_fails_with_file_and_line() {
     let out = idflow_in(dir.path(), &["check", "."]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("error[deny-plaintext]"), "{all}");
-    assert!(all.contains("error[require-consent]"), "{all}");
+    assert!(all.contains("error[deny-plaintext, require-consent]"), "{all}");
     assert!(all.contains("src/lib.rs:10:"), "{all}");
     assert!(all.contains(".body(imei)"), "sink snippet shown: {all}");
-    assert!(all.contains("check failed: 2 violations"), "{all}");
+    assert!(all.contains("check failed: 1 violation (1 finding)"), "{all}");
 }
 
 /// A suppression with a reason passes; without one it is itself a violation.
