@@ -470,8 +470,8 @@ const ALL_CLEAR: &[&str] = &[
     "class=\"fig good\"",
 ];
 
-/// Unmodelled network dependencies make every document say the analysis is incomplete, list
-/// them under "To be completed", and replace the green DPIA screening by "Cannot be screened";
+/// Unmodelled network dependencies and the unresolved call make every document say the
+/// analysis is incomplete, list them under "To be completed", and replace the green DPIA screening by "Cannot be screened";
 /// the text output names them and its summary says "analysis incomplete".
 #[test]
 fn unmodelled_network_dependencies_are_never_an_all_clear() {
@@ -479,6 +479,15 @@ fn unmodelled_network_dependencies_are_never_an_all_clear() {
     let result = scan::run(&ScanOptions::new(dir.path()), &RulePack::builtin()).expect("scans");
     let unmodelled: Vec<&str> = result.unmodelled().map(|d| d.name.as_str()).collect();
     assert_eq!(unmodelled, ["quiche", "tokio-websockets"]);
+    // The phone number handed to the websocket's `send` is the one edge of the model: no flow,
+    // one unresolved call (the `Message::text` constructor is not one, the data goes on).
+    assert!(result.findings.is_empty());
+    let edges: Vec<(&str, &str, u32)> = result
+        .unresolved
+        .iter()
+        .map(|u| (u.category.as_str(), u.call.as_str(), u.line))
+        .collect();
+    assert_eq!(edges, [("phone_number", ".send()", 13)]);
     assert!(result.incomplete());
     insta::assert_snapshot!(
         "blind_tree_text",
