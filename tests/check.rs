@@ -791,3 +791,31 @@ fn check_output_snapshots() {
         insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// One run writes several formats: `--format sarif=FILE --format github` gives the SARIF file
+/// and the annotations on stdout from the same scan; two formats without a file is an error.
+#[test]
+fn one_scan_writes_sarif_and_github() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    let out = idflow_in(
+        root,
+        &[
+            "check", ".", "--no-cache", "--format", "sarif=out.sarif", "--format", "github",
+            "--format", "markdown=out.md",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let gh = String::from_utf8_lossy(&out.stdout);
+    assert!(gh.starts_with("::error file=src/lib.rs,line=10,"), "{gh}");
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("out.sarif")).expect("SARIF written"))
+            .expect("SARIF");
+    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(1));
+    let md = std::fs::read_to_string(root.join("out.md")).expect("Markdown written");
+    assert!(md.contains("[src/lib.rs:10](src/lib.rs#L10)"), "{md}");
+
+    let out = idflow_in(root, &["check", ".", "--format", "sarif", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("at most one format may go to stdout"), "{}", text(&out));
+}
