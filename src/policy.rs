@@ -312,6 +312,11 @@ pub struct CheckOutcome {
     /// were made repository-relative by [`CheckOutcome::relative_to_repository`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_prefix: Option<String>,
+    /// Where the Markdown links point: `https://github.com/o/r/blob/<sha>` (from `--link-base`
+    /// or the GitHub Actions environment), joined with each repository-relative path; `None`
+    /// gives relative links.
+    #[serde(skip)]
+    pub link_base: Option<String>,
 }
 
 impl CheckOutcome {

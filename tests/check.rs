@@ -27,6 +27,10 @@ fn idflow_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // Outside GitHub Actions whatever runs the tests: PR-comment links stay relative.
+        .env_remove("GITHUB_SERVER_URL")
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_SHA")
         .output()
         .expect("run idflow")
 }
@@ -818,4 +822,28 @@ fn one_scan_writes_sarif_and_github() {
     let out = idflow_in(root, &["check", ".", "--format", "sarif", "--format", "github"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("at most one format may go to stdout"), "{}", text(&out));
+}
+
+/// PR-comment links point to the commit's lines on GitHub: from `--link-base`, or from the
+/// GitHub Actions environment.
+#[test]
+fn markdown_links_to_the_commit() {
+    let dir = repo(FLOW_FILE);
+    let root = dir.path();
+    let out = idflow_in(
+        root,
+        &["check", ".", "--no-cache", "--format", "markdown", "--link-base", "https://github.com/o/r/blob/abc"],
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("[src/lib.rs:10](https://github.com/o/r/blob/abc/src/lib.rs#L10)"), "{md}");
+    let out = Command::new(env!("CARGO_BIN_EXE_idflow"))
+        .args(["check", ".", "--no-cache", "--format", "markdown"])
+        .current_dir(root)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("GITHUB_SHA", "def")
+        .output()
+        .expect("run idflow");
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("[src/lib.rs:10](https://github.com/o/r/blob/def/src/lib.rs#L10)"), "{md}");
 }

@@ -237,6 +237,10 @@ pub struct CheckArgs {
     /// Only flows whose source, sink or path touches lines changed since REV (git)
     #[arg(long, value_name = "REV")]
     pub diff_base: Option<String>,
+    /// Markdown links point to URL/<path>#L<line> (e.g. https://github.com/o/r/blob/<sha>);
+    /// default: from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA when all are set
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// Rule pack, excludes and verbosity, as for `scan`.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -145,6 +145,18 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
     Ok(policy::parse_diff(&String::from_utf8_lossy(&diff.stdout)))
 }
 
+/// `https://github.com/<owner>/<repo>/blob/<sha>` in a GitHub Actions run (its documented
+/// default variables), so a PR comment links to the lines of the commit checked.
+fn github_link_base() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(format!(
+        "{}/{}/blob/{}",
+        var("GITHUB_SERVER_URL")?.trim_end_matches('/'),
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_SHA")?
+    ))
+}
+
 /// The formats whose paths code scanning, workflow annotations and PR links resolve against
 /// the repository root.
 fn repository_relative(format: CheckFormat) -> bool {
@@ -220,6 +232,7 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         },
     );
     outcome.config = config;
+    outcome.link_base = args.link_base.clone().or_else(github_link_base);
     let targets = output_targets(args)?;
     // Code scanning, annotations and PR links place files relative to the repository.
     let mut repository = None;

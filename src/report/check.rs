@@ -206,9 +206,22 @@ pub fn json(outcome: &CheckOutcome) -> String {
 
 /// A Markdown link to `file` (line `line`) whose text and destination are both inert: the
 /// text escaped, the destination percent-encoded, so a file name cannot open a link, an image
-/// or markup of its own.
-fn md_link(file: &str, line: u32) -> String {
+/// or markup of its own. With a link base (`https://github.com/o/r/blob/<sha>`), the
+/// destination is absolute, so the link works in a PR comment.
+fn md_link(base: Option<&str>, file: &str, line: u32) -> String {
     let mut dest = String::with_capacity(file.len());
+    if let Some(base) = base {
+        for b in base.trim_end_matches('/').bytes() {
+            if b.is_ascii_alphanumeric()
+                || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~' | b':' | b'@' | b'%' | b'+' | b'=' | b'&' | b'?')
+            {
+                dest.push(char::from(b));
+            } else {
+                let _ = write!(dest, "%{b:02X}");
+            }
+        }
+        dest.push('/');
+    }
     for b in file.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~') {
             dest.push(char::from(b));
@@ -219,9 +232,11 @@ fn md_link(file: &str, line: u32) -> String {
     format!("[{}:{line}]({dest}#L{line})", md_escape(file))
 }
 
-/// A Markdown PR comment: a table of violations with `file#Lline` links.
+/// A Markdown PR comment: a table of violations with `file#Lline` links (absolute under the
+/// outcome's link base, when known).
 #[must_use]
 pub fn markdown(outcome: &CheckOutcome) -> String {
+    let base = outcome.link_base.as_deref();
     let mut out = String::from("## idflow check\n\n");
     let _ = writeln!(out, "**{}**\n", summary(outcome));
     if !outcome.violations.is_empty() {
@@ -232,8 +247,8 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
                 "| `{}` | {} | {} | {} | {} |",
                 policy_list(v),
                 md_escape(&v.category),
-                md_link(&v.sink.file, v.sink.line),
-                md_link(&v.source.file, v.source.line),
+                md_link(base, &v.sink.file, v.sink.line),
+                md_link(base, &v.source.file, v.source.line),
                 md_escape(&v.message),
             );
         }
@@ -245,7 +260,7 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
                 out,
                 "- {} at {}: {}",
                 md_escape(&s.category),
-                md_link(&s.sink.file, s.sink.line),
+                md_link(base, &s.sink.file, s.sink.line),
                 md_escape(&s.reason),
             );
         }
@@ -268,8 +283,8 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
         out.push_str("\n**Not seen by the analysis** (a pass does not cover these):\n\n");
         for (message, at) in blind {
             let at = match at {
-                Some((file, 0)) => format!(" ({})", md_link(&file, 1)),
-                Some((file, line)) => format!(" ({})", md_link(&file, line)),
+                Some((file, 0)) => format!(" ({})", md_link(base, &file, 1)),
+                Some((file, line)) => format!(" ({})", md_link(base, &file, line)),
                 None => String::new(),
             };
             let _ = writeln!(out, "- {}{at}", md_escape(&message));
@@ -538,8 +553,16 @@ mod tests {
     /// A file name cannot open a link, an image or markup of its own in a PR comment.
     #[test]
     fn markdown_links_are_inert() {
-        assert_eq!(md_link("src/a.rs", 3), "[src/a.rs:3](src/a.rs#L3)");
-        let link = md_link("src/x](http://evil) <img src=x>.rs", 7);
+        assert_eq!(md_link(None, "src/a.rs", 3), "[src/a.rs:3](src/a.rs#L3)");
+        assert_eq!(
+            md_link(Some("https://github.com/o/r/blob/abc/"), "src/a.rs", 3),
+            "[src/a.rs:3](https://github.com/o/r/blob/abc/src/a.rs#L3)"
+        );
+        assert_eq!(
+            md_link(Some("https://x.example/a) ![i](y"), "a.rs", 1),
+            "[a.rs:1](https://x.example/a%29%20%21%5Bi%5D%28y/a.rs#L1)"
+        );
+        let link = md_link(None, "src/x](http://evil) <img src=x>.rs", 7);
         assert_eq!(
             link,
             "[src/x\\](http://evil) \\<img src=x\\>.rs:7](src/x%5D%28http%3A//evil%29%20%3Cimg%20src%3Dx%3E.rs#L7)"
