@@ -152,6 +152,8 @@ fn finding(
         consent: hits.iter().all(|h| h.guarded),
         transport,
         recipient: hosts.first().map(|h| (*h).clone()),
+        shipping: !crate::discover::non_shipping(&prog.files[source.file].source)
+            && !crate::discover::non_shipping(&prog.files[key.sink_file].source),
     }
 }
 

@@ -297,6 +297,10 @@ pub struct CheckOutcome {
     /// Functions the scan analysed.
     #[serde(default)]
     pub functions: usize,
+    /// Findings in code that does not ship, left out of the gate (`--include-non-shipping`
+    /// keeps them).
+    #[serde(default)]
+    pub non_shipping_left_out: usize,
     /// Direct network dependencies the rule pack does not model: a gate that passes says what
     /// it could not see.
     #[serde(default)]
@@ -466,6 +470,7 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         files_analyzed: result.stats.files_analyzed,
         skipped: result.skipped.clone(),
         functions: result.stats.functions,
+        non_shipping_left_out: result.stats.non_shipping_left_out,
         unmodelled: result.unmodelled().cloned().collect(),
         unresolved: result.unresolved.clone(),
         ..CheckOutcome::default()

@@ -178,6 +178,7 @@ fn run_in_pool(
         files_skipped: skipped.len(),
         lines: parsed.iter().map(|p| p.lines).sum(),
         functions: parsed.iter().map(|p| p.ir.fns.len()).sum(),
+        non_shipping_left_out: 0,
     };
     let index = RuleIndex::new(rules.rules());
     let record_path = options.cache.as_ref().map(|c| {

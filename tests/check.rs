@@ -847,3 +847,44 @@ fn markdown_links_to_the_commit() {
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.contains("[src/lib.rs:10](https://github.com/o/r/blob/def/src/lib.rs#L10)"), "{md}");
 }
+
+/// A flow in a crate's `tests/` is still found by `scan`, marked `shipping: false` (JSON,
+/// SARIF, a text tag), and left out of `check` and the documents unless
+/// `--include-non-shipping`; the gate counts it.
+#[test]
+fn non_shipping_code_is_marked_and_left_out() {
+    let dir = repo("pub fn nothing() {}\n");
+    let root = dir.path();
+    std::fs::create_dir(root.join("tests")).expect("mkdir");
+    std::fs::write(root.join("tests/upload.rs"), FLOW_FILE).expect("write");
+
+    let out = idflow_in(root, &["scan", ".", "--no-cache", "--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["findings"][0]["sink"]["file"], "tests/upload.rs");
+    assert_eq!(json["findings"][0]["shipping"], false);
+    let out = idflow_in(root, &["scan", ".", "--no-cache", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    assert_eq!(sarif["runs"][0]["results"][0]["properties"]["shipping"], false);
+    let out = idflow_in(root, &["scan", ".", "--no-cache"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[non-shipping]"), "{}", text(&out));
+
+    let out = idflow_in(root, &["check", ".", "--no-cache"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("check passed: 0 violations (0 findings, 1 in non-shipping code left out)"),
+        "{}",
+        text(&out)
+    );
+    let out = idflow_in(root, &["check", ".", "--no-cache", "--include-non-shipping"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let notice = |extra: &[&str]| {
+        let mut args = vec!["report", ".", "--no-cache", "--kind", "notice", "--date", "2026-01-01"];
+        args.extend_from_slice(extra);
+        let out = idflow_in(root, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(!notice(&[]).contains("IMEI"), "{}", notice(&[]));
+    assert!(notice(&["--include-non-shipping"]).contains("IMEI"));
+}

@@ -285,6 +285,7 @@ fn sample_result() -> ScanResult {
         consent: false,
         transport: Transport::Plaintext,
         recipient: Some("presence.example.com".to_string()),
+        shipping: true,
     };
     let protected = Finding {
         id: "9e1c77aa05d24b10".to_string(),
@@ -305,6 +306,7 @@ fn sample_result() -> ScanResult {
         consent: true,
         transport: Transport::Tls,
         recipient: None,
+        shipping: true,
     };
     ScanResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -323,6 +325,7 @@ fn sample_result() -> ScanResult {
             files_skipped: 1,
             lines: 420,
             functions: 17,
+            non_shipping_left_out: 0,
         },
         categories: sample_categories(),
         network_dependencies: Vec::new(),

@@ -152,6 +152,7 @@ fn hostile_result() -> ScanResult {
             consent: false,
             transport: Transport::Plaintext,
             recipient: Some("x.example".to_string()),
+            shipping: true,
         }],
         skipped: Vec::new(),
         stats: Stats {

@@ -322,6 +322,10 @@ pub struct CommonArgs {
     /// Print nothing on stderr but errors
     #[arg(long, short)]
     pub quiet: bool,
+    /// Keep findings whose source or sink is in tests/, benches/, examples/ or build.rs (left
+    /// out by default: they do not ship)
+    #[arg(long)]
+    pub include_non_shipping: bool,
     /// Cache, threads and size limit, as for `scan`.
     #[command(flatten)]
     pub tuning: ScanTuning,

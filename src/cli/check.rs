@@ -14,9 +14,16 @@ use crate::policy::{self, Baseline, CheckInput};
 use crate::report;
 
 /// Loads the rules and scans `path`.
+/// Loads the rules and scans `path`; findings in code that does not ship are left out unless
+/// `--include-non-shipping`.
 fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
     let rules = load_rules(common.rules.as_deref())?;
-    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, &rules)
+    let mut result =
+        super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, &rules)?;
+    if !common.include_non_shipping {
+        result.leave_out_non_shipping();
+    }
+    Ok(result)
 }
 
 /// `idflow baseline`: records every current finding as accepted.

@@ -33,6 +33,7 @@ pub fn summary(outcome: &CheckOutcome) -> String {
         (outcome.baselined, "in baseline"),
         (outcome.outside_diff, "outside the diff"),
         (outcome.stale_baseline.len(), "stale baseline entries"),
+        (outcome.non_shipping_left_out, "in non-shipping code left out"),
     ] {
         if count > 0 {
             let _ = write!(extra, ", {count} {what}");
