@@ -265,6 +265,9 @@ pub struct UnresolvedCall {
     pub library: Option<String>,
 }
 
+/// An unexplained call site and category: (file, span, call text, category index).
+type SiteKey = (usize, Span, String, usize);
+
 /// The calls nothing explains that received a tainted argument, one per (call site, category),
 /// with the first source (by location) that reaches it; sorted by file, line, column, category.
 #[must_use]
@@ -277,11 +280,16 @@ pub fn unresolved_calls(
         prog,
         cache: BTreeMap::new(),
     };
-    let mut sites: BTreeMap<(usize, Span, String, usize), (Location, Location, Option<String>)> =
-        BTreeMap::new();
+    let mut sites: BTreeMap<SiteKey, (Location, Location, Option<String>)> = BTreeMap::new();
     for u in &analysis.unexplained {
         let source = &analysis.sources[u.source as usize];
-        let source_loc = location(prog, source.file, source.span, Some(source.func), &mut lines);
+        let source_loc = location(
+            prog,
+            source.file,
+            source.span,
+            Some(source.func),
+            &mut lines,
+        );
         let key = (u.file, u.span, u.call.clone(), source.category);
         match sites.get_mut(&key) {
             Some((first, _, _)) => {

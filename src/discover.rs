@@ -385,7 +385,10 @@ mod shipping_tests {
     #[test]
     fn tests_benches_examples_and_build_scripts_do_not_ship() {
         assert!(non_shipping(&file("tests/it.rs", "#tests/it")));
-        assert!(non_shipping(&file("core/examples/demo.rs", "core#examples/demo")));
+        assert!(non_shipping(&file(
+            "core/examples/demo.rs",
+            "core#examples/demo"
+        )));
         assert!(non_shipping(&file("core/benches/b.rs", "core#benches/b")));
         assert!(non_shipping(&file("core/build.rs", "core")));
         assert!(!non_shipping(&file("core/src/lib.rs", "core")));

@@ -298,8 +298,13 @@ fn edge_of_model(
         })
         .collect();
     out.sort_by(|a, b| {
-        (&a.file, a.line, a.column, &a.category, &a.call)
-            .cmp(&(&b.file, b.line, b.column, &b.category, &b.call))
+        (&a.file, a.line, a.column, &a.category, &a.call).cmp(&(
+            &b.file,
+            b.line,
+            b.column,
+            &b.category,
+            &b.call,
+        ))
     });
     out
 }
@@ -354,7 +359,11 @@ impl FullScan<'_> {
         scans: Option<taint::relevance::Scans>,
         mut writes: CacheWrites<'_>,
         clock: &mut StageClock<'_>,
-    ) -> (Vec<Finding>, Vec<CategoryInfo>, Vec<classify::UnresolvedCall>) {
+    ) -> (
+        Vec<Finding>,
+        Vec<CategoryInfo>,
+        Vec<classify::UnresolvedCall>,
+    ) {
         program.build_call_graph();
         let (findings, calls, analysis) = std::thread::scope(|s| {
             let files = &program.files;

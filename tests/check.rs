@@ -131,10 +131,16 @@ fn plaintext_imei_fails_with_file_and_line() {
     let out = idflow_in(dir.path(), &["check", "."]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
-    assert!(all.contains("error[deny-plaintext, require-consent]"), "{all}");
+    assert!(
+        all.contains("error[deny-plaintext, require-consent]"),
+        "{all}"
+    );
     assert!(all.contains("src/lib.rs:10:"), "{all}");
     assert!(all.contains(".body(imei)"), "sink snippet shown: {all}");
-    assert!(all.contains("check failed: 1 violation (1 finding)"), "{all}");
+    assert!(
+        all.contains("check failed: 1 violation (1 finding)"),
+        "{all}"
+    );
 }
 
 /// A suppression with a reason passes; without one it is itself a violation.
@@ -740,7 +746,11 @@ fn unresolved_calls_are_reviews_unless_denied() {
         13
     );
 
-    std::fs::write(root.join("idflow.yaml"), "policies:\n  deny-unresolved: true\n").expect("write");
+    std::fs::write(
+        root.join("idflow.yaml"),
+        "policies:\n  deny-unresolved: true\n",
+    )
+    .expect("write");
     let out = idflow_in(root, &["check", ".", "--no-cache", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -805,23 +815,41 @@ fn one_scan_writes_sarif_and_github() {
     let out = idflow_in(
         root,
         &[
-            "check", ".", "--no-cache", "--format", "sarif=out.sarif", "--format", "github",
-            "--format", "markdown=out.md",
+            "check",
+            ".",
+            "--no-cache",
+            "--format",
+            "sarif=out.sarif",
+            "--format",
+            "github",
+            "--format",
+            "markdown=out.md",
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let gh = String::from_utf8_lossy(&out.stdout);
     assert!(gh.starts_with("::error file=src/lib.rs,line=10,"), "{gh}");
-    let sarif: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("out.sarif")).expect("SARIF written"))
-            .expect("SARIF");
-    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(1));
+    let sarif: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("out.sarif")).expect("SARIF written"),
+    )
+    .expect("SARIF");
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().map(Vec::len),
+        Some(1)
+    );
     let md = std::fs::read_to_string(root.join("out.md")).expect("Markdown written");
     assert!(md.contains("[src/lib.rs:10](src/lib.rs#L10)"), "{md}");
 
-    let out = idflow_in(root, &["check", ".", "--format", "sarif", "--format", "github"]);
+    let out = idflow_in(
+        root,
+        &["check", ".", "--format", "sarif", "--format", "github"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("at most one format may go to stdout"), "{}", text(&out));
+    assert!(
+        text(&out).contains("at most one format may go to stdout"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// PR-comment links point to the commit's lines on GitHub: from `--link-base`, or from the
@@ -832,10 +860,21 @@ fn markdown_links_to_the_commit() {
     let root = dir.path();
     let out = idflow_in(
         root,
-        &["check", ".", "--no-cache", "--format", "markdown", "--link-base", "https://github.com/o/r/blob/abc"],
+        &[
+            "check",
+            ".",
+            "--no-cache",
+            "--format",
+            "markdown",
+            "--link-base",
+            "https://github.com/o/r/blob/abc",
+        ],
     );
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(md.contains("[src/lib.rs:10](https://github.com/o/r/blob/abc/src/lib.rs#L10)"), "{md}");
+    assert!(
+        md.contains("[src/lib.rs:10](https://github.com/o/r/blob/abc/src/lib.rs#L10)"),
+        "{md}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_idflow"))
         .args(["check", ".", "--no-cache", "--format", "markdown"])
         .current_dir(root)
@@ -845,7 +884,10 @@ fn markdown_links_to_the_commit() {
         .output()
         .expect("run idflow");
     let md = String::from_utf8_lossy(&out.stdout);
-    assert!(md.contains("[src/lib.rs:10](https://github.com/o/r/blob/def/src/lib.rs#L10)"), "{md}");
+    assert!(
+        md.contains("[src/lib.rs:10](https://github.com/o/r/blob/def/src/lib.rs#L10)"),
+        "{md}"
+    );
 }
 
 /// A flow in a crate's `tests/` is still found by `scan`, marked `shipping: false` (JSON,
@@ -864,22 +906,41 @@ fn non_shipping_code_is_marked_and_left_out() {
     assert_eq!(json["findings"][0]["shipping"], false);
     let out = idflow_in(root, &["scan", ".", "--no-cache", "--format", "sarif"]);
     let sarif: Value = serde_json::from_slice(&out.stdout).expect("SARIF");
-    assert_eq!(sarif["runs"][0]["results"][0]["properties"]["shipping"], false);
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["properties"]["shipping"],
+        false
+    );
     let out = idflow_in(root, &["scan", ".", "--no-cache"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("[non-shipping]"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("[non-shipping]"),
+        "{}",
+        text(&out)
+    );
 
     let out = idflow_in(root, &["check", ".", "--no-cache"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("check passed: 0 violations (0 findings, 1 in non-shipping code left out)"),
+        text(&out)
+            .contains("check passed: 0 violations (0 findings, 1 in non-shipping code left out)"),
         "{}",
         text(&out)
     );
-    let out = idflow_in(root, &["check", ".", "--no-cache", "--include-non-shipping"]);
+    let out = idflow_in(
+        root,
+        &["check", ".", "--no-cache", "--include-non-shipping"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
     let notice = |extra: &[&str]| {
-        let mut args = vec!["report", ".", "--no-cache", "--kind", "notice", "--date", "2026-01-01"];
+        let mut args = vec![
+            "report",
+            ".",
+            "--no-cache",
+            "--kind",
+            "notice",
+            "--date",
+            "2026-01-01",
+        ];
         args.extend_from_slice(extra);
         let out = idflow_in(root, &args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -51,6 +51,7 @@ fn help_snapshots() {
         ("help_report", &["report", "--help"][..]),
         ("help_check", &["check", "--help"][..]),
         ("help_baseline", &["baseline", "--help"][..]),
+        ("help_explain", &["explain", "--help"][..]),
     ] {
         let out = idflow(args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));

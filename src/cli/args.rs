@@ -35,6 +35,17 @@ pub enum Command {
     Check(CheckArgs),
     /// Record every current flow as accepted, for `idflow check --baseline`
     Baseline(BaselineArgs),
+    /// Print the documentation of a diagnostic code, policy or rule id
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `idflow explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A diagnostic code (`parse-error`, `rule-unknown-key`), a policy (`deny-plaintext`) or a
+    /// rule id (`reqwest-json-body`), also as a SARIF rule id (`idflow-policy/deny-plaintext`)
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 /// `idflow rules ...`.
@@ -342,7 +353,10 @@ mod tests {
         assert_eq!((plain.format, plain.file), (CheckFormat::Github, None));
         let sarif = parse_check_output("sarif=out/idflow.sarif").expect("parses");
         assert_eq!(sarif.format, CheckFormat::Sarif);
-        assert_eq!(sarif.file.as_deref(), Some(std::path::Path::new("out/idflow.sarif")));
+        assert_eq!(
+            sarif.file.as_deref(),
+            Some(std::path::Path::new("out/idflow.sarif"))
+        );
         assert!(parse_check_output("sarif=").is_err());
         assert!(parse_check_output("xml=a.xml")
             .expect_err("unknown")

@@ -33,7 +33,10 @@ pub fn summary(outcome: &CheckOutcome) -> String {
         (outcome.baselined, "in baseline"),
         (outcome.outside_diff, "outside the diff"),
         (outcome.stale_baseline.len(), "stale baseline entries"),
-        (outcome.non_shipping_left_out, "in non-shipping code left out"),
+        (
+            outcome.non_shipping_left_out,
+            "in non-shipping code left out",
+        ),
     ] {
         if count > 0 {
             let _ = write!(extra, ", {count} {what}");
@@ -214,7 +217,20 @@ fn md_link(base: Option<&str>, file: &str, line: u32) -> String {
     if let Some(base) = base {
         for b in base.trim_end_matches('/').bytes() {
             if b.is_ascii_alphanumeric()
-                || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~' | b':' | b'@' | b'%' | b'+' | b'=' | b'&' | b'?')
+                || matches!(
+                    b,
+                    b'/' | b'.'
+                        | b'-'
+                        | b'_'
+                        | b'~'
+                        | b':'
+                        | b'@'
+                        | b'%'
+                        | b'+'
+                        | b'='
+                        | b'&'
+                        | b'?'
+                )
             {
                 dest.push(char::from(b));
             } else {
