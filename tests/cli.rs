@@ -554,3 +554,30 @@ fn skipped_file_is_reported_and_scan_goes_on() {
     let out = idflow(&["scan", root, "--format", "json", "--quiet"]);
     assert_eq!(stderr(&out), "", "--quiet keeps stderr empty");
 }
+
+/// `idflow explain` prints the documented section of a policy, a SARIF rule id, a skip reason
+/// and a rule id, and an unknown id is an error (exit 2).
+#[test]
+fn explain_prints_the_documentation() {
+    let out = idflow(&["explain", "idflow-policy/deny-plaintext"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("deny-plaintext\n\nAn identifier is sent without TLS"),
+        "{text}"
+    );
+    assert!(text.ends_with("(from docs/diagnostics.md)\n"), "{text}");
+    let out = idflow(&["explain", "reqwest-json-body"]);
+    assert!(
+        stdout(&out).contains("(from docs/rules.md)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = idflow(&["explain", "no-such-code"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`no-such-code` is no diagnostic code"),
+        "{}",
+        stderr(&out)
+    );
+}
