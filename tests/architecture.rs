@@ -88,7 +88,7 @@ const LAYERS: &[Layer] = &[
     Layer {
         name: "classify",
         files: &["classify.rs"],
-        may_import: &["findings", "sym", "ir", "graph", "rules", "taint"],
+        may_import: &["findings", "sym", "ir", "discover", "graph", "rules", "taint"],
     },
     Layer {
         name: "incremental",
