@@ -88,7 +88,9 @@ const LAYERS: &[Layer] = &[
     Layer {
         name: "classify",
         files: &["classify.rs"],
-        may_import: &["findings", "sym", "ir", "discover", "graph", "rules", "taint"],
+        may_import: &[
+            "findings", "sym", "ir", "discover", "graph", "rules", "taint",
+        ],
     },
     Layer {
         name: "incremental",
