@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::findings::{Finding, Location, Step, Transport};
+use crate::findings::{Finding, Location, Step, Transport, Unresolved};
 use crate::graph::{FnId, Program};
 use crate::ir::Span;
 use crate::rules::index::RuleIndex;
@@ -170,6 +170,8 @@ fn finding(
         consent: hits.iter().all(|h| h.guarded),
         transport,
         recipient: hosts.first().map(|h| (*h).clone()),
+        shipping: !crate::discover::non_shipping(&prog.files[source.file].source)
+            && !crate::discover::non_shipping(&prog.files[key.sink_file].source),
     }
 }
 
@@ -266,4 +268,93 @@ fn dedupe_ids(findings: &mut [Finding]) {
         }
         *n += 1;
     }
+}
+
+/// An unexplained call with a tainted argument, before `scan` decides from the dependency
+/// manifests whether an unmodelled network library may be behind it: the edge-of-model
+/// candidate. Kept in the incremental record, since the manifests can change without the code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct UnresolvedCall {
+    /// The edge as reported, `reason` still empty.
+    pub edge: Unresolved,
+    /// The calling file's crate (see `discover::SourceFile::crate_key`).
+    pub crate_key: String,
+    /// The first path segment of a call into another crate, `None` for a method call.
+    pub library: Option<String>,
+}
+
+/// An unexplained call site and category: (file, span, call text, category index).
+type SiteKey = (usize, Span, String, usize);
+
+/// The calls nothing explains that received a tainted argument, one per (call site, category),
+/// with the first source (by location) that reaches it; sorted by file, line, column, category.
+#[must_use]
+pub fn unresolved_calls(
+    prog: &Program,
+    rules: &RuleIndex,
+    analysis: &Analysis,
+) -> Vec<UnresolvedCall> {
+    let mut lines = Lines {
+        prog,
+        cache: BTreeMap::new(),
+        changed: false,
+    };
+    let mut sites: BTreeMap<SiteKey, (Location, Location, Option<String>)> = BTreeMap::new();
+    for u in &analysis.unexplained {
+        let source = &analysis.sources[u.source as usize];
+        let source_loc = location(
+            prog,
+            source.file,
+            source.span,
+            Some(source.func),
+            &mut lines,
+        );
+        let key = (u.file, u.span, u.call.clone(), source.category);
+        match sites.get_mut(&key) {
+            Some((first, _, _)) => {
+                if (&source_loc.file, source_loc.line, source_loc.column)
+                    < (&first.file, first.line, first.column)
+                {
+                    *first = source_loc;
+                }
+            }
+            None => {
+                let at = location(prog, u.file, u.span, Some(u.func), &mut lines);
+                sites.insert(key, (source_loc, at, u.library.clone()));
+            }
+        }
+    }
+    let mut calls: Vec<UnresolvedCall> = sites
+        .into_iter()
+        .map(|((file, _, call, category), (source, at, library))| {
+            let category = rules.categories[category].clone();
+            UnresolvedCall {
+                edge: Unresolved {
+                    // The call's text joins the category, so two calls on one line differ.
+                    id: stable_id(&format!("{category}\0{call}"), &source, &at),
+                    category,
+                    call,
+                    file: at.file,
+                    line: at.line,
+                    column: at.column,
+                    function: at.function,
+                    snippet: at.snippet,
+                    source: Some(source),
+                    reason: String::new(),
+                },
+                crate_key: prog.files[file].source.crate_key.clone(),
+                library,
+            }
+        })
+        .collect();
+    calls.sort();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &mut calls {
+        let n = seen.entry(c.edge.id.clone()).or_insert(0);
+        if *n > 0 {
+            c.edge.id = format!("{}-{}", c.edge.id, n);
+        }
+        *n += 1;
+    }
+    calls
 }

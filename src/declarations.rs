@@ -82,7 +82,7 @@ pub struct Purpose {
     pub id: String,
     /// What the processing is for, in words a data subject understands.
     pub description: String,
-    /// Legal basis under Art. 6(1), `a` to `f`.
+    /// Legal basis under Art. 6(1), `a` to `f` (also `6(1)(f)`, `Art. 6(1)(f)`).
     #[serde(default)]
     pub legal_basis: Option<LegalBasis>,
     /// How long the data is kept, or the criteria for it (Art. 13(2)(a)).
@@ -93,21 +93,27 @@ pub struct Purpose {
     pub store_purpose: Option<StorePurpose>,
 }
 
-/// A legal basis under Art. 6(1) GDPR.
+/// A legal basis under Art. 6(1) GDPR, written `f`, `6(1)(f)` or `Art. 6(1)(f)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LegalBasis {
     /// (a) consent.
+    #[serde(alias = "6(1)(a)", alias = "Art. 6(1)(a)")]
     A,
     /// (b) performance of a contract.
+    #[serde(alias = "6(1)(b)", alias = "Art. 6(1)(b)")]
     B,
     /// (c) a legal obligation.
+    #[serde(alias = "6(1)(c)", alias = "Art. 6(1)(c)")]
     C,
     /// (d) vital interests.
+    #[serde(alias = "6(1)(d)", alias = "Art. 6(1)(d)")]
     D,
     /// (e) a task in the public interest.
+    #[serde(alias = "6(1)(e)", alias = "Art. 6(1)(e)")]
     E,
     /// (f) legitimate interests.
+    #[serde(alias = "6(1)(f)", alias = "Art. 6(1)(f)")]
     F,
 }
 
@@ -571,5 +577,24 @@ fn strip_location(message: &str) -> String {
 impl fmt::Display for LegalBasis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.citation())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Declarations, LegalBasis};
+
+    /// A legal basis is accepted as the letter and as the article's citation.
+    #[test]
+    fn legal_basis_in_every_written_form() {
+        for form in ["f", "6(1)(f)", "Art. 6(1)(f)"] {
+            let text =
+                format!("purposes:\n  - id: p\n    description: x\n    legal_basis: \"{form}\"\n");
+            let decl = Declarations::parse(&text, std::path::Path::new("idflow.yaml"))
+                .unwrap_or_else(|e| panic!("{form}: {e}"));
+            assert_eq!(decl.purposes[0].legal_basis, Some(LegalBasis::F), "{form}");
+        }
+        let bad = "purposes:\n  - id: p\n    description: x\n    legal_basis: \"6(1)(g)\"\n";
+        assert!(Declarations::parse(bad, std::path::Path::new("idflow.yaml")).is_err());
     }
 }

@@ -32,6 +32,26 @@ pub struct SourceFile {
     pub module: Vec<crate::ir::sym::Sym>,
 }
 
+/// Whether `file` is code of a crate that does not ship in its library or binaries: under the
+/// crate's `tests/`, `benches/` or `examples/`, or its `build.rs` (Cargo's layout conventions;
+/// targets that `Cargo.toml` moves elsewhere with `path =` are not recognised).
+#[must_use]
+pub fn non_shipping(file: &SourceFile) -> bool {
+    let dir = file.crate_key.split('#').next().unwrap_or("");
+    let inside = if dir.is_empty() || dir == "." {
+        file.rel.as_str()
+    } else {
+        match file.rel.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+            Some(inside) => inside,
+            None => return false,
+        }
+    };
+    inside == "build.rs"
+        || ["tests/", "benches/", "examples/"]
+            .iter()
+            .any(|d| inside.starts_with(d))
+}
+
 /// Directory names never descended into.
 const SKIP_DIRS: &[&str] = &["target", "node_modules"];
 
@@ -356,4 +376,36 @@ fn crate_name(manifest: &Path) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod shipping_tests {
+    use super::{non_shipping, SourceFile};
+
+    fn file(rel: &str, crate_key: &str) -> SourceFile {
+        SourceFile {
+            path: rel.into(),
+            rel: rel.to_string(),
+            crate_key: crate_key.to_string(),
+            crate_name: None,
+            crate_aliases: Vec::new(),
+            module: Vec::new(),
+        }
+    }
+
+    /// Cargo's conventions: tests/, benches/, examples/ and build.rs of each crate do not ship;
+    /// src/ does, and so does a directory merely named like one deeper inside src/.
+    #[test]
+    fn tests_benches_examples_and_build_scripts_do_not_ship() {
+        assert!(non_shipping(&file("tests/it.rs", "#tests/it")));
+        assert!(non_shipping(&file(
+            "core/examples/demo.rs",
+            "core#examples/demo"
+        )));
+        assert!(non_shipping(&file("core/benches/b.rs", "core#benches/b")));
+        assert!(non_shipping(&file("core/build.rs", "core")));
+        assert!(!non_shipping(&file("core/src/lib.rs", "core")));
+        assert!(!non_shipping(&file("src/tests/mod.rs", "")));
+        assert!(!non_shipping(&file("src/bin/tool.rs", "#bin/tool")));
+    }
 }

@@ -81,6 +81,21 @@ pub struct Finding {
     pub transport: Transport,
     /// Host the data is sent to, when the code tells.
     pub recipient: Option<String>,
+    /// False when the source or the sink lies in code that does not ship: a crate's `tests/`,
+    /// `benches/`, `examples/` or `build.rs`. Such findings are still reported by `scan`;
+    /// documents and the gate leave them out unless asked (`--include-non-shipping`).
+    /// Serialized only when false.
+    #[serde(default = "shipping_default", skip_serializing_if = "is_shipping")]
+    pub shipping: bool,
+}
+
+fn shipping_default() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_shipping(shipping: &bool) -> bool {
+    *shipping
 }
 
 /// Why a file was not analysed.
@@ -144,6 +159,15 @@ pub struct Stats {
     pub lines: usize,
     /// Functions lowered.
     pub functions: usize,
+    /// Findings in code that does not ship (tests, benches, examples, build scripts) that
+    /// [`ScanResult::leave_out_non_shipping`] took out; serialized only when not zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub non_shipping_left_out: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A rule the findings refer to, for SARIF `tool.driver.rules` and rule help.
@@ -200,13 +224,15 @@ impl NetworkDependency {
     }
 }
 
-/// A call the analysis could not follow with a tainted argument: a place where an identifier
-/// may leave the program unseen. Filled by the taint engine (edge-of-model findings).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A call the analysis could not follow with a tainted argument, where a network library the
+/// rule pack does not model may be at work: a place where an identifier may leave the program
+/// unseen (an edge-of-model finding). Not a flow: a request to review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Unresolved {
     /// Category id of the tainted value, e.g. `phone_number`.
     pub category: String,
-    /// The call as written, e.g. `reqwest_websocket::WebSocket::send`.
+    /// The call as written, e.g. `reqwest_websocket::connect`, `WebSocket::send`, or
+    /// `.send()` on a value whose type the code does not declare.
     pub call: String,
     /// Path relative to the scanned root.
     pub file: String,
@@ -214,6 +240,36 @@ pub struct Unresolved {
     pub line: u32,
     /// Why it is unresolved, e.g. `no model for reqwest-websocket`.
     pub reason: String,
+    /// Stable id: a hash of category, source and call code (file, function, code tokens), like
+    /// a finding's.
+    #[serde(default)]
+    pub id: String,
+    /// 1-based column of the call.
+    #[serde(default)]
+    pub column: u32,
+    /// The enclosing function of the call, as `module::Type::name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The trimmed source line of the call.
+    #[serde(default)]
+    pub snippet: String,
+    /// Where the tainted value comes from (the first source in path order when several do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Location>,
+}
+
+impl Unresolved {
+    /// The call site as a [`Location`].
+    #[must_use]
+    pub fn location(&self) -> Location {
+        Location {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            function: self.function.clone(),
+            snippet: self.snippet.clone(),
+        }
+    }
 }
 
 /// Everything a scan produces.
@@ -245,6 +301,19 @@ impl ScanResult {
         self.network_dependencies
             .iter()
             .filter(|d| !d.modelled && d.direct())
+    }
+
+    /// Takes out the findings in code that does not ship (`shipping: false`) and counts them
+    /// in [`Stats::non_shipping_left_out`]: documents and the gate describe what ships.
+    pub fn leave_out_non_shipping(&mut self) {
+        let before = self.findings.len();
+        self.findings.retain(|f| f.shipping);
+        self.stats.non_shipping_left_out += before - self.findings.len();
+        let categories: std::collections::BTreeSet<&str> =
+            self.findings.iter().map(|f| f.category.as_str()).collect();
+        let categories: std::collections::BTreeSet<String> =
+            categories.into_iter().map(str::to_string).collect();
+        self.categories.retain(|c| categories.contains(&c.id));
     }
 
     /// Files not analysed: the larger of the skip list and the count.

@@ -27,6 +27,7 @@ use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::classify::UnresolvedCall;
 use crate::findings::{CategoryInfo, Finding};
 use crate::graph::{FnId, Program};
 use crate::ir::FileIr;
@@ -43,7 +44,7 @@ const BUILD: &str = concat!(
 );
 
 /// Bump when the record's meaning changes.
-const SCHEMA: &str = "idflow-scan-record/3";
+const SCHEMA: &str = "idflow-scan-record/4";
 
 /// What a full scan leaves for the next one.
 #[derive(Debug, Serialize, Deserialize)]
@@ -55,6 +56,7 @@ pub struct Record {
     source_consts: Vec<String>,
     findings: Vec<Finding>,
     categories: Vec<CategoryInfo>,
+    unresolved: Vec<UnresolvedCall>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -89,13 +91,15 @@ pub struct Reused {
     pub findings: Vec<Finding>,
     /// Their categories.
     pub categories: Vec<CategoryInfo>,
+    /// The unexplained calls with tainted arguments.
+    pub unresolved: Vec<UnresolvedCall>,
 }
 
 impl Reused {
-    /// Findings and categories.
+    /// Findings, categories and unexplained calls.
     #[must_use]
-    pub fn into_parts(self) -> (Vec<Finding>, Vec<CategoryInfo>) {
-        (self.findings, self.categories)
+    pub fn into_parts(self) -> (Vec<Finding>, Vec<CategoryInfo>, Vec<UnresolvedCall>) {
+        (self.findings, self.categories, self.unresolved)
     }
 }
 
@@ -107,6 +111,7 @@ impl Record {
         analysis: &Analysis,
         findings: &[Finding],
         categories: &[CategoryInfo],
+        unresolved: &[UnresolvedCall],
     ) -> Option<Record> {
         let rel = &analysis.relevance;
         let mut files: Vec<FileRecord> = prog
@@ -136,6 +141,7 @@ impl Record {
             source_consts: rel.source_consts.iter().map(|c| c.to_string()).collect(),
             findings: findings.to_vec(),
             categories: categories.to_vec(),
+            unresolved: unresolved.to_vec(),
         })
     }
 
@@ -189,6 +195,7 @@ impl Record {
         Reused {
             findings: self.findings,
             categories: self.categories,
+            unresolved: self.unresolved,
         }
     }
 

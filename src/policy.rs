@@ -13,9 +13,13 @@
 //! - `deny-undeclared`: a category or recipient with no flow declaration (only with a
 //!   declarations file);
 //! - `deny-new`: a finding whose stable id is not in the baseline (only with a baseline);
-//! - `suppression-without-reason`: an `// idflow: allow(..)` comment with no `reason="..."`.
+//! - `suppression-without-reason`: an `// idflow: allow(..)` comment with no `reason="..."`;
+//! - `deny-unresolved` (off by default): an edge-of-model finding, a tainted value handed to a
+//!   call that no rule and no program function explains where an unmodelled network library
+//!   may be at work ([`crate::findings::Unresolved`]).
 //!
-//! Findings in the baseline are accepted: no policy reports them.
+//! One [`Violation`] per finding, listing every policy it violates (one annotation, one SARIF
+//! result each). Findings in the baseline are accepted: no policy reports them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -44,6 +48,10 @@ pub struct PolicyConfig {
     /// Fail on categories or recipients with no flow declaration.
     #[serde(default = "yes")]
     pub deny_undeclared: bool,
+    /// Fail on edge-of-model findings (tainted values handed to calls nothing explains, where
+    /// an unmodelled network library may be at work). Off by default: they ask for a review.
+    #[serde(default)]
+    pub deny_unresolved: bool,
 }
 
 impl Default for PolicyConfig {
@@ -53,6 +61,7 @@ impl Default for PolicyConfig {
             require_consent: all_categories(),
             require_encryption: Vec::new(),
             deny_undeclared: true,
+            deny_unresolved: false,
         }
     }
 }
@@ -86,17 +95,20 @@ pub enum Policy {
     DenyNew,
     /// Suppression comment without a reason.
     SuppressionWithoutReason,
+    /// Tainted value handed to a call nothing explains (an edge-of-model finding).
+    DenyUnresolved,
 }
 
 impl Policy {
     /// Every policy, in documentation order.
-    pub const ALL: [Policy; 6] = [
+    pub const ALL: [Policy; 7] = [
         Policy::DenyPlaintext,
         Policy::RequireConsent,
         Policy::RequireEncryption,
         Policy::DenyUndeclared,
         Policy::DenyNew,
         Policy::SuppressionWithoutReason,
+        Policy::DenyUnresolved,
     ];
 
     /// The stable kebab-case id.
@@ -109,6 +121,7 @@ impl Policy {
             Policy::DenyUndeclared => "deny-undeclared",
             Policy::DenyNew => "deny-new",
             Policy::SuppressionWithoutReason => "suppression-without-reason",
+            Policy::DenyUnresolved => "deny-unresolved",
         }
     }
 
@@ -122,22 +135,26 @@ impl Policy {
             Policy::DenyUndeclared => "Every category and recipient must be declared under `flows:` in idflow.yaml (purpose, recipient).",
             Policy::DenyNew => "The flow is not in the committed baseline: fix it, or accept it with `idflow baseline`.",
             Policy::SuppressionWithoutReason => "A suppression must say why: `// idflow: allow(<category>) reason=\"...\"`.",
+            Policy::DenyUnresolved => "A tainted value reaches a call no rule models, in code that uses an unmodelled network library: review it, and add a sink rule (or a sanitizer) for the library.",
         }
     }
 }
 
-/// One violated policy.
+/// A finding (or edge-of-model finding) that violates one or more policies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
-    /// The policy.
+    /// The first policy violated, in [`Policy::ALL`] order.
     pub policy: Policy,
+    /// Every policy violated, in [`Policy::ALL`] order.
+    #[serde(default)]
+    pub policies: Vec<Policy>,
     /// The finding's stable id.
     pub finding_id: String,
     /// The finding's category.
     pub category: String,
     /// Id of the sink rule.
     pub sink_rule: String,
-    /// What is wrong, in one sentence.
+    /// What is wrong, one sentence per policy, joined by `; `.
     pub message: String,
     /// The sink.
     pub sink: Location,
@@ -201,6 +218,19 @@ impl Baseline {
                 sink_rule: f.sink_rule.clone(),
                 sink: format!("{}:{}", f.sink.file, f.sink.line),
                 source: format!("{}:{}", f.source.file, f.source.line),
+            });
+        }
+        // Edge-of-model findings too, for a gate that turns `deny-unresolved` on.
+        for u in &result.unresolved {
+            by_id.entry(u.id.clone()).or_insert_with(|| BaselineEntry {
+                id: u.id.clone(),
+                category: u.category.clone(),
+                sink_rule: UNRESOLVED_RULE.to_string(),
+                sink: format!("{}:{}", u.file, u.line),
+                source: u
+                    .source
+                    .as_ref()
+                    .map_or_else(String::new, |s| format!("{}:{}", s.file, s.line)),
             });
         }
         Baseline {
@@ -306,6 +336,10 @@ pub struct CheckOutcome {
     /// Functions the scan analysed.
     #[serde(default)]
     pub functions: usize,
+    /// Findings in code that does not ship, left out of the gate (`--include-non-shipping`
+    /// keeps them).
+    #[serde(default)]
+    pub non_shipping_left_out: usize,
     /// Direct network dependencies the rule pack does not model: a gate that passes says what
     /// it could not see.
     #[serde(default)]
@@ -321,6 +355,11 @@ pub struct CheckOutcome {
     /// were made repository-relative by [`CheckOutcome::relative_to_repository`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_prefix: Option<String>,
+    /// Where the Markdown links point: `https://github.com/o/r/blob/<sha>` (from `--link-base`
+    /// or the GitHub Actions environment), joined with each repository-relative path; `None`
+    /// gives relative links.
+    #[serde(skip)]
+    pub link_base: Option<String>,
 }
 
 impl CheckOutcome {
@@ -470,6 +509,7 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
         files_analyzed: result.stats.files_analyzed,
         skipped: result.skipped.clone(),
         functions: result.stats.functions,
+        non_shipping_left_out: result.stats.non_shipping_left_out,
         unmodelled: result.unmodelled().cloned().collect(),
         unresolved: result.unresolved.clone(),
         ..CheckOutcome::default()
@@ -488,19 +528,10 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
                 continue;
             }
         }
-        let violation = |policy: Policy, message: String| Violation {
-            policy,
-            finding_id: finding.id.clone(),
-            category: finding.category.clone(),
-            sink_rule: finding.sink_rule.clone(),
-            message,
-            sink: finding.sink.clone(),
-            source: finding.source.clone(),
-            path: finding.path.iter().map(|s| s.location.clone()).collect(),
-        };
+        let mut broken: Vec<(Policy, String)> = Vec::new();
         if let Some(allow) = allow_for(finding, input.root, &mut sources) {
             if allow.reason.is_none() {
-                outcome.violations.push(violation(
+                broken.push((
                     Policy::SuppressionWithoutReason,
                     format!(
                         "the suppression of this {} flow gives no reason=\"...\"",
@@ -514,51 +545,24 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
                 sink: finding.sink.clone(),
                 reason: allow.reason.unwrap_or_default(),
             });
-            continue;
+        } else {
+            broken = finding_policies(finding, config, input);
         }
-        let cat = &finding.category;
-        let to = finding
-            .recipient
-            .as_deref()
-            .map_or_else(String::new, |r| format!(" to {r}"));
-        if config.deny_plaintext && finding.transport == crate::findings::Transport::Plaintext {
-            outcome.violations.push(violation(
-                Policy::DenyPlaintext,
-                format!("{cat} is sent{to} without TLS"),
-            ));
+        if let Some(v) = violation(finding, broken) {
+            outcome.violations.push(v);
         }
-        if !finding.consent && lists(&config.require_consent, cat) {
-            outcome.violations.push(violation(
-                Policy::RequireConsent,
-                format!("{cat} is sent{to} without a consent check"),
-            ));
-        }
-        if !finding.encrypted && lists(&config.require_encryption, cat) {
-            outcome.violations.push(violation(
-                Policy::RequireEncryption,
-                format!("{cat} is sent{to} without encryption beyond TLS"),
-            ));
-        }
-        if let (Some(decl), true) = (input.declarations, config.deny_undeclared) {
-            let declared = decl
-                .flow_for(cat, finding.recipient.as_deref(), &finding.sink.file)
-                .is_some();
-            if !declared {
-                let recipient = finding
-                    .recipient
-                    .as_deref()
-                    .unwrap_or("an unknown recipient");
-                outcome.violations.push(violation(
-                    Policy::DenyUndeclared,
-                    format!("no flow declaration covers {cat} sent to {recipient}"),
-                ));
+    }
+    seen_ids.extend(result.unresolved.iter().map(|u| u.id.as_str()));
+    if config.deny_unresolved {
+        for u in &result.unresolved {
+            if accepted.contains(u.id.as_str())
+                || input
+                    .changed
+                    .is_some_and(|c| c.get(&u.file).is_none_or(|l| !l.contains(&u.line)))
+            {
+                continue;
             }
-        }
-        if input.baseline.is_some() {
-            outcome.violations.push(violation(
-                Policy::DenyNew,
-                format!("this {cat} flow is not in the baseline"),
-            ));
+            outcome.violations.push(unresolved_violation(u));
         }
     }
     outcome.stale_baseline = accepted
@@ -576,6 +580,100 @@ pub fn check(result: &ScanResult, input: &CheckInput<'_>) -> CheckOutcome {
     });
     outcome.violations.dedup();
     outcome
+}
+
+/// The policies `finding` (not suppressed, not in the baseline) violates, in [`Policy::ALL`]
+/// order, each with its sentence.
+fn finding_policies(
+    finding: &Finding,
+    config: &PolicyConfig,
+    input: &CheckInput<'_>,
+) -> Vec<(Policy, String)> {
+    let mut broken = Vec::new();
+    let cat = &finding.category;
+    let to = finding
+        .recipient
+        .as_deref()
+        .map_or_else(String::new, |r| format!(" to {r}"));
+    if config.deny_plaintext && finding.transport == crate::findings::Transport::Plaintext {
+        broken.push((
+            Policy::DenyPlaintext,
+            format!("{cat} is sent{to} without TLS"),
+        ));
+    }
+    if !finding.consent && lists(&config.require_consent, cat) {
+        broken.push((
+            Policy::RequireConsent,
+            format!("{cat} is sent{to} without a consent check"),
+        ));
+    }
+    if !finding.encrypted && lists(&config.require_encryption, cat) {
+        broken.push((
+            Policy::RequireEncryption,
+            format!("{cat} is sent{to} without encryption beyond TLS"),
+        ));
+    }
+    if let (Some(decl), true) = (input.declarations, config.deny_undeclared) {
+        let declared = decl
+            .flow_for(cat, finding.recipient.as_deref(), &finding.sink.file)
+            .is_some();
+        if !declared {
+            let recipient = finding
+                .recipient
+                .as_deref()
+                .unwrap_or("an unknown recipient");
+            broken.push((
+                Policy::DenyUndeclared,
+                format!("no flow declaration covers {cat} sent to {recipient}"),
+            ));
+        }
+    }
+    if input.baseline.is_some() {
+        broken.push((
+            Policy::DenyNew,
+            format!("this {cat} flow is not in the baseline"),
+        ));
+    }
+    broken
+}
+
+/// One violation for `finding` naming every policy in `broken`, or `None` when it is empty.
+fn violation(finding: &Finding, broken: Vec<(Policy, String)>) -> Option<Violation> {
+    let (policies, messages): (Vec<Policy>, Vec<String>) = broken.into_iter().unzip();
+    Some(Violation {
+        policy: *policies.first()?,
+        policies,
+        finding_id: finding.id.clone(),
+        category: finding.category.clone(),
+        sink_rule: finding.sink_rule.clone(),
+        message: messages.join("; "),
+        sink: finding.sink.clone(),
+        source: finding.source.clone(),
+        path: finding.path.iter().map(|s| s.location.clone()).collect(),
+    })
+}
+
+/// The id of the pseudo-rule edge-of-model findings carry where a sink rule would be.
+pub const UNRESOLVED_RULE: &str = "unresolved-call";
+
+/// An edge-of-model finding as a `deny-unresolved` violation, on the call.
+fn unresolved_violation(u: &crate::findings::Unresolved) -> Violation {
+    let at = u.location();
+    let source = u.source.clone().unwrap_or_else(|| at.clone());
+    Violation {
+        policy: Policy::DenyUnresolved,
+        policies: vec![Policy::DenyUnresolved],
+        finding_id: u.id.clone(),
+        category: u.category.clone(),
+        sink_rule: UNRESOLVED_RULE.to_string(),
+        message: format!(
+            "{} reaches `{}`, which no rule models ({})",
+            u.category, u.call, u.reason
+        ),
+        path: vec![source.clone(), at.clone()],
+        sink: at,
+        source,
+    }
 }
 
 #[cfg(test)]

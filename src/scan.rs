@@ -178,6 +178,7 @@ fn run_in_pool(
         files_skipped: skipped.len(),
         lines: parsed.iter().map(|p| p.lines).sum(),
         functions: parsed.iter().map(|p| p.ir.fns.len()).sum(),
+        non_shipping_left_out: 0,
     };
     let index = RuleIndex::new(rules.rules());
     let record_path = options.cache.as_ref().map(|c| {
@@ -197,7 +198,7 @@ fn run_in_pool(
     if let incremental::Verdict::Edited(why) = &verdict {
         progress.debug(&DebugNote::FullAnalysis(why));
     }
-    let (findings, categories) = match (record, verdict) {
+    let (findings, categories, calls) = match (record, verdict) {
         (Some(record), incremental::Verdict::Holds) => {
             clock.finish();
             writes.write(&parsed);
@@ -240,6 +241,8 @@ fn run_in_pool(
             full.run(program, Some(scans), writes, &mut clock)
         }
     };
+    let network_dependencies =
+        crate::deps::network_dependencies(root, &excludes, &rules.network_crates());
     Ok(ScanResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         rules_hash: rules.hash().to_string(),
@@ -247,13 +250,74 @@ fn run_in_pool(
         skipped,
         stats,
         categories,
-        network_dependencies: crate::deps::network_dependencies(
-            root,
-            &excludes,
-            &rules.network_crates(),
-        ),
-        unresolved: Vec::new(),
+        unresolved: edge_of_model(calls, &network_dependencies),
+        network_dependencies,
     })
+}
+
+/// The unexplained calls an unmodelled network library may explain: a call into that
+/// library's own API (`reqwest_websocket::connect(..)`), or any unexplained call inside a crate
+/// whose `Cargo.toml` declares such a library (the socket's `send` method, whose type the code
+/// does not say). Sorted by file, line, column, category.
+fn edge_of_model(
+    calls: Vec<classify::UnresolvedCall>,
+    dependencies: &[crate::findings::NetworkDependency],
+) -> Vec<crate::findings::Unresolved> {
+    let unmodelled: Vec<&crate::findings::NetworkDependency> = dependencies
+        .iter()
+        .filter(|d| !d.modelled && d.direct())
+        .collect();
+    if unmodelled.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<crate::findings::Unresolved> = calls
+        .into_iter()
+        .filter_map(|c| {
+            let library = c.library.as_deref();
+            let reason = if let Some(d) = unmodelled
+                .iter()
+                .find(|d| library == Some(d.name.replace('-', "_").as_str()))
+            {
+                format!("no model for {}", d.name)
+            } else {
+                let manifest = crate_manifest(&c.crate_key);
+                let declared: Vec<&str> = unmodelled
+                    .iter()
+                    .filter(|d| d.declared_in.contains(&manifest))
+                    .map(|d| d.name.as_str())
+                    .collect();
+                if declared.is_empty() {
+                    return None;
+                }
+                format!(
+                    "no rule or program function explains it; {manifest} depends on unmodelled {}",
+                    declared.join(", ")
+                )
+            };
+            Some(crate::findings::Unresolved { reason, ..c.edge })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.file, a.line, a.column, &a.category, &a.call).cmp(&(
+            &b.file,
+            b.line,
+            b.column,
+            &b.category,
+            &b.call,
+        ))
+    });
+    out
+}
+
+/// The `Cargo.toml` of a crate key (its directory relative to the root, with `#bin/..`,
+/// `#tests/..` for the other targets), relative to the root.
+fn crate_manifest(crate_key: &str) -> String {
+    let dir = crate_key.split('#').next().unwrap_or("");
+    if dir.is_empty() || dir == "." {
+        "Cargo.toml".to_string()
+    } else {
+        format!("{dir}/Cargo.toml")
+    }
 }
 
 /// New cache entries and the keys of those used, to write once the files are lowered.
@@ -295,9 +359,13 @@ impl FullScan<'_> {
         scans: Option<taint::relevance::Scans>,
         mut writes: CacheWrites<'_>,
         clock: &mut StageClock<'_>,
-    ) -> (Vec<Finding>, Vec<CategoryInfo>) {
+    ) -> (
+        Vec<Finding>,
+        Vec<CategoryInfo>,
+        Vec<classify::UnresolvedCall>,
+    ) {
         program.build_call_graph();
-        let (findings, analysis, read_back) = std::thread::scope(|s| {
+        let (findings, calls, analysis, read_back) = std::thread::scope(|s| {
             let files = &program.files;
             // Encoding deep IR recurses as deeply as lowering did: the writer needs a big stack.
             let writer = std::thread::Builder::new()
@@ -316,13 +384,13 @@ impl FullScan<'_> {
         let record_path = self.record_path.filter(|_| read_back);
         if let Some(path) = record_path {
             if let Some(record) =
-                incremental::Record::new(&program, &analysis, &findings, &categories)
+                incremental::Record::new(&program, &analysis, &findings, &categories, &calls)
             {
                 record.store(path);
             }
         }
         free_beside((program, analysis));
-        (findings, categories)
+        (findings, categories, calls)
     }
 }
 
@@ -345,15 +413,21 @@ fn analyze(
     scans: Option<taint::relevance::Scans>,
     debug: taint::DebugOptions,
     clock: &mut StageClock<'_>,
-) -> (Vec<Finding>, taint::Analysis, bool) {
+) -> (
+    Vec<Finding>,
+    Vec<classify::UnresolvedCall>,
+    taint::Analysis,
+    bool,
+) {
     clock.start(Stage::Propagate, 0);
     let progress = clock.progress;
     let observe = |e: &taint::DebugEvent<'_>| progress.debug(&DebugNote::Propagation(e));
     let analysis = taint::analyze_with(program, index, scans, debug, &observe);
     clock.start(Stage::Classify, 0);
     let (findings, read_back) = classify::classify_checked(program, index, &analysis);
+    let calls = classify::unresolved_calls(program, index, &analysis);
     clock.finish();
-    (findings, analysis, read_back)
+    (findings, calls, analysis, read_back)
 }
 
 /// The categories that occur in `findings`, with their texts, sorted by id.

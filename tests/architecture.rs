@@ -88,12 +88,16 @@ const LAYERS: &[Layer] = &[
     Layer {
         name: "classify",
         files: &["classify.rs"],
-        may_import: &["findings", "sym", "ir", "graph", "rules", "taint"],
+        may_import: &[
+            "findings", "sym", "ir", "discover", "graph", "rules", "taint",
+        ],
     },
     Layer {
         name: "incremental",
         files: &["incremental.rs"],
-        may_import: &["findings", "sym", "ir", "parse", "graph", "rules", "taint"],
+        may_import: &[
+            "findings", "sym", "ir", "parse", "graph", "rules", "taint", "classify",
+        ],
     },
     Layer {
         name: "scan",

@@ -51,6 +51,7 @@ fn help_snapshots() {
         ("help_report", &["report", "--help"][..]),
         ("help_check", &["check", "--help"][..]),
         ("help_baseline", &["baseline", "--help"][..]),
+        ("help_explain", &["explain", "--help"][..]),
     ] {
         let out = idflow(args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
@@ -285,6 +286,7 @@ fn sample_result() -> ScanResult {
         consent: false,
         transport: Transport::Plaintext,
         recipient: Some("presence.example.com".to_string()),
+        shipping: true,
     };
     let protected = Finding {
         id: "9e1c77aa05d24b10".to_string(),
@@ -305,6 +307,7 @@ fn sample_result() -> ScanResult {
         consent: true,
         transport: Transport::Tls,
         recipient: None,
+        shipping: true,
     };
     ScanResult {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -323,6 +326,7 @@ fn sample_result() -> ScanResult {
             files_skipped: 1,
             lines: 420,
             functions: 17,
+            non_shipping_left_out: 0,
         },
         categories: sample_categories(),
         network_dependencies: Vec::new(),
@@ -676,4 +680,31 @@ fn issue_15_output_onto_an_input_is_refused() {
         );
         assert_eq!(std::fs::read(victim).expect("read"), before, "{args:?}");
     }
+}
+
+/// `idflow explain` prints the documented section of a policy, a SARIF rule id, a skip reason
+/// and a rule id, and an unknown id is an error (exit 2).
+#[test]
+fn explain_prints_the_documentation() {
+    let out = idflow(&["explain", "idflow-policy/deny-plaintext"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("deny-plaintext\n\nAn identifier is sent without TLS"),
+        "{text}"
+    );
+    assert!(text.ends_with("(from docs/diagnostics.md)\n"), "{text}");
+    let out = idflow(&["explain", "reqwest-json-body"]);
+    assert!(
+        stdout(&out).contains("(from docs/rules.md)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = idflow(&["explain", "no-such-code"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`no-such-code` is no diagnostic code"),
+        "{}",
+        stderr(&out)
+    );
 }

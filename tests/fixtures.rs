@@ -566,6 +566,7 @@ fn harness_reports_mismatches() {
         consent: false,
         transport,
         recipient: None,
+        shipping: true,
     };
     let text =
         "// idflow: expect imei transport=tls\nsend();\nsend(); // idflow: todo-expect imei\n\

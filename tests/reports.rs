@@ -152,6 +152,7 @@ fn hostile_result() -> ScanResult {
             consent: false,
             transport: Transport::Plaintext,
             recipient: Some("x.example".to_string()),
+            shipping: true,
         }],
         skipped: Vec::new(),
         stats: Stats {
@@ -470,8 +471,8 @@ const ALL_CLEAR: &[&str] = &[
     "class=\"fig good\"",
 ];
 
-/// Unmodelled network dependencies make every document say the analysis is incomplete, list
-/// them under "To be completed", and replace the green DPIA screening by "Cannot be screened";
+/// Unmodelled network dependencies and the unresolved call make every document say the
+/// analysis is incomplete, list them under "To be completed", and replace the green DPIA screening by "Cannot be screened";
 /// the text output names them and its summary says "analysis incomplete".
 #[test]
 fn unmodelled_network_dependencies_are_never_an_all_clear() {
@@ -479,6 +480,15 @@ fn unmodelled_network_dependencies_are_never_an_all_clear() {
     let result = scan::run(&ScanOptions::new(dir.path()), &RulePack::builtin()).expect("scans");
     let unmodelled: Vec<&str> = result.unmodelled().map(|d| d.name.as_str()).collect();
     assert_eq!(unmodelled, ["quiche", "tokio-websockets"]);
+    // The phone number handed to the websocket's `send` is the one edge of the model: no flow,
+    // one unresolved call (the `Message::text` constructor is not one, the data goes on).
+    assert!(result.findings.is_empty());
+    let edges: Vec<(&str, &str, u32)> = result
+        .unresolved
+        .iter()
+        .map(|u| (u.category.as_str(), u.call.as_str(), u.line))
+        .collect();
+    assert_eq!(edges, [("phone_number", ".send()", 13)]);
     assert!(result.incomplete());
     insta::assert_snapshot!(
         "blind_tree_text",
@@ -554,6 +564,7 @@ fn unresolved_calls_are_listed_and_escaped() {
         file: "src/main.rs".to_string(),
         line: 15,
         reason: "no model for tokio-websockets".to_string(),
+        ..idflow::findings::Unresolved::default()
     }];
     assert!(result.incomplete());
     let text = idflow::report::text::render(&result, false);

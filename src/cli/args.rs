@@ -35,6 +35,17 @@ pub enum Command {
     Check(CheckArgs),
     /// Record every current flow as accepted, for `idflow check --baseline`
     Baseline(BaselineArgs),
+    /// Print the documentation of a diagnostic code, policy or rule id
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `idflow explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A diagnostic code (`parse-error`, `rule-unknown-key`), a policy (`deny-plaintext`) or a
+    /// rule id (`reqwest-json-body`), also as a SARIF rule id (`idflow-policy/deny-plaintext`)
+    #[arg(value_name = "ID")]
+    pub id: String,
 }
 
 /// `idflow rules ...`.
@@ -221,15 +232,26 @@ pub struct CheckArgs {
     /// repository root)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
-    pub format: CheckFormat,
-    /// Write to FILE (atomically) instead of stdout
+    /// Output format, repeatable: FORMAT, or FORMAT=FILE to write it to FILE (one scan,
+    /// several outputs)
+    ///
+    /// text: one block per violation with source and sink code, then a summary line; json: the
+    /// outcome (schema `idflow-check/1`); sarif: SARIF 2.1.0 for code scanning, one result per
+    /// violation on the sink; markdown: a table for a pull-request comment; github: GitHub
+    /// Actions workflow commands (`::error file=..,line=..::`). At most one format goes without
+    /// a file of its own (to --output, else stdout).
+    #[arg(long, value_name = "FORMAT[=FILE]", value_parser = parse_check_output, default_value = "text")]
+    pub format: Vec<CheckOutput>,
+    /// Write the format given without a file to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Only flows whose source, sink or path touches lines changed since REV (git)
     #[arg(long, value_name = "REV")]
     pub diff_base: Option<String>,
+    /// Markdown links point to URL/<path>#L<line> (e.g. https://github.com/o/r/blob/<sha>);
+    /// default: from GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA when all are set
+    #[arg(long, value_name = "URL")]
+    pub link_base: Option<String>,
     /// Rule pack, excludes and verbosity, as for `scan`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -248,6 +270,32 @@ pub enum CheckFormat {
     Markdown,
     /// GitHub Actions workflow commands (`::error file=..,line=..::`)
     Github,
+}
+
+/// One `--format` of `idflow check`: a format and, with `FORMAT=FILE`, its own output file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutput {
+    /// The format.
+    pub format: CheckFormat,
+    /// Where it goes; `None`: `--output`, else stdout.
+    pub file: Option<PathBuf>,
+}
+
+/// `sarif`, `sarif=out.sarif`.
+fn parse_check_output(text: &str) -> Result<CheckOutput, String> {
+    let (name, file) = match text.split_once('=') {
+        Some((name, file)) if !file.is_empty() => (name, Some(PathBuf::from(file))),
+        Some((name, _)) => return Err(format!("`{name}=` names no file")),
+        None => (text, None),
+    };
+    let format = CheckFormat::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = CheckFormat::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        format!("unknown format `{name}` (one of {})", names.join(", "))
+    })?;
+    Ok(CheckOutput { format, file })
 }
 
 /// Arguments of `idflow baseline`.
@@ -285,6 +333,10 @@ pub struct CommonArgs {
     /// Print nothing on stderr but errors
     #[arg(long, short)]
     pub quiet: bool,
+    /// Keep findings whose source or sink is in tests/, benches/, examples/ or build.rs (left
+    /// out by default: they do not ship)
+    #[arg(long)]
+    pub include_non_shipping: bool,
     /// Cache, threads and size limit, as for `scan`.
     #[command(flatten)]
     pub tuning: ScanTuning,
@@ -292,7 +344,24 @@ pub struct CommonArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_check_output, parse_size, CheckFormat};
+
+    /// `--format FORMAT[=FILE]`: a format alone, with its file, and the errors.
+    #[test]
+    fn check_outputs_take_a_file() {
+        let plain = parse_check_output("github").expect("parses");
+        assert_eq!((plain.format, plain.file), (CheckFormat::Github, None));
+        let sarif = parse_check_output("sarif=out/idflow.sarif").expect("parses");
+        assert_eq!(sarif.format, CheckFormat::Sarif);
+        assert_eq!(
+            sarif.file.as_deref(),
+            Some(std::path::Path::new("out/idflow.sarif"))
+        );
+        assert!(parse_check_output("sarif=").is_err());
+        assert!(parse_check_output("xml=a.xml")
+            .expect_err("unknown")
+            .contains("one of text, json, sarif, markdown, github"));
+    }
 
     #[test]
     fn sizes_take_binary_suffixes() {

@@ -20,9 +20,15 @@ fn scan(path: &Path, common: &CommonArgs) -> Result<ScanResult> {
     scan_with(path, common, &rules)
 }
 
-/// Scans `path` with `rules`.
+/// Scans `path` with `rules`; findings in code that does not ship are left out unless
+/// `--include-non-shipping`.
 fn scan_with(path: &Path, common: &CommonArgs, rules: &RulePack) -> Result<ScanResult> {
-    super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, rules)
+    let mut result =
+        super::scan::scan_tree(path, &common.exclude, &common.tuning, common.quiet, rules)?;
+    if !common.include_non_shipping {
+        result.leave_out_non_shipping();
+    }
+    Ok(result)
 }
 
 /// `idflow baseline`: records every current finding as accepted.
@@ -162,6 +168,58 @@ fn changed_lines(root: &Path, rev: &str) -> Result<policy::ChangedLines> {
     Ok(policy::parse_diff(&String::from_utf8_lossy(&diff.stdout)))
 }
 
+/// `https://github.com/<owner>/<repo>/blob/<sha>` in a GitHub Actions run (its documented
+/// default variables), so a PR comment links to the lines of the commit checked.
+fn github_link_base() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(format!(
+        "{}/{}/blob/{}",
+        var("GITHUB_SERVER_URL")?.trim_end_matches('/'),
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_SHA")?
+    ))
+}
+
+/// The formats whose paths code scanning, workflow annotations and PR links resolve against
+/// the repository root.
+fn repository_relative(format: CheckFormat) -> bool {
+    matches!(
+        format,
+        CheckFormat::Sarif | CheckFormat::Github | CheckFormat::Markdown
+    )
+}
+
+fn render(format: CheckFormat, outcome: &policy::CheckOutcome) -> String {
+    match format {
+        CheckFormat::Text => report::check::text(outcome),
+        CheckFormat::Json => report::check::json(outcome),
+        CheckFormat::Sarif => report::check::sarif(outcome),
+        CheckFormat::Markdown => report::check::markdown(outcome),
+        CheckFormat::Github => report::check::github(outcome),
+    }
+}
+
+/// Each `--format` with where it goes: its own `=FILE`, else `--output`, else stdout. At most
+/// one format may go without a file of its own, and no file may be written twice.
+fn output_targets(args: &CheckArgs) -> Result<Vec<(CheckFormat, Option<PathBuf>)>> {
+    let unnamed = args.format.iter().filter(|o| o.file.is_none()).count();
+    if unnamed > 1 {
+        bail!("--format: at most one format may go to stdout or --output; give the others a file (--format sarif=idflow.sarif)");
+    }
+    let targets: Vec<(CheckFormat, Option<PathBuf>)> = args
+        .format
+        .iter()
+        .map(|o| (o.format, o.file.clone().or_else(|| args.output.clone())))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for file in targets.iter().filter_map(|(_, f)| f.as_ref()) {
+        if !seen.insert(file) {
+            bail!("--format: {} is the output of two formats", file.display());
+        }
+    }
+    Ok(targets)
+}
+
 /// `idflow check`: the CI gate.
 ///
 /// # Errors
@@ -207,37 +265,61 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
         },
     );
     outcome.config = config;
-    if matches!(
-        args.format,
-        CheckFormat::Sarif | CheckFormat::Github | CheckFormat::Markdown
-    ) {
-        // Code scanning, annotations and PR links place files relative to the repository.
+    outcome.link_base = args.link_base.clone().or_else(github_link_base);
+    let targets = output_targets(args)?;
+    for (_, file) in &targets {
+        output::refuse_inputs(
+            file.as_deref(),
+            &args.path,
+            &[
+                ("baseline", args.baseline.as_deref()),
+                ("declarations file", config_path.as_deref()),
+            ],
+        )?;
+    }
+    // Code scanning, annotations and PR links place files relative to the repository.
+    let mut repository = None;
+    if targets.iter().any(|(f, _)| repository_relative(*f)) {
         if let Some(prefix) = repository_prefix(&args.path) {
-            outcome.relative_to_repository(&prefix);
+            let mut relative = outcome.clone();
+            relative.relative_to_repository(&prefix);
+            repository = Some(relative);
         }
     }
-    let rendered = match args.format {
-        CheckFormat::Text => report::check::text(&outcome),
-        CheckFormat::Json => report::check::json(&outcome),
-        CheckFormat::Sarif => report::check::sarif(&outcome),
-        CheckFormat::Markdown => report::check::markdown(&outcome),
-        CheckFormat::Github => report::check::github(&outcome),
-    };
-    // The verdict does not depend on who reads it: a reader that stops early (`| head -n 5`)
-    // must not turn a failing gate into a pass, so a closed stdout still exits with it.
-    match output::emit(args.output.as_deref(), &rendered) {
-        Err(err) if super::is_broken_pipe(&err) => {}
-        other => other?,
+    let rendered: Vec<(Option<PathBuf>, String)> = targets
+        .iter()
+        .map(|(format, file)| {
+            let outcome = match &repository {
+                Some(relative) if repository_relative(*format) => relative,
+                _ => &outcome,
+            };
+            (file.clone(), render(*format, outcome))
+        })
+        .collect();
+    let mut files = Vec::new();
+    for (file, text) in rendered {
+        match file {
+            Some(path) => files.push((path, text)),
+            // The verdict does not depend on who reads it: a reader that stops early
+            // (`| head -n 5`) must not turn a failing gate into a pass, so a closed stdout
+            // still exits with it.
+            None => match output::emit(None, &text) {
+                Err(err) if super::is_broken_pipe(&err) => {}
+                other => other?,
+            },
+        }
     }
+    output::emit_all(&files)?;
+    let text_on_stdout = targets
+        .iter()
+        .any(|(f, file)| *f == CheckFormat::Text && file.is_none());
     if !args.common.quiet {
         // The text outcome lists skipped files itself; the other formats carry them in their own
         // fields, and the person running them still sees them here.
-        if args.format != CheckFormat::Text || args.output.is_some() {
+        if !text_on_stdout {
             for skipped in &result.skipped {
                 warning(&format!("skipped {}", report::text::skipped_line(skipped)));
             }
-        }
-        if args.format != CheckFormat::Text {
             for id in &outcome.stale_baseline {
                 note(&format!(
                     "note: baseline entry {id} matches no finding any more (stale)"

@@ -12,6 +12,7 @@
 
 pub mod args;
 mod check;
+mod explain;
 mod git;
 mod output;
 mod progress;
@@ -84,6 +85,7 @@ pub fn run(cli: &Cli) -> Result<ExitStatus> {
         Command::Report(args) => report_cmd::run(args),
         Command::Check(args) => check::run(args),
         Command::Baseline(args) => check::baseline(args),
+        Command::Explain(args) => explain::run(args),
     }
 }
 

@@ -38,17 +38,41 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
         );
     }
     let mut written = Vec::with_capacity(files.len());
+    let mut through = Vec::new();
     for (path, text) in files {
-        let tmp = write_temp(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        written.push((path, tmp));
+        let target = replaced_target(path).with_context(|| format!("cannot write {}", path.display()))?;
+        match target {
+            Some(target) => {
+                let tmp = write_temp(&target, text.as_bytes())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                written.push((path, target, tmp));
+            }
+            None => through.push((path, text)),
+        }
     }
-    for (path, tmp) in written {
-        tmp.persist(path)
+    for (path, target, tmp) in written {
+        tmp.persist(&target)
             .map_err(|err| err.error)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    for (path, text) in through {
+        write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
+}
+
+/// The regular file that writing `path` replaces (a symbolic link's target), or `None` for a
+/// device, FIFO or socket, which is written through instead.
+fn replaced_target(path: &Path) -> io::Result<Option<std::path::PathBuf>> {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    Ok(match std::fs::metadata(&target) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => None,
+        _ => Some(target),
+    })
 }
 
 /// Writes `bytes` to `path`. A regular file (or a new one) is replaced atomically: through a
@@ -58,21 +82,18 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
 /// renaming over it would replace it (as root, `-o /dev/null` replaced the system's
 /// `/dev/null` with a regular file).
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)?,
-        _ => path.to_path_buf(),
-    };
-    match std::fs::metadata(&target) {
-        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
-            let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
-            file.write_all(bytes)?;
-            file.flush()
-        }
-        _ => {
+    match replaced_target(path)? {
+        Some(target) => {
             write_temp(&target, bytes)?
                 .persist(&target)
                 .map_err(|err| err.error)?;
             Ok(())
+        }
+        None => {
+            let target = std::fs::canonicalize(path)?;
+            let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
+            file.write_all(bytes)?;
+            file.flush()
         }
     }
 }

@@ -52,13 +52,17 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
     let jobs = jobs(args)?;
 
     let common = &args.common;
-    let result = super::scan::scan_tree(
+    let mut result = super::scan::scan_tree(
         &args.path,
         &common.exclude,
         &common.tuning,
         common.quiet,
         &rules,
     )?;
+    // The documents describe what ships; tests, benches, examples and build scripts do not.
+    if !common.include_non_shipping {
+        result.leave_out_non_shipping();
+    }
     let input = ProvenanceInput {
         scanned: scanned_name(&args.path),
         commit: git(&args.path, &["rev-parse", "HEAD"]),

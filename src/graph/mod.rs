@@ -620,6 +620,15 @@ impl Program {
         self.methods_so_named(krate, name, |f| f.trait_name.is_some())
     }
 
+    /// Whether the tree defines a method named `name` (inherent or trait, of any type) that a
+    /// call in crate `krate` could reach.
+    #[must_use]
+    pub fn defines_method(&self, krate: usize, name: &str) -> bool {
+        !self
+            .methods_so_named(krate, Name::from(name), |_| true)
+            .is_empty()
+    }
+
     /// Methods named `name` of exactly type `ty` (no trait defaults): the crate's own, else those
     /// of another crate of the tree.
     #[must_use]

@@ -1,8 +1,12 @@
 //! Renderers of `idflow check`: a [`CheckOutcome`] in, text, JSON, Markdown, GitHub workflow
 //! commands or SARIF 2.1.0 out.
 //!
-//! SARIF: one result per violation, on the sink, `ruleId` `idflow-policy/<policy>`, one rule per
-//! policy with its help text, the path as `codeFlows`, the finding id as a partial fingerprint.
+//! One violation per finding, naming every policy it violates (one annotation, one SARIF
+//! result). SARIF: one result per violation, on the sink, `ruleId` `idflow-policy/<policy>` of
+//! its first policy and `properties.policies` with all of them, one rule per policy with its
+//! help text, the path as `codeFlows`, the finding id as a partial fingerprint; each
+//! edge-of-model finding that is no violation is a result of `kind: review`, level `note`,
+//! rule `idflow/unresolved-call`.
 
 use std::fmt::Write as _;
 
@@ -10,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::tera::md_escape;
 use super::text::{printable, skipped_line};
-use crate::findings::{Location, Skipped};
+use crate::findings::{Location, Skipped, Unresolved};
 use crate::policy::{CheckOutcome, Policy, Violation};
 
 /// The one-line summary, e.g.
@@ -29,6 +33,10 @@ pub fn summary(outcome: &CheckOutcome) -> String {
         (outcome.baselined, "in baseline"),
         (outcome.outside_diff, "outside the diff"),
         (outcome.stale_baseline.len(), "stale baseline entries"),
+        (
+            outcome.non_shipping_left_out,
+            "in non-shipping code left out",
+        ),
     ] {
         if count > 0 {
             let _ = write!(extra, ", {count} {what}");
@@ -107,6 +115,25 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// `deny-plaintext, require-consent`: every policy a violation names.
+fn policy_list(v: &Violation) -> String {
+    policies_of(v)
+        .iter()
+        .map(|p| p.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The policies of a violation (an outcome written before `policies` existed has its one
+/// `policy`).
+fn policies_of(v: &Violation) -> Vec<Policy> {
+    if v.policies.is_empty() {
+        vec![v.policy]
+    } else {
+        v.policies.clone()
+    }
+}
+
 fn at(loc: &Location) -> String {
     format!("{}:{}:{}", printable(&loc.file), loc.line, loc.column)
 }
@@ -116,13 +143,15 @@ fn at(loc: &Location) -> String {
 pub fn text(outcome: &CheckOutcome) -> String {
     let mut out = String::new();
     for v in &outcome.violations {
-        let _ = writeln!(out, "error[{}]: {}", v.policy.id(), printable(&v.message));
+        let _ = writeln!(out, "error[{}]: {}", policy_list(v), printable(&v.message));
         let _ = writeln!(out, "  --> {}  (finding {})", at(&v.sink), v.finding_id);
         let _ = writeln!(out, "   | source {}", at(&v.source));
         let _ = writeln!(out, "   |   {}", printable(&v.source.snippet));
         let _ = writeln!(out, "   | sink   {} ({})", at(&v.sink), v.sink_rule);
         let _ = writeln!(out, "   |   {}", printable(&v.sink.snippet));
-        let _ = writeln!(out, "   = help: {}", v.policy.help());
+        for p in policies_of(v) {
+            let _ = writeln!(out, "   = help: {}", p.help());
+        }
         out.push('\n');
     }
     for s in &outcome.suppressed {
@@ -181,9 +210,35 @@ pub fn json(outcome: &CheckOutcome) -> String {
 
 /// A Markdown link to `file` (line `line`) whose text and destination are both inert: the
 /// text escaped, the destination percent-encoded, so a file name cannot open a link, an image
-/// or markup of its own.
-fn md_link(file: &str, line: u32) -> String {
+/// or markup of its own. With a link base (`https://github.com/o/r/blob/<sha>`), the
+/// destination is absolute, so the link works in a PR comment.
+fn md_link(base: Option<&str>, file: &str, line: u32) -> String {
     let mut dest = String::with_capacity(file.len());
+    if let Some(base) = base {
+        for b in base.trim_end_matches('/').bytes() {
+            if b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'/' | b'.'
+                        | b'-'
+                        | b'_'
+                        | b'~'
+                        | b':'
+                        | b'@'
+                        | b'%'
+                        | b'+'
+                        | b'='
+                        | b'&'
+                        | b'?'
+                )
+            {
+                dest.push(char::from(b));
+            } else {
+                let _ = write!(dest, "%{b:02X}");
+            }
+        }
+        dest.push('/');
+    }
     for b in file.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~') {
             dest.push(char::from(b));
@@ -194,9 +249,11 @@ fn md_link(file: &str, line: u32) -> String {
     format!("[{}:{line}]({dest}#L{line})", md_escape(file))
 }
 
-/// A Markdown PR comment: a table of violations with `file#Lline` links.
+/// A Markdown PR comment: a table of violations with `file#Lline` links (absolute under the
+/// outcome's link base, when known).
 #[must_use]
 pub fn markdown(outcome: &CheckOutcome) -> String {
+    let base = outcome.link_base.as_deref();
     let mut out = String::from("## idflow check\n\n");
     let _ = writeln!(out, "**{}**\n", summary(outcome));
     if !outcome.violations.is_empty() {
@@ -205,10 +262,10 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",
-                v.policy.id(),
+                policy_list(v),
                 md_escape(&v.category),
-                md_link(&v.sink.file, v.sink.line),
-                md_link(&v.source.file, v.source.line),
+                md_link(base, &v.sink.file, v.sink.line),
+                md_link(base, &v.source.file, v.source.line),
                 md_escape(&v.message),
             );
         }
@@ -220,7 +277,7 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
                 out,
                 "- {} at {}: {}",
                 md_escape(&s.category),
-                md_link(&s.sink.file, s.sink.line),
+                md_link(base, &s.sink.file, s.sink.line),
                 md_escape(&s.reason),
             );
         }
@@ -243,8 +300,8 @@ pub fn markdown(outcome: &CheckOutcome) -> String {
         out.push_str("\n**Not seen by the analysis** (a pass does not cover these):\n\n");
         for (message, at) in blind {
             let at = match at {
-                Some((file, 0)) => format!(" ({})", md_link(&file, 1)),
-                Some((file, line)) => format!(" ({})", md_link(&file, line)),
+                Some((file, 0)) => format!(" ({})", md_link(base, &file, 1)),
+                Some((file, line)) => format!(" ({})", md_link(base, &file, line)),
                 None => String::new(),
             };
             let _ = writeln!(out, "- {}{at}", md_escape(&message));
@@ -278,7 +335,7 @@ pub fn github(outcome: &CheckOutcome) -> String {
             gh_property(&v.sink.file),
             v.sink.line,
             v.sink.column,
-            v.policy.id(),
+            gh_property(&policy_list(v)),
             gh_escape(&format!(
                 "{} (source {}:{}, finding {})",
                 v.message, v.source.file, v.source.line, v.finding_id
@@ -349,10 +406,41 @@ fn sarif_result(v: &Violation) -> Value {
             "message": { "text": "source" }
         } ],
         "partialFingerprints": { super::sarif::FINGERPRINT_KEY: v.finding_id },
-        "properties": { "category": v.category, "policy": v.policy.id(), "sinkRule": v.sink_rule }
+        "properties": {
+            "category": v.category,
+            "policy": v.policy.id(),
+            "policies": policies_of(v).iter().map(|p| p.id()).collect::<Vec<_>>(),
+            "sinkRule": v.sink_rule
+        }
     });
     if !flow.is_empty() {
         result["codeFlows"] = json!([{ "threadFlows": [{ "locations": flow }] }]);
+    }
+    result
+}
+
+/// The SARIF rule id of edge-of-model findings that no policy turned into a violation.
+pub const UNRESOLVED_RULE_ID: &str = "idflow/unresolved-call";
+
+/// An edge-of-model finding as a SARIF result of `kind: review`, level `note`: not a violation
+/// (unless `deny-unresolved` is on, which makes it one), but a place a reviewer must look at.
+fn sarif_review(u: &Unresolved) -> Value {
+    let at = u.location();
+    let mut result = json!({
+        "ruleId": UNRESOLVED_RULE_ID,
+        "kind": "review",
+        "level": "note",
+        "message": { "text": format!("unresolved: {} reaches `{}` ({})", u.category, u.call, u.reason) },
+        "locations": [sarif_location(&at, None)],
+        "partialFingerprints": { super::sarif::FINGERPRINT_KEY: u.id },
+        "properties": { "category": u.category, "call": u.call }
+    });
+    if let Some(source) = &u.source {
+        result["relatedLocations"] = json!([{
+            "id": 0,
+            "physicalLocation": sarif_location(source, None)["physicalLocation"].clone(),
+            "message": { "text": "source" }
+        }]);
     }
     result
 }
@@ -418,7 +506,27 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 "defaultConfiguration": { "level": "error" }
             })
         })
+        .chain(std::iter::once(json!({
+            "id": UNRESOLVED_RULE_ID,
+            "name": "unresolved-call",
+            "shortDescription": { "text": "unresolved call" },
+            "fullDescription": { "text": "A tainted value is handed to a call that no rule and no program function explains, in code that uses a network library the rule pack does not model: the identifier may leave the program unseen." },
+            "help": { "text": Policy::DenyUnresolved.help() },
+            "defaultConfiguration": { "level": "note" }
+        })))
         .collect();
+    // Edge-of-model findings a `deny-unresolved` violation does not already report.
+    let violated: std::collections::BTreeSet<&str> = outcome
+        .violations
+        .iter()
+        .filter(|v| v.policy == Policy::DenyUnresolved)
+        .map(|v| v.finding_id.as_str())
+        .collect();
+    let reviews = outcome
+        .unresolved
+        .iter()
+        .filter(|u| !violated.contains(u.id.as_str()))
+        .map(sarif_review);
     let log = json!({
         "$schema": super::sarif::SCHEMA_URI,
         "version": "2.1.0",
@@ -447,7 +555,7 @@ pub fn sarif(outcome: &CheckOutcome) -> String {
                 Some(prefix) => format!("The repository root (the scanned root is {prefix})"),
                 None => "The scanned root".to_string(),
             } } } },
-            "results": outcome.violations.iter().map(sarif_result).collect::<Vec<_>>()
+            "results": outcome.violations.iter().map(sarif_result).chain(reviews).collect::<Vec<_>>()
         }]
     });
     let mut out = serde_json::to_string_pretty(&log).expect("SARIF value serializes");
@@ -462,8 +570,16 @@ mod tests {
     /// A file name cannot open a link, an image or markup of its own in a PR comment.
     #[test]
     fn markdown_links_are_inert() {
-        assert_eq!(md_link("src/a.rs", 3), "[src/a.rs:3](src/a.rs#L3)");
-        let link = md_link("src/x](http://evil) <img src=x>.rs", 7);
+        assert_eq!(md_link(None, "src/a.rs", 3), "[src/a.rs:3](src/a.rs#L3)");
+        assert_eq!(
+            md_link(Some("https://github.com/o/r/blob/abc/"), "src/a.rs", 3),
+            "[src/a.rs:3](https://github.com/o/r/blob/abc/src/a.rs#L3)"
+        );
+        assert_eq!(
+            md_link(Some("https://x.example/a) ![i](y"), "a.rs", 1),
+            "[a.rs:1](https://x.example/a%29%20%21%5Bi%5D%28y/a.rs#L1)"
+        );
+        let link = md_link(None, "src/x](http://evil) <img src=x>.rs", 7);
         assert_eq!(
             link,
             "[src/x\\](http://evil) \\<img src=x\\>.rs:7](src/x%5D%28http%3A//evil%29%20%3Cimg%20src%3Dx%3E.rs#L7)"

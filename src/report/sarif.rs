@@ -240,7 +240,10 @@ fn finding_result(result: &ScanResult, f: &Finding, rule_index: Option<usize>) -
             ),
             ("sourceRule", Value::from(f.source_rule.clone())),
             ("sinkRule", Value::from(f.sink_rule.clone())),
-        ]))
+        ]
+        .into_iter()
+        // Only code that does not ship is marked, so the common case stays as it was.
+        .chain((!f.shipping).then(|| ("shipping", Value::from(false))))))
         .build();
     out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
     if let Some(first) = out.related_locations.as_mut().and_then(|l| l.first_mut()) {
@@ -411,7 +414,7 @@ fn unresolved_notification(u: &Unresolved) -> Notification {
 }
 
 /// A property bag; keys come out sorted.
-fn bag<const N: usize>(entries: [(&str, Value); N]) -> PropertyBag {
+fn bag<'a>(entries: impl IntoIterator<Item = (&'a str, Value)>) -> PropertyBag {
     PropertyBag::builder()
         .additional_properties(
             entries

@@ -124,9 +124,14 @@ fn block(out: &mut String, p: &Palette, f: &Finding) {
     };
     let _ = writeln!(
         out,
-        "{} {arrow} {}  {transport}, {protection}, {consent} {arrow} {recipient}",
+        "{} {arrow} {}  {transport}, {protection}, {consent} {arrow} {recipient}{}",
         p.paint(BOLD, &f.category),
         p.paint(RULE, &f.sink_rule),
+        if f.shipping {
+            String::new()
+        } else {
+            format!("  {}", p.paint(DIM, "[non-shipping]"))
+        },
     );
 
     let source_at = short_location(&f.source);
@@ -245,6 +250,14 @@ pub fn summary(result: &ScanResult) -> String {
         result.files_skipped(),
         plural(result.stats.functions, "function"),
     );
+    let left_out = result.stats.non_shipping_left_out;
+    if left_out > 0 {
+        let _ = write!(
+            line,
+            ", {} in non-shipping code left out",
+            plural(left_out, "finding")
+        );
+    }
     if let Some(incomplete) = result.incomplete_summary() {
         let _ = write!(line, "; {}", printable(&incomplete));
     }

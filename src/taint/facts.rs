@@ -97,6 +97,8 @@ pub struct Facts {
     /// What the program's own call sites pass to each parameter: a parameter that only ever
     /// receives environment values is configuration, whatever its name says.
     param_feeds: HashMap<(FnId, usize), ParamFeed>,
+    /// Calls nothing explains that received a tainted argument, each once.
+    pub(super) unexplained: HashSet<Unexplained>,
 }
 
 /// What the call sites of the program pass to one parameter.
@@ -106,6 +108,27 @@ struct ParamFeed {
     environment: bool,
     /// Some call passes another run-time value.
     other: bool,
+}
+
+/// A call that resolves to no program function and no rule, with a tainted argument: where an
+/// identifier may leave the program unseen. `scan` keeps those that a network library the
+/// rule pack does not model may explain (the edge-of-model findings).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Unexplained {
+    /// File index of the call.
+    pub file: usize,
+    /// The call's name or method name.
+    pub span: Span,
+    /// Enclosing function.
+    pub func: FnId,
+    /// The call as the code names it: `reqwest_websocket::connect`, `WebSocket::send`, or
+    /// `.send()` on a value of unknown type.
+    pub call: String,
+    /// The first segment of a path call into another crate (`reqwest_websocket`), `None` for a
+    /// method call.
+    pub library: Option<String>,
+    /// The source of a tainted argument (one real label; placeholders are left out).
+    pub source: u32,
 }
 
 impl Facts {
@@ -133,6 +156,20 @@ impl Facts {
                 feed.environment = true;
             } else {
                 feed.other = true;
+            }
+        }
+    }
+
+    /// Records a call nothing explains, once per (call site, source) of its tainted arguments.
+    pub(super) fn unexplained_call(&mut self, site: Unexplained, args: &[Value]) {
+        for a in args.iter().filter(|a| a.is_tainted()) {
+            for label in a.flatten(&|_, _| false) {
+                if label.source < PLACEHOLDER_BASE {
+                    self.unexplained.insert(Unexplained {
+                        source: label.source,
+                        ..site.clone()
+                    });
+                }
             }
         }
     }

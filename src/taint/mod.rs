@@ -94,6 +94,8 @@ pub struct Analysis {
     pub touched: Vec<bool>,
     /// Which functions could matter, as the analysis saw it.
     pub relevance: std::sync::Arc<relevance::Relevance>,
+    /// Calls nothing explains that received a tainted argument, sorted.
+    pub unexplained: Vec<facts::Unexplained>,
 }
 
 /// Debugging aids of the propagation, off by default (the CLI sets them from `IDFLOW_TRACE`
@@ -195,5 +197,10 @@ pub fn analyze_with(
         sources: engine.facts.sources,
         hits,
         traces: engine.facts.traces,
+        unexplained: {
+            let mut calls: Vec<_> = engine.facts.unexplained.into_iter().collect();
+            calls.sort();
+            calls
+        },
     }
 }

@@ -23,7 +23,7 @@ const MAX_DEREFS: usize = 4;
 const NO_PLACE: &Expr = &Expr::Unknown;
 
 /// Methods of traits a wrapper implements (or derives) itself: never looked up through `Deref`.
-fn is_own_trait_method(name: &str) -> bool {
+pub(super) fn is_own_trait_method(name: &str) -> bool {
     matches!(
         name,
         "clone"
@@ -139,6 +139,7 @@ impl<'p> Engine<'p> {
                 }
             }
         }
+        self.note_unexplained_path(&full, &arg_values, span, frame);
         let mut v = self.unknown_call(last, &arg_values, env, frame);
         self.write_through_mut_args(args, &v, env);
         if let [.., qualifier, _] = segs.as_slice() {

@@ -4,11 +4,46 @@
 use std::sync::Arc;
 
 use super::closures::closure_params;
+use super::dispatch::is_own_trait_method;
 use super::{place_path, Engine, Frame};
 use crate::ir::{Expr, Name, Span};
 use crate::rules::index::NameSite;
+use crate::taint::facts::Unexplained;
 use crate::taint::lattice::{Value, MAX_FIELD_DEPTH};
 use crate::taint::state::Env;
+
+/// Methods of the standard collections, strings, options and channels that the rule pack does
+/// not list: they keep data in the program, never send it.
+fn is_std_container_method(name: &str) -> bool {
+    matches!(
+        name,
+        "entry"
+            | "remove"
+            | "retain"
+            | "truncate"
+            | "chain"
+            | "contains"
+            | "contains_key"
+            | "starts_with"
+            | "ends_with"
+            | "unwrap_or"
+            | "unwrap_or_else"
+            | "map_or"
+            | "try_send"
+            | "send_timeout"
+            | "swap"
+            | "replace"
+            | "split"
+            | "find"
+            | "position"
+            | "binary_search"
+            | "sort_by"
+            | "dedup_by"
+            | "zip"
+            | "copy_from_slice"
+            | "clone_from_slice"
+    )
+}
 
 impl<'p> Engine<'p> {
     /// The rule pack's semantics of a method call, or the unknown-method default.
@@ -53,6 +88,7 @@ impl<'p> Engine<'p> {
         env: &mut Env,
         frame: &mut Frame<'p>,
     ) -> Value {
+        self.note_unexplained_method(name, rv, args, span, frame);
         let closure_args = closure_params(rv, args);
         let mut closure_results = Value::default();
         let mut others = Value::default();
@@ -112,6 +148,80 @@ impl<'p> Engine<'p> {
             );
         }
         v
+    }
+
+    /// A free function of another crate that nothing explains, called with a tainted argument
+    /// (`reqwest_websocket::connect(url_with_imei)`): a possible blind spot. Functions of the
+    /// standard library and of the scanned crates, bare names (`Some(x)`) and associated
+    /// functions of types (`Box::new(x)`, `Message::text(x)`) are not: they are conversions and
+    /// constructors, never network I/O of their own.
+    pub(super) fn note_unexplained_path(
+        &mut self,
+        full: &[Name],
+        args: &[Value],
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        let [first, .., owner, _] = full else {
+            return;
+        };
+        let first = first.as_str();
+        // `Message::text(imei)` builds a value of the library that holds the data; where it
+        // goes next (a method of the socket) is the edge, not the constructor.
+        let associated = owner.starts_with(|c: char| c.is_ascii_uppercase());
+        let external = !associated
+            && first.starts_with(|c: char| c.is_ascii_lowercase())
+            && !matches!(first, "std" | "core" | "alloc" | "crate" | "self" | "super")
+            && self.prog.crate_named(first).is_none();
+        if !external || !args.iter().any(Value::is_tainted) {
+            return;
+        }
+        let call = full.iter().map(Name::as_str).collect::<Vec<_>>().join("::");
+        self.note_unexplained(call, Some(first.to_string()), args, span, frame);
+    }
+
+    /// A method no rule and no program function explains, with a tainted argument, on a value
+    /// whose type the code does not say (`ws.send(Message::text(imei))` on the socket an
+    /// unmodelled library's `connect` returned). Not: a receiver of known type (a program type,
+    /// or a standard one; the analysis does not tell a library type from those), a name the
+    /// tree defines a method for (the program's, on a value whose type was lost), the standard
+    /// traits' and containers' methods. On real trees those were nearly all of the calls.
+    fn note_unexplained_method(
+        &mut self,
+        name: &str,
+        rv: &Value,
+        args: &[Value],
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        if rv.type_name().is_some()
+            || is_own_trait_method(name)
+            || is_std_container_method(name)
+            || !args.iter().any(Value::is_tainted)
+            || self.prog.defines_method(frame.krate, name)
+        {
+            return;
+        }
+        self.note_unexplained(format!(".{name}()"), None, args, span, frame);
+    }
+
+    fn note_unexplained(
+        &mut self,
+        call: String,
+        library: Option<String>,
+        args: &[Value],
+        span: Span,
+        frame: &Frame<'p>,
+    ) {
+        let site = Unexplained {
+            file: frame.ctx.file,
+            span,
+            func: frame.fid,
+            call,
+            library,
+            source: 0,
+        };
+        self.facts.unexplained_call(site, args);
     }
 
     /// `std::mem::take(&mut x)` and `std::mem::replace(&mut x, new)`: the result is `x`, which
