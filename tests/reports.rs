@@ -294,7 +294,7 @@ fn csv_parses_and_is_formula_safe() {
     .expect("valid");
     let doc = hostile_doc(&decl);
     let templates = Templates::builtin().expect("templates");
-    for (kind, columns) in [(Kind::Ropa, 13), (Kind::DataSafety, 10)] {
+    for (kind, columns) in [(Kind::Ropa, 14), (Kind::DataSafety, 5)] {
         let csv = disclosure::render(kind, DocFormat::Csv, &doc, &templates).expect("renders");
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         assert_eq!(reader.headers().expect("header").len(), columns);
@@ -317,27 +317,71 @@ fn csv_parses_and_is_formula_safe() {
     assert_eq!(tables::safe("a=1"), "a=1");
 }
 
-/// The privacy manifest is a well-formed plist with the collected data types.
-#[test]
-fn privacy_manifest_is_a_plist() {
+fn manifest_dict(doc: &Document) -> plist::Dictionary {
     let templates = Templates::builtin().expect("templates");
-    for doc in [
-        sample_doc("cloud-messenger-fixed"),
-        hostile_doc(&Declarations::default()),
-    ] {
-        let text = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, &doc, &templates)
-            .expect("renders");
-        let value = plist::Value::from_reader_xml(text.as_bytes()).expect("well-formed plist");
-        let dict = value.as_dictionary().expect("top-level dict");
+    let text = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, doc, &templates)
+        .expect("renders");
+    let value = plist::Value::from_reader_xml(text.as_bytes()).expect("well-formed plist");
+    value.into_dictionary().expect("top-level dict")
+}
+
+/// The data types of a manifest, by `NSPrivacyCollectedDataType`.
+fn manifest_types(dict: &plist::Dictionary) -> BTreeMap<String, plist::Dictionary> {
+    dict.get("NSPrivacyCollectedDataTypes")
+        .and_then(plist::Value::as_array)
+        .expect("data types")
+        .iter()
+        .map(|t| {
+            let t = t.as_dictionary().expect("a data type is a dict").clone();
+            let name = t
+                .get("NSPrivacyCollectedDataType")
+                .and_then(plist::Value::as_string)
+                .expect("data type key")
+                .to_string();
+            (name, t)
+        })
+        .collect()
+}
+
+/// The privacy manifest parses with the `plist` crate; tracking and linked come from the
+/// declarations and are left out (never a silent `false`) when not declared; a contact's
+/// phone number is Apple's `Contacts` type.
+#[test]
+fn privacy_manifest_is_a_plist_with_declared_answers_only() {
+    let fixed = manifest_dict(&sample_doc("cloud-messenger-fixed"));
+    assert_eq!(
+        fixed.get("NSPrivacyTracking"),
+        Some(&plist::Value::Boolean(false)),
+        "declared `tracking: false`"
+    );
+    let types = manifest_types(&fixed);
+    assert_eq!(
+        types.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "NSPrivacyCollectedDataTypeContacts",
+            "NSPrivacyCollectedDataTypeDeviceID",
+            "NSPrivacyCollectedDataTypePhoneNumber",
+        ],
+        "the contacts' numbers are Contacts, the user's own number stays PhoneNumber"
+    );
+    for t in types.values() {
         assert_eq!(
-            dict.get("NSPrivacyTracking"),
+            t.get("NSPrivacyCollectedDataTypeLinked"),
+            Some(&plist::Value::Boolean(true)),
+            "declared `linked_to_user: true`"
+        );
+        assert_eq!(
+            t.get("NSPrivacyCollectedDataTypeTracking"),
             Some(&plist::Value::Boolean(false))
         );
-        let types = dict
-            .get("NSPrivacyCollectedDataTypes")
-            .and_then(plist::Value::as_array)
-            .expect("data types");
-        assert!(!types.is_empty());
+    }
+
+    let undeclared = manifest_dict(&hostile_doc(&Declarations::default()));
+    assert_eq!(undeclared.get("NSPrivacyTracking"), None, "tracking not declared");
+    assert_eq!(undeclared.get("NSPrivacyAccessedAPITypes"), None);
+    for t in manifest_types(&undeclared).values() {
+        assert_eq!(t.get("NSPrivacyCollectedDataTypeLinked"), None);
+        assert_eq!(t.get("NSPrivacyCollectedDataTypeTracking"), None);
     }
 }
 

@@ -15,23 +15,62 @@ use serde::Serialize;
 
 use super::datamap::{self, DataMap};
 use super::provenance::Provenance;
-use crate::declarations::{in_eea, Controller, Declarations, Dpo, Purpose, Recipient};
+use crate::declarations::{
+    in_eea, AutomatedDecisions, Controller, Declarations, Dpo, LegalBasis, Purpose, Recipient,
+    Representative, SubjectKind,
+};
 use crate::findings::{Finding, Location, NetworkDependency, ScanResult, Transport, Unresolved};
+
+/// Which notice: the one a user reads, or the one an auditor checks against the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edition {
+    /// Everything, with the evidence: gaps, DPIA screening, findings with code, provenance.
+    #[default]
+    Audit,
+    /// What a data subject reads: no code, paths, commit hashes, gaps table or DPIA; marked
+    /// DRAFT while a required item is missing.
+    Public,
+}
 
 /// Everything a report template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
+    /// `audit` or `public` (see [`Edition`]).
+    pub edition: Edition,
+    /// True in the public edition while `required_missing` is not empty or the analysis is
+    /// incomplete: the notice says it is a draft, not for publication.
+    pub draft: bool,
     /// How the report was made.
     pub provenance: Provenance,
     /// The controller, when declared.
     pub controller: Option<Controller>,
+    /// The representative in the Union (Art. 27), when declared.
+    pub representative: Option<Representative>,
+    /// `required`, `not-required` (controller in the EEA) or `unknown` (country not declared).
+    pub representative_needed: String,
     /// The DPO, when declared.
     pub dpo: Option<Dpo>,
+    /// Automated decision-making (Art. 13(2)(f)), when declared.
+    pub automated_decision_making: Option<AutomatedDecisions>,
     /// Declared data subjects, joined, or empty.
     pub data_subjects: String,
     /// Headline figures.
     pub summary: Summary,
-    /// One entry per category found, for the privacy notice.
+    /// The notice's main structure: one entry per declared purpose (plus one for flows without
+    /// a purpose), each pairing its data, basis, recipients, transfers and retention.
+    pub purposes: Vec<PurposeNotice>,
+    /// Some purpose rests on consent (Art. 6(1)(a)): the notice states the right to withdraw it.
+    pub any_consent: bool,
+    /// Some purpose rests on legitimate interests (Art. 6(1)(f)): the notice states the right
+    /// to object.
+    pub any_legitimate_interest: bool,
+    /// Every item Art. 13, 14 or 30 asks for that the declarations leave open, each naming its
+    /// article and no code location (the public edition lists these).
+    pub required_missing: Vec<String>,
+    /// What the store labels need and the declarations leave open (not a GDPR item).
+    pub store_gaps: Vec<String>,
+    /// One entry per category found: the notice's secondary, per-category table.
     pub categories: Vec<CategoryView>,
     /// Art. 30(1) processing activities, one per purpose (plus one for undeclared flows).
     pub activities: Vec<Activity>,
@@ -72,6 +111,66 @@ pub struct Summary {
     pub flows_with_gaps: usize,
     /// DPIA screening items.
     pub dpia_items: usize,
+}
+
+/// One purpose in the notice (Art. 13(1)(c)–(f), 13(2)(a),(e), 14(1)(d), 14(2)(f)).
+#[derive(Debug, Clone, Serialize)]
+pub struct PurposeNotice {
+    /// Purpose id, empty for the entry of flows without a declared purpose.
+    pub id: String,
+    /// What the processing is for.
+    pub description: String,
+    /// `Art. 6(1)(a) GDPR (consent)`, when declared.
+    pub legal_basis: Option<String>,
+    /// True when the basis is Art. 6(1)(f).
+    pub legitimate_interests_basis: bool,
+    /// The legitimate interests pursued, when declared.
+    pub legitimate_interest: Option<String>,
+    /// Names of the categories of personal data the code sends for this purpose.
+    pub categories: Vec<String>,
+    /// Whose data, and where it comes from.
+    pub subjects: Vec<SubjectView>,
+    /// Declared recipients of this purpose's flows.
+    pub recipients: Vec<RecipientView>,
+    /// Hosts of this purpose's flows with no declared recipient.
+    pub undeclared_hosts: Vec<String>,
+    /// Retention, when declared.
+    pub retention: Option<String>,
+    /// Whether providing the data is required (the sentence), when declared.
+    pub requirement: Option<String>,
+    /// Consequences of not providing the data, when declared.
+    pub consequences: Option<String>,
+    /// How the data travels, one phrase per distinct protection.
+    pub protection: String,
+    /// Some flow of this purpose travels in plaintext.
+    pub plaintext: bool,
+    /// Some flow of this purpose has a transport idflow could not determine.
+    pub transport_unknown: bool,
+    /// Whether the user must opt in, one phrase.
+    pub opt_in: String,
+    /// Every flow of this purpose waits for opt-in.
+    pub all_opt_in: bool,
+    /// Flow numbers (evidence, audit edition).
+    pub flows: Vec<String>,
+    /// What this purpose's declarations leave open, each naming its article.
+    pub missing: Vec<String>,
+    /// True for the entry of flows without a declared purpose.
+    pub undeclared: bool,
+}
+
+/// A category of data subjects of a purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectView {
+    /// Who.
+    pub who: String,
+    /// `user`, `contact` or `other`.
+    pub kind: String,
+    /// The data is not obtained from the person (Art. 14 applies).
+    pub third_party_source: bool,
+    /// Where the data comes from, when declared.
+    pub source: Option<String>,
+    /// Names of the categories of their data, joined.
+    pub categories: String,
 }
 
 /// A declared purpose as reports show it.
@@ -204,8 +303,10 @@ pub struct Activity {
     pub legal_basis: String,
     /// Categories of personal data.
     pub categories: String,
-    /// Categories of data subjects.
+    /// Categories of data subjects, each with its source when not the person.
     pub data_subjects: String,
+    /// The legitimate interests, when the basis is Art. 6(1)(f) (empty otherwise).
+    pub legitimate_interest: String,
     /// Recipients.
     pub recipients: String,
     /// Transfers to third countries and their safeguards.
@@ -242,9 +343,9 @@ pub struct DpiaItem {
     pub criterion: String,
     /// Short title.
     pub title: String,
-    /// Category name.
+    /// Names of the categories it applies to, joined.
     pub category_name: String,
-    /// Host or `unknown host`.
+    /// Hosts (or `unknown host`) it applies to, joined.
     pub host: String,
     /// Flow numbers.
     pub flows: String,
@@ -311,6 +412,16 @@ pub struct DataSafetyRow {
     pub purposes: String,
     /// Flow numbers.
     pub flows: String,
+    /// Play Console CSV ids: (data type question, response id), when Play has one.
+    pub play_ids: Option<(String, String)>,
+    /// Shared with a third party: unknown when a recipient is not declared.
+    pub shared_flag: Option<bool>,
+    /// Encrypted in transit: unknown when a transport is not determined.
+    pub encrypted_flag: Option<bool>,
+    /// Play Console purpose ids (`PSL_APP_FUNCTIONALITY`, ...).
+    pub purpose_ids: Vec<String>,
+    /// Some flow has no declared store purpose.
+    pub purpose_missing: bool,
 }
 
 /// Apple privacy-manifest draft.
@@ -331,10 +442,11 @@ pub struct ManifestType {
     pub data_type: String,
     /// idflow categories behind it.
     pub categories: String,
-    /// Identifiers and phone numbers are linkable to the user by nature.
-    pub linked: bool,
-    /// Declared tracking (false when not declared).
-    pub tracking: bool,
+    /// Declared `linked_to_user` of the purposes (true if any says so; none when some purpose
+    /// leaves it open and none says true): the manifest omits the key and says so.
+    pub linked: Option<bool>,
+    /// Declared tracking of the purposes (or the document's), as `linked`.
+    pub tracking: Option<bool>,
     /// Apple purpose keys.
     pub purposes: Vec<String>,
     /// Some flow has no declared store purpose.
@@ -361,17 +473,9 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
             missing: f.missing.clone(),
         })
         .collect();
-    let mut document_gaps = Vec::new();
-    if decl.controller.is_none() {
-        document_gaps.push("controller: name, address and contact (Art. 13(1)(a))".to_string());
-    }
-    if decl.dpo.is_none() {
-        document_gaps
-            .push("DPO contact (Art. 13(1)(b)), if a data protection officer is designated".into());
-    }
-    if decl.data_subjects.is_empty() {
-        document_gaps.push("categories of data subjects (Art. 30(1)(c))".to_string());
-    }
+    let purposes = purpose_notices(decl, &flows);
+    let document_gaps = document_gaps(decl);
+    let required_missing = required_missing(decl, &purposes);
     let dpia = dpia(&flows);
     let categories = categories(result, &flows);
     let summary = Summary {
@@ -389,8 +493,25 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
         dpia_items: dpia.len(),
     };
     Document {
+        edition: Edition::Audit,
+        draft: false,
+        representative: decl.representative.clone(),
+        representative_needed: representative_needed(decl).to_string(),
+        automated_decision_making: decl.automated_decision_making.clone(),
+        any_consent: decl.purposes.iter().any(|p| p.legal_basis == Some(LegalBasis::A)),
+        any_legitimate_interest: decl
+            .purposes
+            .iter()
+            .any(|p| p.legal_basis == Some(LegalBasis::F)),
+        store_gaps: document_gaps
+            .iter()
+            .filter(|g| !g.contains("Art. "))
+            .cloned()
+            .collect(),
+        required_missing,
+        purposes,
         activities: activities(decl, &flows),
-        data_safety: data_safety(result, &flows),
+        data_safety: data_safety(result, decl, &flows),
         privacy_manifest: manifest(result, decl, &flows),
         data_map: datamap::build(&flows),
         coverage: coverage(result),
@@ -407,6 +528,294 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
     }
 }
 
+impl Document {
+    /// The same document in `edition`; the public edition is a draft while a required item
+    /// is missing or the analysis is incomplete.
+    #[must_use]
+    pub fn in_edition(mut self, edition: Edition) -> Document {
+        self.edition = edition;
+        self.draft = edition == Edition::Public
+            && (!self.required_missing.is_empty() || !self.coverage.complete);
+        self
+    }
+}
+
+/// Whether Art. 27 asks for a representative: only a controller established outside the EEA.
+fn representative_needed(decl: &Declarations) -> &'static str {
+    match decl.controller.as_ref().and_then(|c| c.country.as_deref()) {
+        None => "unknown",
+        Some(c) if in_eea(c) => "not-required",
+        Some(_) => "required",
+    }
+}
+
+/// What the declarations leave open for the document as a whole, each naming its article.
+fn document_gaps(decl: &Declarations) -> Vec<String> {
+    let mut gaps = Vec::new();
+    match &decl.controller {
+        None => gaps.push(
+            "controller: name, address and contact (Art. 13(1)(a), Art. 14(1)(a), Art. 30(1)(a))"
+                .to_string(),
+        ),
+        Some(c) if c.country.is_none() => gaps.push(
+            "country where the controller is established (Art. 27: whether a representative in the Union is required)"
+                .to_string(),
+        ),
+        Some(_) => {}
+    }
+    if representative_needed(decl) == "required" && decl.representative.is_none() {
+        gaps.push(
+            "representative in the Union of a controller established outside it (Art. 27, Art. 13(1)(a), Art. 30(1)(a))"
+                .to_string(),
+        );
+    }
+    if decl.dpo.is_none() {
+        gaps.push(
+            "DPO contact (Art. 13(1)(b), Art. 14(1)(b), Art. 30(1)(a)), if a data protection officer is designated"
+                .to_string(),
+        );
+    }
+    match &decl.automated_decision_making {
+        None => gaps.push(
+            "whether decisions are automated, profiling included (Art. 13(2)(f), Art. 14(2)(g))"
+                .to_string(),
+        ),
+        Some(a) if a.used && a.logic.is_none() => gaps.push(
+            "the logic, significance and consequences of the automated decisions (Art. 13(2)(f), Art. 14(2)(g))"
+                .to_string(),
+        ),
+        Some(_) => {}
+    }
+    if decl.tracking.is_none() {
+        gaps.push(
+            "whether data is used for tracking (Apple privacy manifest NSPrivacyTracking)"
+                .to_string(),
+        );
+    }
+    gaps
+}
+
+/// Every GDPR item the notice or the records need and the declarations leave open: the
+/// document's and each purpose's, without code locations, each once, in a fixed order.
+fn required_missing(decl: &Declarations, purposes: &[PurposeNotice]) -> Vec<String> {
+    let mut out: Vec<String> = document_gaps(decl)
+        .into_iter()
+        .filter(|g| g.contains("Art. "))
+        .collect();
+    for p in purposes {
+        for m in &p.missing {
+            if !out.contains(m) {
+                out.push(m.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The notice's purposes: each declared purpose with the flows that serve it, then one entry
+/// for flows without a declared purpose.
+fn purpose_notices(decl: &Declarations, flows: &[FlowView]) -> Vec<PurposeNotice> {
+    let mut out: Vec<PurposeNotice> = decl
+        .purposes
+        .iter()
+        .map(|p| {
+            let of: Vec<&FlowView> = flows
+                .iter()
+                .filter(|f| f.purpose.as_ref().is_some_and(|v| v.id == p.id))
+                .collect();
+            purpose_notice(decl, Some(p), &of)
+        })
+        .collect();
+    let undeclared: Vec<&FlowView> = flows.iter().filter(|f| f.purpose.is_none()).collect();
+    if !undeclared.is_empty() {
+        out.push(purpose_notice(decl, None, &undeclared));
+    }
+    out
+}
+
+fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) -> PurposeNotice {
+    let categories: Vec<String> = unique(of.iter().map(|f| f.category_name.clone()));
+    let recipients: BTreeSet<RecipientView> =
+        of.iter().filter_map(|f| f.recipient.clone()).collect();
+    let undeclared_hosts: BTreeSet<String> = of
+        .iter()
+        .filter(|f| f.recipient.is_none())
+        .map(|f| host_label(f))
+        .collect();
+    let subjects = subjects(decl, p, of);
+    let consented = of.iter().filter(|f| f.consent).count();
+    let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
+    let name = p.map_or_else(|| "flows without a declared purpose".to_string(), |p| format!("“{}”", p.id));
+    let mut missing = Vec::new();
+    match p {
+        None => {
+            for f in of {
+                let m = format!(
+                    "purpose and legal basis of sending {} to {} (Art. 13(1)(c), Art. 30(1)(b))",
+                    f.category_name,
+                    host_label(f)
+                );
+                if !missing.contains(&m) {
+                    missing.push(m);
+                }
+            }
+        }
+        Some(p) => {
+            if p.legal_basis.is_none() {
+                missing.push(format!(
+                    "legal basis (Art. 6(1) a–f) of purpose {name} (Art. 13(1)(c), Art. 14(1)(c))"
+                ));
+            }
+            if p.legal_basis == Some(LegalBasis::F) && p.legitimate_interest.is_none() {
+                missing.push(format!(
+                    "legitimate interests pursued by purpose {name} (Art. 13(1)(d), Art. 14(2)(b))"
+                ));
+            }
+            if p.retention.is_none() {
+                missing.push(format!(
+                    "retention period of purpose {name} (Art. 13(2)(a), Art. 14(2)(a), Art. 30(1)(f))"
+                ));
+            }
+            if p.requirement.is_none() {
+                missing.push(format!(
+                    "whether providing the data for purpose {name} is a statutory or contractual requirement, and the consequences of not providing it (Art. 13(2)(e))"
+                ));
+            }
+        }
+    }
+    if subjects.is_empty() {
+        missing.push(format!(
+            "categories of data subjects of {name} (Art. 30(1)(c))"
+        ));
+    }
+    for s in subjects.iter().filter(|s| s.third_party_source && s.source.is_none()) {
+        missing.push(format!(
+            "source of the data of {} for {name}, who do not provide it themselves (Art. 14(2)(f))",
+            s.who
+        ));
+    }
+    for h in &undeclared_hosts {
+        missing.push(format!(
+            "recipient behind {h} for {name}: name, role and country (Art. 13(1)(e), Art. 30(1)(d))"
+        ));
+    }
+    for r in &recipients {
+        if r.country.is_none() {
+            missing.push(format!(
+                "country of recipient {} (Art. 13(1)(f), Art. 30(1)(e))",
+                r.name
+            ));
+        } else if r.outside_eea == "yes" && r.safeguard.is_none() {
+            missing.push(format!(
+                "transfer safeguard for recipient {} outside the EEA (Art. 13(1)(f), Art. 30(1)(e), Art. 44–46)",
+                r.name
+            ));
+        }
+    }
+    PurposeNotice {
+        id: p.map(|p| p.id.clone()).unwrap_or_default(),
+        description: p.map_or_else(
+            || "Flows without a declared purpose".to_string(),
+            |p| p.description.clone(),
+        ),
+        legal_basis: p.and_then(|p| p.legal_basis).map(LegalBasis::citation),
+        legitimate_interests_basis: p.is_some_and(|p| p.legal_basis == Some(LegalBasis::F)),
+        legitimate_interest: p.and_then(|p| p.legitimate_interest.clone()),
+        categories,
+        subjects,
+        recipients: recipients.into_iter().collect(),
+        undeclared_hosts: undeclared_hosts.into_iter().collect(),
+        retention: p.and_then(|p| p.retention.clone()),
+        requirement: p
+            .and_then(|p| p.requirement.as_ref())
+            .map(|r| r.kind.label().to_string()),
+        consequences: p
+            .and_then(|p| p.requirement.as_ref())
+            .map(|r| r.consequences.clone()),
+        protection: protections.into_iter().collect::<Vec<_>>().join("; "),
+        plaintext: of.iter().any(|f| f.transport == "plaintext" && !f.encrypted),
+        transport_unknown: of.iter().any(|f| f.transport == "unknown" && !f.encrypted),
+        opt_in: opt_in_phrase(consented, of.len()),
+        all_opt_in: !of.is_empty() && consented == of.len(),
+        flows: of.iter().map(|f| f.number.clone()).collect(),
+        missing,
+        undeclared: p.is_none(),
+    }
+}
+
+/// The data subjects of a purpose: its own `subjects`, else the document-level list, whose
+/// kind is not declared (so no Art. 14 source is asked for, and none is claimed).
+fn subjects(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) -> Vec<SubjectView> {
+    let name_of = |id: &str| {
+        of.iter()
+            .find(|f| f.category == id)
+            .map_or_else(|| id.to_string(), |f| f.category_name.clone())
+    };
+    let declared = p.map(|p| p.subjects.as_slice()).unwrap_or_default();
+    if declared.is_empty() {
+        return decl
+            .data_subjects
+            .iter()
+            .map(|who| SubjectView {
+                who: who.clone(),
+                kind: String::new(),
+                third_party_source: false,
+                source: None,
+                categories: String::new(),
+            })
+            .collect();
+    }
+    declared
+        .iter()
+        .map(|s| SubjectView {
+            who: s.who.clone(),
+            kind: match s.kind {
+                SubjectKind::User => "user",
+                SubjectKind::Contact => "contact",
+                SubjectKind::Other => "other",
+            }
+            .to_string(),
+            third_party_source: s.kind.third_party_source(),
+            source: s.source.clone(),
+            categories: if s.categories.is_empty() {
+                unique(of.iter().map(|f| f.category_name.clone())).join(", ")
+            } else {
+                s.categories
+                    .iter()
+                    .map(|c| name_of(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+        .collect()
+}
+
+fn opt_in_phrase(consented: usize, total: usize) -> String {
+    if total == 0 {
+        "No flow found in the code".to_string()
+    } else if consented == total {
+        "Yes: sent only after the user opts in".to_string()
+    } else if consented == 0 {
+        "No: sent without asking for consent".to_string()
+    } else {
+        format!(
+            "Partly: {} of {total} flows are sent without asking for consent",
+            total - consented
+        )
+    }
+}
+
+/// The distinct items of `items`, in first-seen order.
+fn unique<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) -> FlowView {
     let host = f.recipient.clone();
     let recipient = host.as_deref().and_then(|h| decl.recipient_for(h));
@@ -415,29 +824,38 @@ fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) ->
     let mut missing = Vec::new();
     match (&host, recipient) {
         (None, _) => missing.push(
-            "recipient: the code does not tell the host; declare the flow's recipient".to_string(),
+            "recipient: the code does not tell the host; declare the flow's recipient (Art. 13(1)(e))".to_string(),
         ),
         (Some(h), None) => missing.push(format!(
-            "recipient: no declared recipient matches host `{h}` (name, role, country)"
+            "recipient: no declared recipient matches host “{h}” (name, role, country; Art. 13(1)(e))"
         )),
         (Some(_), Some(r)) => {
             if r.country.is_none() {
-                missing.push(format!("recipient country of `{}`", r.name));
+                missing.push(format!(
+                    "recipient country of “{}” (Art. 13(1)(f))",
+                    r.name
+                ));
             }
         }
     }
     match purpose {
         None => missing.push(format!(
-            "purpose: no flow declaration for {} to {}",
+            "purpose: no flow declaration for {} to {} (Art. 13(1)(c))",
             f.category,
             host.as_deref().unwrap_or("this recipient")
         )),
         Some(p) => {
             if p.legal_basis.is_none() {
-                missing.push(format!("legal basis (Art. 6(1) a–f) of purpose `{}`", p.id));
+                missing.push(format!(
+                    "legal basis (Art. 6(1) a–f) of purpose “{}” (Art. 13(1)(c))",
+                    p.id
+                ));
             }
             if p.retention.is_none() {
-                missing.push(format!("retention period of purpose `{}`", p.id));
+                missing.push(format!(
+                    "retention period of purpose “{}” (Art. 13(2)(a))",
+                    p.id
+                ));
             }
         }
     }
@@ -559,17 +977,7 @@ fn categories(result: &ScanResult, flows: &[FlowView]) -> Vec<CategoryView> {
                 .collect();
             let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
             let consented = of.iter().filter(|f| f.consent).count();
-            let opt_in = if consented == of.len() {
-                "Yes: sent only after the user opts in".to_string()
-            } else if consented == 0 {
-                "No: sent without asking for consent".to_string()
-            } else {
-                format!(
-                    "Partly: {} of {} flows are sent without asking for consent",
-                    of.len() - consented,
-                    of.len()
-                )
-            };
+            let opt_in = opt_in_phrase(consented, of.len());
             CategoryView {
                 id: id.to_string(),
                 name: info.map_or_else(|| id.to_string(), |c| c.name.clone()),
@@ -588,10 +996,16 @@ fn categories(result: &ScanResult, flows: &[FlowView]) -> Vec<CategoryView> {
 }
 
 fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
-    let subjects = if decl.data_subjects.is_empty() {
-        "To be completed".to_string()
-    } else {
-        decl.data_subjects.join("; ")
+    let subjects = |p: Option<&Purpose>, of: &[&FlowView]| {
+        let list: Vec<String> = subjects(decl, p, of)
+            .into_iter()
+            .map(|s| match (s.third_party_source, s.source) {
+                (true, Some(src)) => format!("{} (source: {src})", s.who),
+                (true, None) => format!("{} (source: to be completed)", s.who),
+                (false, _) => s.who,
+            })
+            .collect();
+        or_none(join(list), "To be completed")
     };
     let row = |of: &[&FlowView]| {
         let categories: BTreeSet<&str> = of.iter().map(|f| f.category_name.as_str()).collect();
@@ -658,7 +1072,12 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
                 .legal_basis
                 .map_or_else(|| "To be completed".to_string(), |b| b.citation()),
             categories: or_none(categories, "none found in the code"),
-            data_subjects: subjects.clone(),
+            data_subjects: subjects(Some(p), &of),
+            legitimate_interest: match (p.legal_basis, &p.legitimate_interest) {
+                (Some(LegalBasis::F), Some(i)) => i.clone(),
+                (Some(LegalBasis::F), None) => "To be completed".to_string(),
+                _ => String::new(),
+            },
             recipients: or_none(recipients, "none found in the code"),
             transfers: or_none(transfers, "none"),
             retention: p
@@ -678,7 +1097,8 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
             purpose: "To be completed: flows without a declared purpose".to_string(),
             legal_basis: "To be completed".to_string(),
             categories,
-            data_subjects: subjects,
+            data_subjects: subjects(None, &undeclared),
+            legitimate_interest: String::new(),
             recipients,
             transfers,
             retention: "To be completed".to_string(),
@@ -706,28 +1126,31 @@ fn or_none(s: String, none: &str) -> String {
 }
 
 fn dpia(flows: &[FlowView]) -> Vec<DpiaItem> {
-    // (criterion order, category, host) → flow numbers; the BTreeMap fixes the order.
-    let mut items: BTreeMap<(u8, String, String), Vec<String>> = BTreeMap::new();
+    // One row per criterion (a screening answers "does this criterion apply", once), with the
+    // categories, hosts and flows it applies to; the BTreeMap keeps the criteria in order.
+    let mut items: BTreeMap<u8, Vec<&FlowView>> = BTreeMap::new();
     for f in flows {
-        let key = |n: u8| (n, f.category_name.clone(), host_label(f));
         if f.transport == "plaintext" && !f.encrypted {
-            items.entry(key(0)).or_default().push(f.number.clone());
+            items.entry(0).or_default().push(f);
         }
         if f.transport == "unknown" && !f.encrypted {
-            items.entry(key(1)).or_default().push(f.number.clone());
+            items.entry(1).or_default().push(f);
         }
         if !f.consent {
-            items.entry(key(2)).or_default().push(f.number.clone());
+            items.entry(2).or_default().push(f);
         }
         if let Some(r) = &f.recipient {
             if r.outside_eea == "yes" && r.safeguard.is_none() {
-                items.entry(key(3)).or_default().push(f.number.clone());
+                items.entry(3).or_default().push(f);
             }
         }
     }
     items
         .into_iter()
-        .map(|((n, category_name, host), numbers)| {
+        .map(|(n, of)| {
+            let category_name = unique(of.iter().map(|f| f.category_name.as_str())).join(", ");
+            let host = unique(of.iter().map(|f| host_label(f))).join(", ");
+            let numbers: Vec<&str> = of.iter().map(|f| f.number.as_str()).collect();
             let (criterion, title, why) = match n {
                 0 => (
                     "plaintext",
@@ -790,25 +1213,79 @@ fn coverage(result: &ScanResult) -> Coverage {
     }
 }
 
+/// Apple's and Play's data type for the data of a user's contacts: a contact's phone number
+/// is "Contacts" data, not the user's own phone number.
+const APPLE_CONTACTS: &str = "NSPrivacyCollectedDataTypeContacts";
+const PLAY_CONTACTS: &str = "Contacts";
+
+/// Groups flows by store data type: the category's own type, or the contacts type when the
+/// flow's purpose declares the category as data of the user's contacts (both when it
+/// declares it for contacts and for others).
 fn store_groups<'a>(
     result: &ScanResult,
+    decl: &Declarations,
     flows: &'a [FlowView],
     key: impl Fn(&crate::findings::CategoryInfo) -> String,
+    contacts_type: &str,
 ) -> BTreeMap<String, Vec<&'a FlowView>> {
     let mut groups: BTreeMap<String, Vec<&FlowView>> = BTreeMap::new();
     for f in flows {
-        let k = result
+        let own = result
             .categories
             .iter()
             .find(|c| c.id == f.category)
             .map_or_else(|| f.category_name.clone(), &key);
-        groups.entry(k).or_default().push(f);
+        let (contact, other) = subject_kinds(decl, f);
+        if contact {
+            groups.entry(contacts_type.to_string()).or_default().push(f);
+        }
+        if other || !contact {
+            groups.entry(own).or_default().push(f);
+        }
     }
     groups
 }
 
-fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
-    store_groups(result, flows, |c| c.play_data_safety.clone())
+/// Whether the flow's data belongs to contacts of the user, and whether to anyone else.
+fn subject_kinds(decl: &Declarations, f: &FlowView) -> (bool, bool) {
+    let subjects = f
+        .purpose
+        .as_ref()
+        .and_then(|p| decl.purpose(&p.id))
+        .map(|p| p.subjects.as_slice())
+        .unwrap_or_default();
+    let covering: Vec<SubjectKind> = subjects
+        .iter()
+        .filter(|s| s.categories.is_empty() || s.categories.contains(&f.category))
+        .map(|s| s.kind)
+        .collect();
+    let contact = covering.contains(&SubjectKind::Contact);
+    let other = covering.is_empty() || covering.iter().any(|k| *k != SubjectKind::Contact);
+    (contact, other)
+}
+
+/// The declared purposes of the flows `of`, when they are declarations.
+fn declared_purposes<'d>(decl: &'d Declarations, of: &[&FlowView]) -> Vec<Option<&'d Purpose>> {
+    of.iter()
+        .map(|f| f.purpose.as_ref().and_then(|p| decl.purpose(&p.id)))
+        .collect()
+}
+
+/// A yes/no the store asks for per data type, from the flows' purposes: true when any says
+/// true, false only when every one says false, unknown otherwise.
+fn any_true(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
+    let values: Vec<Option<bool>> = values.into_iter().collect();
+    if values.contains(&Some(true)) {
+        Some(true)
+    } else if !values.is_empty() && values.iter().all(|v| *v == Some(false)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn data_safety(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Vec<DataSafetyRow> {
+    store_groups(result, decl, flows, |c| c.play_data_safety.clone(), PLAY_CONTACTS)
         .into_iter()
         .map(|(data_type, of)| {
             let roles: BTreeSet<Option<&str>> = of
@@ -817,23 +1294,27 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
                 .collect();
             // Play: transfers to service providers (processors) and to the developer's own
             // servers are not "sharing"; transfers to third parties are.
-            let shared = if roles.contains(&Some("third-party")) {
-                "Yes"
+            let shared_flag = if roles.contains(&Some("third-party")) {
+                Some(true)
             } else if roles.contains(&None) {
-                "To be completed"
+                None
             } else {
-                "No"
+                Some(false)
             };
-            let encrypted_in_transit = if of.iter().all(|f| f.transport == "tls") {
-                "Yes"
+            let encrypted_flag = if of.iter().all(|f| f.transport == "tls") {
+                Some(true)
             } else if of.iter().any(|f| f.transport == "plaintext") {
-                "No"
+                Some(false)
             } else {
-                "To be completed"
+                None
             };
             let purposes: BTreeSet<&str> = of
                 .iter()
                 .filter_map(|f| f.purpose.as_ref()?.play_purpose.as_deref())
+                .collect();
+            let purpose_ids: BTreeSet<&str> = declared_purposes(decl, &of)
+                .into_iter()
+                .filter_map(|p| Some(p?.store_purpose?.play_id()))
                 .collect();
             let purpose_missing = of
                 .iter()
@@ -846,7 +1327,13 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
                     format!("{purposes}; to be completed for some flows")
                 };
             }
+            let yes_no = |v: Option<bool>| match v {
+                Some(true) => "Yes",
+                Some(false) => "No",
+                None => "To be completed",
+            };
             DataSafetyRow {
+                play_ids: play_ids(&data_type).map(|(q, r)| (q.to_string(), r.to_string())),
                 data_type,
                 categories: join(
                     of.iter()
@@ -854,8 +1341,10 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
                         .collect::<BTreeSet<_>>(),
                 ),
                 collected: "Yes".to_string(),
-                shared: shared.to_string(),
-                encrypted_in_transit: encrypted_in_transit.to_string(),
+                shared: yes_no(shared_flag).to_string(),
+                shared_flag,
+                encrypted_in_transit: yes_no(encrypted_flag).to_string(),
+                encrypted_flag,
                 optional: if of.iter().all(|f| f.consent) {
                     "Optional"
                 } else {
@@ -863,6 +1352,8 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
                 }
                 .to_string(),
                 purposes,
+                purpose_ids: purpose_ids.into_iter().map(str::to_string).collect(),
+                purpose_missing,
                 flows: of
                     .iter()
                     .map(|f| f.number.as_str())
@@ -873,30 +1364,53 @@ fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
         .collect()
 }
 
+/// The Play Console CSV ids (question group, response id) of a Play data type label, for
+/// the labels the rule pack's categories use (and Contacts).
+fn play_ids(label: &str) -> Option<(&'static str, &'static str)> {
+    Some(match label {
+        "Device or other IDs" => ("PSL_DATA_TYPES_IDENTIFIERS", "PSL_DEVICE_ID"),
+        "Phone number" => ("PSL_DATA_TYPES_PERSONAL", "PSL_PHONE"),
+        "Email address" => ("PSL_DATA_TYPES_PERSONAL", "PSL_EMAIL"),
+        "User IDs" => ("PSL_DATA_TYPES_PERSONAL", "PSL_USER_IDS"),
+        "Name" => ("PSL_DATA_TYPES_PERSONAL", "PSL_NAME"),
+        "Contacts" => ("PSL_DATA_TYPES_CONTACTS", "PSL_CONTACTS"),
+        "Approximate location" => ("PSL_DATA_TYPES_LOCATION", "PSL_APPROX_LOCATION"),
+        "Precise location" => ("PSL_DATA_TYPES_LOCATION", "PSL_PRECISE_LOCATION"),
+        _ => return None,
+    })
+}
+
 fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Manifest {
     Manifest {
         tracking: decl.tracking.unwrap_or(false),
         tracking_declared: decl.tracking.is_some(),
-        data_types: store_groups(result, flows, |c| c.apple_privacy.clone())
+        data_types: store_groups(result, decl, flows, |c| c.apple_privacy.clone(), APPLE_CONTACTS)
             .into_iter()
-            .map(|(data_type, of)| ManifestType {
-                data_type,
-                categories: join(
-                    of.iter()
-                        .map(|f| f.category_name.as_str())
-                        .collect::<BTreeSet<_>>(),
-                ),
-                linked: true,
-                tracking: decl.tracking.unwrap_or(false),
-                purposes: of
-                    .iter()
-                    .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                purpose_missing: of
-                    .iter()
-                    .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
+            .map(|(data_type, of)| {
+                let purposes = declared_purposes(decl, &of);
+                ManifestType {
+                    data_type,
+                    categories: join(
+                        of.iter()
+                            .map(|f| f.category_name.as_str())
+                            .collect::<BTreeSet<_>>(),
+                    ),
+                    linked: any_true(purposes.iter().map(|p| p.and_then(|p| p.linked_to_user))),
+                    tracking: any_true(
+                        purposes
+                            .iter()
+                            .map(|p| p.and_then(|p| p.tracking).or(decl.tracking)),
+                    ),
+                    purposes: of
+                        .iter()
+                        .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect(),
+                    purpose_missing: of
+                        .iter()
+                        .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
+                }
             })
             .collect(),
     }
