@@ -176,7 +176,9 @@ impl RequirementKind {
     pub fn label(self) -> &'static str {
         match self {
             RequirementKind::Statutory => "Providing the data is required by law.",
-            RequirementKind::Contractual => "Providing the data is required by our contract with you.",
+            RequirementKind::Contractual => {
+                "Providing the data is required by our contract with you."
+            }
             RequirementKind::ContractPrerequisite => {
                 "Providing the data is necessary to enter into a contract with us."
             }

@@ -130,8 +130,16 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         warning(&format!(
             "the public notice is marked DRAFT: {} required item{} missing{}",
             doc.required_missing.len(),
-            if doc.required_missing.len() == 1 { " is" } else { "s are" },
-            if doc.coverage.complete { "" } else { " and the analysis is incomplete" }
+            if doc.required_missing.len() == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+            if doc.coverage.complete {
+                ""
+            } else {
+                " and the analysis is incomplete"
+            }
         ));
     }
     if !args.common.quiet && !doc.gaps.is_empty() {

@@ -498,7 +498,10 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
         representative: decl.representative.clone(),
         representative_needed: representative_needed(decl).to_string(),
         automated_decision_making: decl.automated_decision_making.clone(),
-        any_consent: decl.purposes.iter().any(|p| p.legal_basis == Some(LegalBasis::A)),
+        any_consent: decl
+            .purposes
+            .iter()
+            .any(|p| p.legal_basis == Some(LegalBasis::A)),
         any_legitimate_interest: decl
             .purposes
             .iter()
@@ -645,7 +648,10 @@ fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) ->
     let subjects = subjects(decl, p, of);
     let consented = of.iter().filter(|f| f.consent).count();
     let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
-    let name = p.map_or_else(|| "flows without a declared purpose".to_string(), |p| format!("“{}”", p.id));
+    let name = p.map_or_else(
+        || "flows without a declared purpose".to_string(),
+        |p| format!("“{}”", p.id),
+    );
     let mut missing = Vec::new();
     match p {
         None => {
@@ -688,7 +694,10 @@ fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) ->
             "categories of data subjects of {name} (Art. 30(1)(c))"
         ));
     }
-    for s in subjects.iter().filter(|s| s.third_party_source && s.source.is_none()) {
+    for s in subjects
+        .iter()
+        .filter(|s| s.third_party_source && s.source.is_none())
+    {
         missing.push(format!(
             "source of the data of {} for {name}, who do not provide it themselves (Art. 14(2)(f))",
             s.who
@@ -733,7 +742,9 @@ fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) ->
             .and_then(|p| p.requirement.as_ref())
             .map(|r| r.consequences.clone()),
         protection: protections.into_iter().collect::<Vec<_>>().join("; "),
-        plaintext: of.iter().any(|f| f.transport == "plaintext" && !f.encrypted),
+        plaintext: of
+            .iter()
+            .any(|f| f.transport == "plaintext" && !f.encrypted),
         transport_unknown: of.iter().any(|f| f.transport == "unknown" && !f.encrypted),
         opt_in: opt_in_phrase(consented, of.len()),
         all_opt_in: !of.is_empty() && consented == of.len(),
@@ -1285,83 +1296,89 @@ fn any_true(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
 }
 
 fn data_safety(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Vec<DataSafetyRow> {
-    store_groups(result, decl, flows, |c| c.play_data_safety.clone(), PLAY_CONTACTS)
-        .into_iter()
-        .map(|(data_type, of)| {
-            let roles: BTreeSet<Option<&str>> = of
-                .iter()
-                .map(|f| f.recipient.as_ref().map(|r| r.role.as_str()))
-                .collect();
-            // Play: transfers to service providers (processors) and to the developer's own
-            // servers are not "sharing"; transfers to third parties are.
-            let shared_flag = if roles.contains(&Some("third-party")) {
-                Some(true)
-            } else if roles.contains(&None) {
-                None
+    store_groups(
+        result,
+        decl,
+        flows,
+        |c| c.play_data_safety.clone(),
+        PLAY_CONTACTS,
+    )
+    .into_iter()
+    .map(|(data_type, of)| {
+        let roles: BTreeSet<Option<&str>> = of
+            .iter()
+            .map(|f| f.recipient.as_ref().map(|r| r.role.as_str()))
+            .collect();
+        // Play: transfers to service providers (processors) and to the developer's own
+        // servers are not "sharing"; transfers to third parties are.
+        let shared_flag = if roles.contains(&Some("third-party")) {
+            Some(true)
+        } else if roles.contains(&None) {
+            None
+        } else {
+            Some(false)
+        };
+        let encrypted_flag = if of.iter().all(|f| f.transport == "tls") {
+            Some(true)
+        } else if of.iter().any(|f| f.transport == "plaintext") {
+            Some(false)
+        } else {
+            None
+        };
+        let purposes: BTreeSet<&str> = of
+            .iter()
+            .filter_map(|f| f.purpose.as_ref()?.play_purpose.as_deref())
+            .collect();
+        let purpose_ids: BTreeSet<&str> = declared_purposes(decl, &of)
+            .into_iter()
+            .filter_map(|p| Some(p?.store_purpose?.play_id()))
+            .collect();
+        let purpose_missing = of
+            .iter()
+            .any(|f| f.purpose.as_ref().is_none_or(|p| p.play_purpose.is_none()));
+        let mut purposes = join(purposes);
+        if purpose_missing {
+            purposes = if purposes.is_empty() {
+                "To be completed".to_string()
             } else {
-                Some(false)
+                format!("{purposes}; to be completed for some flows")
             };
-            let encrypted_flag = if of.iter().all(|f| f.transport == "tls") {
-                Some(true)
-            } else if of.iter().any(|f| f.transport == "plaintext") {
-                Some(false)
+        }
+        let yes_no = |v: Option<bool>| match v {
+            Some(true) => "Yes",
+            Some(false) => "No",
+            None => "To be completed",
+        };
+        DataSafetyRow {
+            play_ids: play_ids(&data_type).map(|(q, r)| (q.to_string(), r.to_string())),
+            data_type,
+            categories: join(
+                of.iter()
+                    .map(|f| f.category_name.as_str())
+                    .collect::<BTreeSet<_>>(),
+            ),
+            collected: "Yes".to_string(),
+            shared: yes_no(shared_flag).to_string(),
+            shared_flag,
+            encrypted_in_transit: yes_no(encrypted_flag).to_string(),
+            encrypted_flag,
+            optional: if of.iter().all(|f| f.consent) {
+                "Optional"
             } else {
-                None
-            };
-            let purposes: BTreeSet<&str> = of
-                .iter()
-                .filter_map(|f| f.purpose.as_ref()?.play_purpose.as_deref())
-                .collect();
-            let purpose_ids: BTreeSet<&str> = declared_purposes(decl, &of)
-                .into_iter()
-                .filter_map(|p| Some(p?.store_purpose?.play_id()))
-                .collect();
-            let purpose_missing = of
-                .iter()
-                .any(|f| f.purpose.as_ref().is_none_or(|p| p.play_purpose.is_none()));
-            let mut purposes = join(purposes);
-            if purpose_missing {
-                purposes = if purposes.is_empty() {
-                    "To be completed".to_string()
-                } else {
-                    format!("{purposes}; to be completed for some flows")
-                };
+                "Required"
             }
-            let yes_no = |v: Option<bool>| match v {
-                Some(true) => "Yes",
-                Some(false) => "No",
-                None => "To be completed",
-            };
-            DataSafetyRow {
-                play_ids: play_ids(&data_type).map(|(q, r)| (q.to_string(), r.to_string())),
-                data_type,
-                categories: join(
-                    of.iter()
-                        .map(|f| f.category_name.as_str())
-                        .collect::<BTreeSet<_>>(),
-                ),
-                collected: "Yes".to_string(),
-                shared: yes_no(shared_flag).to_string(),
-                shared_flag,
-                encrypted_in_transit: yes_no(encrypted_flag).to_string(),
-                encrypted_flag,
-                optional: if of.iter().all(|f| f.consent) {
-                    "Optional"
-                } else {
-                    "Required"
-                }
-                .to_string(),
-                purposes,
-                purpose_ids: purpose_ids.into_iter().map(str::to_string).collect(),
-                purpose_missing,
-                flows: of
-                    .iter()
-                    .map(|f| f.number.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })
-        .collect()
+            .to_string(),
+            purposes,
+            purpose_ids: purpose_ids.into_iter().map(str::to_string).collect(),
+            purpose_missing,
+            flows: of
+                .iter()
+                .map(|f| f.number.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    })
+    .collect()
 }
 
 /// The Play Console CSV ids (question group, response id) of a Play data type label, for
@@ -1384,34 +1401,40 @@ fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Man
     Manifest {
         tracking: decl.tracking.unwrap_or(false),
         tracking_declared: decl.tracking.is_some(),
-        data_types: store_groups(result, decl, flows, |c| c.apple_privacy.clone(), APPLE_CONTACTS)
-            .into_iter()
-            .map(|(data_type, of)| {
-                let purposes = declared_purposes(decl, &of);
-                ManifestType {
-                    data_type,
-                    categories: join(
-                        of.iter()
-                            .map(|f| f.category_name.as_str())
-                            .collect::<BTreeSet<_>>(),
-                    ),
-                    linked: any_true(purposes.iter().map(|p| p.and_then(|p| p.linked_to_user))),
-                    tracking: any_true(
-                        purposes
-                            .iter()
-                            .map(|p| p.and_then(|p| p.tracking).or(decl.tracking)),
-                    ),
-                    purposes: of
+        data_types: store_groups(
+            result,
+            decl,
+            flows,
+            |c| c.apple_privacy.clone(),
+            APPLE_CONTACTS,
+        )
+        .into_iter()
+        .map(|(data_type, of)| {
+            let purposes = declared_purposes(decl, &of);
+            ManifestType {
+                data_type,
+                categories: join(
+                    of.iter()
+                        .map(|f| f.category_name.as_str())
+                        .collect::<BTreeSet<_>>(),
+                ),
+                linked: any_true(purposes.iter().map(|p| p.and_then(|p| p.linked_to_user))),
+                tracking: any_true(
+                    purposes
                         .iter()
-                        .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                    purpose_missing: of
-                        .iter()
-                        .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
-                }
-            })
-            .collect(),
+                        .map(|p| p.and_then(|p| p.tracking).or(decl.tracking)),
+                ),
+                purposes: of
+                    .iter()
+                    .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                purpose_missing: of
+                    .iter()
+                    .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
+            }
+        })
+        .collect(),
     }
 }

@@ -193,7 +193,11 @@ fn data_type_rows(
         play_row(
             &usage("PSL_DATA_USAGE_COLLECTION_AND_SHARING"),
             "PSL_DATA_USAGE_ONLY_SHARED",
-            if r.shared_flag == Some(true) { "TRUE" } else { "" },
+            if r.shared_flag == Some(true) {
+                "TRUE"
+            } else {
+                ""
+            },
             "MULTIPLE_CHOICE",
             &answer_label(&format!("{label} / Shared"), r.shared_flag.is_none()),
         ),
