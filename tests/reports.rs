@@ -1097,3 +1097,70 @@ fn play_csv_has_the_play_console_import_columns() {
         .iter()
         .any(|r| &r[0] == "PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT" && &r[2] == "TRUE"));
 }
+
+/// `html` without its `<code>` elements (code text may hold backticks).
+fn outside_code(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<code") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .split_once("</code>")
+            .map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// HTML shows no Markdown syntax: no backtick outside code elements, in any HTML document of
+/// either sample; notes that name code in backticks become `<code>`.
+#[test]
+fn html_has_no_markdown_syntax() {
+    let templates = Templates::builtin().expect("templates");
+    for sample in ["cloud-messenger", "cloud-messenger-fixed"] {
+        let doc = sample_doc(sample);
+        for (kind, format) in every_document() {
+            if format != DocFormat::Html {
+                continue;
+            }
+            let html = disclosure::render(kind, format, &doc, &templates).expect("renders");
+            let text = outside_code(&html);
+            assert!(
+                !text.contains('`'),
+                "{sample} {kind}: a backtick outside code"
+            );
+            assert!(!text.contains("**"), "{sample} {kind}: Markdown bold");
+        }
+    }
+}
+
+/// A transport idflow could not determine is amber, never green; the DPIA has one row per
+/// criterion whatever the number of categories and hosts.
+#[test]
+fn unknown_transport_is_amber_and_dpia_rows_are_per_criterion() {
+    let mut result = hostile_result();
+    result.findings[0].transport = Transport::Unknown;
+    let mut second = result.findings[0].clone();
+    second.recipient = Some("y.example".to_string());
+    second.sink.line = 12;
+    result.findings.push(second);
+    let doc = documents::build(
+        &result,
+        &Declarations::default(),
+        provenance(&result, "x", None),
+    );
+    let criteria: Vec<&str> = doc.dpia.iter().map(|d| d.criterion.as_str()).collect();
+    assert_eq!(criteria, ["transport-unknown", "no-opt-in"]);
+    assert_eq!(doc.dpia[0].host, "x.example, y.example");
+    let templates = Templates::builtin().expect("templates");
+    let html =
+        disclosure::render(Kind::Notice, DocFormat::Html, &doc, &templates).expect("renders");
+    assert!(
+        html.contains("<span class=\"pill warn\">transport not determined</span>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("pill good\">transport not determined"),
+        "{html}"
+    );
+}
