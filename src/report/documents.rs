@@ -3,9 +3,12 @@
 //!
 //! Takes a [`ScanResult`] (never re-analysed), the [`Declarations`] and the [`Provenance`], gives
 //! a [`Document`]: flows numbered `F1`, `F2`, ... in the findings' order, each with its declared
-//! purpose and recipient when there is one; per-category notice entries; Art. 30 activities; the
-//! gaps (what the declarations leave open, never filled in by guessing); the DPIA screening; the
-//! store answers; the data map. Every list is in a fixed order, so rendering is deterministic.
+//! purpose and recipient when there is one; the notice's entries per purpose (each pairing its
+//! data, basis, subjects, recipients, transfers and retention) and its per-category table;
+//! Art. 30 activities; the gaps (what the declarations leave open, never filled in by guessing,
+//! each naming the article that asks for it); the DPIA screening; the store answers; the data
+//! map. Every list is in a fixed order, so rendering is deterministic. [`Document::in_edition`]
+//! picks the audit or the public edition of the notice.
 //!
 //! The field names below are the template API, documented in `docs/reports.md`.
 
@@ -15,9 +18,14 @@ use serde::Serialize;
 
 use super::datamap::{self, DataMap};
 use super::provenance::Provenance;
+use super::purposes::{
+    document_gaps, opt_in_phrase, purpose_notices, representative_needed, required_missing,
+    subjects, unique,
+};
+use super::stores::{data_safety, manifest};
 use crate::declarations::{
     in_eea, AutomatedDecisions, Controller, Declarations, Dpo, LegalBasis, Purpose, Recipient,
-    Representative, SubjectKind,
+    Representative,
 };
 use crate::findings::{Finding, Location, NetworkDependency, ScanResult, Transport, Unresolved};
 
@@ -543,290 +551,6 @@ impl Document {
     }
 }
 
-/// Whether Art. 27 asks for a representative: only a controller established outside the EEA.
-fn representative_needed(decl: &Declarations) -> &'static str {
-    match decl.controller.as_ref().and_then(|c| c.country.as_deref()) {
-        None => "unknown",
-        Some(c) if in_eea(c) => "not-required",
-        Some(_) => "required",
-    }
-}
-
-/// What the declarations leave open for the document as a whole, each naming its article.
-fn document_gaps(decl: &Declarations) -> Vec<String> {
-    let mut gaps = Vec::new();
-    match &decl.controller {
-        None => gaps.push(
-            "controller: name, address and contact (Art. 13(1)(a), Art. 14(1)(a), Art. 30(1)(a))"
-                .to_string(),
-        ),
-        Some(c) if c.country.is_none() => gaps.push(
-            "country where the controller is established (Art. 27: whether a representative in the Union is required)"
-                .to_string(),
-        ),
-        Some(_) => {}
-    }
-    if representative_needed(decl) == "required" && decl.representative.is_none() {
-        gaps.push(
-            "representative in the Union of a controller established outside it (Art. 27, Art. 13(1)(a), Art. 30(1)(a))"
-                .to_string(),
-        );
-    }
-    if decl.dpo.is_none() {
-        gaps.push(
-            "DPO contact (Art. 13(1)(b), Art. 14(1)(b), Art. 30(1)(a)), if a data protection officer is designated"
-                .to_string(),
-        );
-    }
-    match &decl.automated_decision_making {
-        None => gaps.push(
-            "whether decisions are automated, profiling included (Art. 13(2)(f), Art. 14(2)(g))"
-                .to_string(),
-        ),
-        Some(a) if a.used && a.logic.is_none() => gaps.push(
-            "the logic, significance and consequences of the automated decisions (Art. 13(2)(f), Art. 14(2)(g))"
-                .to_string(),
-        ),
-        Some(_) => {}
-    }
-    if decl.tracking.is_none() {
-        gaps.push(
-            "whether data is used for tracking (Apple privacy manifest NSPrivacyTracking)"
-                .to_string(),
-        );
-    }
-    gaps
-}
-
-/// Every GDPR item the notice or the records need and the declarations leave open: the
-/// document's and each purpose's, without code locations, each once, in a fixed order.
-fn required_missing(decl: &Declarations, purposes: &[PurposeNotice]) -> Vec<String> {
-    let mut out: Vec<String> = document_gaps(decl)
-        .into_iter()
-        .filter(|g| g.contains("Art. "))
-        .collect();
-    for p in purposes {
-        for m in &p.missing {
-            if !out.contains(m) {
-                out.push(m.clone());
-            }
-        }
-    }
-    out
-}
-
-/// The notice's purposes: each declared purpose with the flows that serve it, then one entry
-/// for flows without a declared purpose.
-fn purpose_notices(decl: &Declarations, flows: &[FlowView]) -> Vec<PurposeNotice> {
-    let mut out: Vec<PurposeNotice> = decl
-        .purposes
-        .iter()
-        .map(|p| {
-            let of: Vec<&FlowView> = flows
-                .iter()
-                .filter(|f| f.purpose.as_ref().is_some_and(|v| v.id == p.id))
-                .collect();
-            purpose_notice(decl, Some(p), &of)
-        })
-        .collect();
-    let undeclared: Vec<&FlowView> = flows.iter().filter(|f| f.purpose.is_none()).collect();
-    if !undeclared.is_empty() {
-        out.push(purpose_notice(decl, None, &undeclared));
-    }
-    out
-}
-
-fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) -> PurposeNotice {
-    let categories: Vec<String> = unique(of.iter().map(|f| f.category_name.clone()));
-    let recipients: BTreeSet<RecipientView> =
-        of.iter().filter_map(|f| f.recipient.clone()).collect();
-    let undeclared_hosts: BTreeSet<String> = of
-        .iter()
-        .filter(|f| f.recipient.is_none())
-        .map(|f| host_label(f))
-        .collect();
-    let subjects = subjects(decl, p, of);
-    let consented = of.iter().filter(|f| f.consent).count();
-    let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
-    let name = p.map_or_else(
-        || "flows without a declared purpose".to_string(),
-        |p| format!("“{}”", p.id),
-    );
-    let mut missing = Vec::new();
-    match p {
-        None => {
-            for f in of {
-                let m = format!(
-                    "purpose and legal basis of sending {} to {} (Art. 13(1)(c), Art. 30(1)(b))",
-                    f.category_name,
-                    host_label(f)
-                );
-                if !missing.contains(&m) {
-                    missing.push(m);
-                }
-            }
-        }
-        Some(p) => {
-            if p.legal_basis.is_none() {
-                missing.push(format!(
-                    "legal basis (Art. 6(1) a–f) of purpose {name} (Art. 13(1)(c), Art. 14(1)(c))"
-                ));
-            }
-            if p.legal_basis == Some(LegalBasis::F) && p.legitimate_interest.is_none() {
-                missing.push(format!(
-                    "legitimate interests pursued by purpose {name} (Art. 13(1)(d), Art. 14(2)(b))"
-                ));
-            }
-            if p.retention.is_none() {
-                missing.push(format!(
-                    "retention period of purpose {name} (Art. 13(2)(a), Art. 14(2)(a), Art. 30(1)(f))"
-                ));
-            }
-            if p.requirement.is_none() {
-                missing.push(format!(
-                    "whether providing the data for purpose {name} is a statutory or contractual requirement, and the consequences of not providing it (Art. 13(2)(e))"
-                ));
-            }
-        }
-    }
-    if subjects.is_empty() {
-        missing.push(format!(
-            "categories of data subjects of {name} (Art. 30(1)(c))"
-        ));
-    }
-    for s in subjects
-        .iter()
-        .filter(|s| s.third_party_source && s.source.is_none())
-    {
-        missing.push(format!(
-            "source of the data of {} for {name}, who do not provide it themselves (Art. 14(2)(f))",
-            s.who
-        ));
-    }
-    for h in &undeclared_hosts {
-        missing.push(format!(
-            "recipient behind {h} for {name}: name, role and country (Art. 13(1)(e), Art. 30(1)(d))"
-        ));
-    }
-    for r in &recipients {
-        if r.country.is_none() {
-            missing.push(format!(
-                "country of recipient {} (Art. 13(1)(f), Art. 30(1)(e))",
-                r.name
-            ));
-        } else if r.outside_eea == "yes" && r.safeguard.is_none() {
-            missing.push(format!(
-                "transfer safeguard for recipient {} outside the EEA (Art. 13(1)(f), Art. 30(1)(e), Art. 44–46)",
-                r.name
-            ));
-        }
-    }
-    PurposeNotice {
-        id: p.map(|p| p.id.clone()).unwrap_or_default(),
-        description: p.map_or_else(
-            || "Flows without a declared purpose".to_string(),
-            |p| p.description.clone(),
-        ),
-        legal_basis: p.and_then(|p| p.legal_basis).map(LegalBasis::citation),
-        legitimate_interests_basis: p.is_some_and(|p| p.legal_basis == Some(LegalBasis::F)),
-        legitimate_interest: p.and_then(|p| p.legitimate_interest.clone()),
-        categories,
-        subjects,
-        recipients: recipients.into_iter().collect(),
-        undeclared_hosts: undeclared_hosts.into_iter().collect(),
-        retention: p.and_then(|p| p.retention.clone()),
-        requirement: p
-            .and_then(|p| p.requirement.as_ref())
-            .map(|r| r.kind.label().to_string()),
-        consequences: p
-            .and_then(|p| p.requirement.as_ref())
-            .map(|r| r.consequences.clone()),
-        protection: protections.into_iter().collect::<Vec<_>>().join("; "),
-        plaintext: of
-            .iter()
-            .any(|f| f.transport == "plaintext" && !f.encrypted),
-        transport_unknown: of.iter().any(|f| f.transport == "unknown" && !f.encrypted),
-        opt_in: opt_in_phrase(consented, of.len()),
-        all_opt_in: !of.is_empty() && consented == of.len(),
-        flows: of.iter().map(|f| f.number.clone()).collect(),
-        missing,
-        undeclared: p.is_none(),
-    }
-}
-
-/// The data subjects of a purpose: its own `subjects`, else the document-level list, whose
-/// kind is not declared (so no Art. 14 source is asked for, and none is claimed).
-fn subjects(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) -> Vec<SubjectView> {
-    let name_of = |id: &str| {
-        of.iter()
-            .find(|f| f.category == id)
-            .map_or_else(|| id.to_string(), |f| f.category_name.clone())
-    };
-    let declared = p.map(|p| p.subjects.as_slice()).unwrap_or_default();
-    if declared.is_empty() {
-        return decl
-            .data_subjects
-            .iter()
-            .map(|who| SubjectView {
-                who: who.clone(),
-                kind: String::new(),
-                third_party_source: false,
-                source: None,
-                categories: String::new(),
-            })
-            .collect();
-    }
-    declared
-        .iter()
-        .map(|s| SubjectView {
-            who: s.who.clone(),
-            kind: match s.kind {
-                SubjectKind::User => "user",
-                SubjectKind::Contact => "contact",
-                SubjectKind::Other => "other",
-            }
-            .to_string(),
-            third_party_source: s.kind.third_party_source(),
-            source: s.source.clone(),
-            categories: if s.categories.is_empty() {
-                unique(of.iter().map(|f| f.category_name.clone())).join(", ")
-            } else {
-                s.categories
-                    .iter()
-                    .map(|c| name_of(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-        })
-        .collect()
-}
-
-fn opt_in_phrase(consented: usize, total: usize) -> String {
-    if total == 0 {
-        "No flow found in the code".to_string()
-    } else if consented == total {
-        "Yes: sent only after the user opts in".to_string()
-    } else if consented == 0 {
-        "No: sent without asking for consent".to_string()
-    } else {
-        format!(
-            "Partly: {} of {total} flows are sent without asking for consent",
-            total - consented
-        )
-    }
-}
-
-/// The distinct items of `items`, in first-seen order.
-fn unique<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
 fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) -> FlowView {
     let host = f.recipient.clone();
     let recipient = host.as_deref().and_then(|h| decl.recipient_for(h));
@@ -906,7 +630,7 @@ fn at(l: &Location) -> String {
     format!("{}:{}", l.file, l.line)
 }
 
-fn host_label(f: &FlowView) -> String {
+pub(super) fn host_label(f: &FlowView) -> String {
     f.host.clone().unwrap_or_else(|| "unknown host".to_string())
 }
 
@@ -1121,14 +845,14 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
     out
 }
 
-fn join<'a>(set: impl IntoIterator<Item = impl AsRef<str> + 'a>) -> String {
+pub(super) fn join<'a>(set: impl IntoIterator<Item = impl AsRef<str> + 'a>) -> String {
     set.into_iter()
         .map(|s| s.as_ref().to_string())
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn or_none(s: String, none: &str) -> String {
+pub(super) fn or_none(s: String, none: &str) -> String {
     if s.is_empty() {
         none.to_string()
     } else {
@@ -1221,220 +945,5 @@ fn coverage(result: &ScanResult) -> Coverage {
         unresolved: result.unresolved.clone(),
         complete: !result.incomplete(),
         blind_spots: result.blind_spots(),
-    }
-}
-
-/// Apple's and Play's data type for the data of a user's contacts: a contact's phone number
-/// is "Contacts" data, not the user's own phone number.
-const APPLE_CONTACTS: &str = "NSPrivacyCollectedDataTypeContacts";
-const PLAY_CONTACTS: &str = "Contacts";
-
-/// Groups flows by store data type: the category's own type, or the contacts type when the
-/// flow's purpose declares the category as data of the user's contacts (both when it
-/// declares it for contacts and for others).
-fn store_groups<'a>(
-    result: &ScanResult,
-    decl: &Declarations,
-    flows: &'a [FlowView],
-    key: impl Fn(&crate::findings::CategoryInfo) -> String,
-    contacts_type: &str,
-) -> BTreeMap<String, Vec<&'a FlowView>> {
-    let mut groups: BTreeMap<String, Vec<&FlowView>> = BTreeMap::new();
-    for f in flows {
-        let own = result
-            .categories
-            .iter()
-            .find(|c| c.id == f.category)
-            .map_or_else(|| f.category_name.clone(), &key);
-        let (contact, other) = subject_kinds(decl, f);
-        if contact {
-            groups.entry(contacts_type.to_string()).or_default().push(f);
-        }
-        if other || !contact {
-            groups.entry(own).or_default().push(f);
-        }
-    }
-    groups
-}
-
-/// Whether the flow's data belongs to contacts of the user, and whether to anyone else.
-fn subject_kinds(decl: &Declarations, f: &FlowView) -> (bool, bool) {
-    let subjects = f
-        .purpose
-        .as_ref()
-        .and_then(|p| decl.purpose(&p.id))
-        .map(|p| p.subjects.as_slice())
-        .unwrap_or_default();
-    let covering: Vec<SubjectKind> = subjects
-        .iter()
-        .filter(|s| s.categories.is_empty() || s.categories.contains(&f.category))
-        .map(|s| s.kind)
-        .collect();
-    let contact = covering.contains(&SubjectKind::Contact);
-    let other = covering.is_empty() || covering.iter().any(|k| *k != SubjectKind::Contact);
-    (contact, other)
-}
-
-/// The declared purposes of the flows `of`, when they are declarations.
-fn declared_purposes<'d>(decl: &'d Declarations, of: &[&FlowView]) -> Vec<Option<&'d Purpose>> {
-    of.iter()
-        .map(|f| f.purpose.as_ref().and_then(|p| decl.purpose(&p.id)))
-        .collect()
-}
-
-/// A yes/no the store asks for per data type, from the flows' purposes: true when any says
-/// true, false only when every one says false, unknown otherwise.
-fn any_true(values: impl IntoIterator<Item = Option<bool>>) -> Option<bool> {
-    let values: Vec<Option<bool>> = values.into_iter().collect();
-    if values.contains(&Some(true)) {
-        Some(true)
-    } else if !values.is_empty() && values.iter().all(|v| *v == Some(false)) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-fn data_safety(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Vec<DataSafetyRow> {
-    store_groups(
-        result,
-        decl,
-        flows,
-        |c| c.play_data_safety.clone(),
-        PLAY_CONTACTS,
-    )
-    .into_iter()
-    .map(|(data_type, of)| {
-        let roles: BTreeSet<Option<&str>> = of
-            .iter()
-            .map(|f| f.recipient.as_ref().map(|r| r.role.as_str()))
-            .collect();
-        // Play: transfers to service providers (processors) and to the developer's own
-        // servers are not "sharing"; transfers to third parties are.
-        let shared_flag = if roles.contains(&Some("third-party")) {
-            Some(true)
-        } else if roles.contains(&None) {
-            None
-        } else {
-            Some(false)
-        };
-        let encrypted_flag = if of.iter().all(|f| f.transport == "tls") {
-            Some(true)
-        } else if of.iter().any(|f| f.transport == "plaintext") {
-            Some(false)
-        } else {
-            None
-        };
-        let purposes: BTreeSet<&str> = of
-            .iter()
-            .filter_map(|f| f.purpose.as_ref()?.play_purpose.as_deref())
-            .collect();
-        let purpose_ids: BTreeSet<&str> = declared_purposes(decl, &of)
-            .into_iter()
-            .filter_map(|p| Some(p?.store_purpose?.play_id()))
-            .collect();
-        let purpose_missing = of
-            .iter()
-            .any(|f| f.purpose.as_ref().is_none_or(|p| p.play_purpose.is_none()));
-        let mut purposes = join(purposes);
-        if purpose_missing {
-            purposes = if purposes.is_empty() {
-                "To be completed".to_string()
-            } else {
-                format!("{purposes}; to be completed for some flows")
-            };
-        }
-        let yes_no = |v: Option<bool>| match v {
-            Some(true) => "Yes",
-            Some(false) => "No",
-            None => "To be completed",
-        };
-        DataSafetyRow {
-            play_ids: play_ids(&data_type).map(|(q, r)| (q.to_string(), r.to_string())),
-            data_type,
-            categories: join(
-                of.iter()
-                    .map(|f| f.category_name.as_str())
-                    .collect::<BTreeSet<_>>(),
-            ),
-            collected: "Yes".to_string(),
-            shared: yes_no(shared_flag).to_string(),
-            shared_flag,
-            encrypted_in_transit: yes_no(encrypted_flag).to_string(),
-            encrypted_flag,
-            optional: if of.iter().all(|f| f.consent) {
-                "Optional"
-            } else {
-                "Required"
-            }
-            .to_string(),
-            purposes,
-            purpose_ids: purpose_ids.into_iter().map(str::to_string).collect(),
-            purpose_missing,
-            flows: of
-                .iter()
-                .map(|f| f.number.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-    })
-    .collect()
-}
-
-/// The Play Console CSV ids (question group, response id) of a Play data type label, for
-/// the labels the rule pack's categories use (and Contacts).
-fn play_ids(label: &str) -> Option<(&'static str, &'static str)> {
-    Some(match label {
-        "Device or other IDs" => ("PSL_DATA_TYPES_IDENTIFIERS", "PSL_DEVICE_ID"),
-        "Phone number" => ("PSL_DATA_TYPES_PERSONAL", "PSL_PHONE"),
-        "Email address" => ("PSL_DATA_TYPES_PERSONAL", "PSL_EMAIL"),
-        "User IDs" => ("PSL_DATA_TYPES_PERSONAL", "PSL_USER_IDS"),
-        "Name" => ("PSL_DATA_TYPES_PERSONAL", "PSL_NAME"),
-        "Contacts" => ("PSL_DATA_TYPES_CONTACTS", "PSL_CONTACTS"),
-        "Approximate location" => ("PSL_DATA_TYPES_LOCATION", "PSL_APPROX_LOCATION"),
-        "Precise location" => ("PSL_DATA_TYPES_LOCATION", "PSL_PRECISE_LOCATION"),
-        _ => return None,
-    })
-}
-
-fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Manifest {
-    Manifest {
-        tracking: decl.tracking.unwrap_or(false),
-        tracking_declared: decl.tracking.is_some(),
-        data_types: store_groups(
-            result,
-            decl,
-            flows,
-            |c| c.apple_privacy.clone(),
-            APPLE_CONTACTS,
-        )
-        .into_iter()
-        .map(|(data_type, of)| {
-            let purposes = declared_purposes(decl, &of);
-            ManifestType {
-                data_type,
-                categories: join(
-                    of.iter()
-                        .map(|f| f.category_name.as_str())
-                        .collect::<BTreeSet<_>>(),
-                ),
-                linked: any_true(purposes.iter().map(|p| p.and_then(|p| p.linked_to_user))),
-                tracking: any_true(
-                    purposes
-                        .iter()
-                        .map(|p| p.and_then(|p| p.tracking).or(decl.tracking)),
-                ),
-                purposes: of
-                    .iter()
-                    .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                purpose_missing: of
-                    .iter()
-                    .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
-            }
-        })
-        .collect(),
     }
 }

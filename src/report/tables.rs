@@ -2,11 +2,14 @@
 //! "Import from CSV" format), written with the `csv` crate.
 //!
 //! Takes a [`Document`], gives RFC 4180 text. A CSV file has no room for an appendix, so every
-//! row carries its evidence (the `file:line` of each flow's sink) and the provenance, with the
-//! scan's coverage (files analysed and skipped). A cell that starts with `=`, `+`, `-`, `@`, tab
-//! or carriage return is prefixed with `'`, so a spreadsheet never evaluates code text as a
-//! formula. When the analysis is incomplete (unmodelled network dependencies, unresolved calls,
-//! skipped files), the last row says so, its `evidence` cell listing why.
+//! Art. 30 row carries its evidence (the `file:line` of each flow's sink) and the provenance,
+//! with the scan's coverage (files analysed and skipped); the Play file, whose columns Play
+//! Console fixes, carries them in the human-readable label column the importer ignores. A cell
+//! that starts with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, so a
+//! spreadsheet never evaluates code text as a formula. When the analysis is incomplete
+//! (unmodelled network dependencies, unresolved calls, skipped files), the Art. 30 file ends
+//! with a row that says so, its `evidence` cell listing why, and the Play file says it in the
+//! label of its first question.
 
 use std::fmt::Write as _;
 
