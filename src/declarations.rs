@@ -29,6 +29,13 @@ pub struct Declarations {
     /// The data protection officer (Art. 37–39), when one is designated.
     #[serde(default)]
     pub dpo: Option<Dpo>,
+    /// The representative in the Union (Art. 27) of a controller established outside it.
+    #[serde(default)]
+    pub representative: Option<Representative>,
+    /// Whether decisions are taken by automated means, profiling included (Art. 13(2)(f),
+    /// Art. 14(2)(g)).
+    #[serde(default)]
+    pub automated_decision_making: Option<AutomatedDecisions>,
     /// Whose data it is (e.g. "app users", "contacts of app users"), for Art. 30(1)(c).
     #[serde(default)]
     pub data_subjects: Vec<String>,
@@ -61,6 +68,35 @@ pub struct Controller {
     /// Contact (e-mail address or URL).
     #[serde(default)]
     pub contact: Option<String>,
+    /// ISO 3166-1 alpha-2 code of the country where the controller is established; outside
+    /// the EEA, a representative in the Union is required (Art. 27).
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+/// The representative in the Union of a controller established outside it (Art. 27).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Representative {
+    /// Legal name.
+    pub name: String,
+    /// Postal address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Contact (e-mail address or URL).
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// Automated decision-making, including profiling (Art. 22).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomatedDecisions {
+    /// Whether any decision with legal or similarly significant effect is automated.
+    pub used: bool,
+    /// When used: the logic involved, its significance and envisaged consequences.
+    #[serde(default)]
+    pub logic: Option<String>,
 }
 
 /// The data protection officer's contact details (Art. 13(1)(b)).
@@ -91,6 +127,103 @@ pub struct Purpose {
     /// The app-store purpose (Google Play data safety, Apple privacy manifest).
     #[serde(default)]
     pub store_purpose: Option<StorePurpose>,
+    /// The legitimate interests pursued, when the legal basis is Art. 6(1)(f) (Art. 13(1)(d)).
+    #[serde(default)]
+    pub legitimate_interest: Option<String>,
+    /// Whether providing the data is required, and what happens without it (Art. 13(2)(e)).
+    #[serde(default)]
+    pub requirement: Option<Requirement>,
+    /// Whose data this purpose processes and where it comes from (Art. 14, Art. 30(1)(c));
+    /// when empty, the document-level `data_subjects` apply.
+    #[serde(default)]
+    pub subjects: Vec<Subject>,
+    /// Whether the data is linked to the user's identity (Apple `NSPrivacyCollectedDataTypeLinked`).
+    #[serde(default)]
+    pub linked_to_user: Option<bool>,
+    /// Whether the data is used for tracking (Apple `NSPrivacyCollectedDataTypeTracking`);
+    /// the document-level `tracking` when absent.
+    #[serde(default)]
+    pub tracking: Option<bool>,
+}
+
+/// Whether providing the data is a statutory or contractual requirement (Art. 13(2)(e)).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// What kind of requirement, if any.
+    pub kind: RequirementKind,
+    /// The possible consequences of not providing the data.
+    pub consequences: String,
+}
+
+/// The kinds of requirement Art. 13(2)(e) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequirementKind {
+    /// Required by law.
+    Statutory,
+    /// Required by a contract.
+    Contractual,
+    /// Necessary to enter into a contract.
+    ContractPrerequisite,
+    /// Not required: the data subject is free not to provide it.
+    Voluntary,
+}
+
+impl RequirementKind {
+    /// The sentence a notice shows.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            RequirementKind::Statutory => "Providing the data is required by law.",
+            RequirementKind::Contractual => {
+                "Providing the data is required by our contract with you."
+            }
+            RequirementKind::ContractPrerequisite => {
+                "Providing the data is necessary to enter into a contract with us."
+            }
+            RequirementKind::Voluntary => {
+                "You are not obliged to provide the data; providing it is voluntary."
+            }
+        }
+    }
+}
+
+/// A category of data subjects of one purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    /// Who, e.g. "contacts in the users' address books".
+    pub who: String,
+    /// `user` (the data is obtained from the person, Art. 13), `contact` (people in a user's
+    /// address book, Art. 14) or `other` (obtained elsewhere, Art. 14).
+    pub kind: SubjectKind,
+    /// The category ids of this subject's data; empty means every category of the purpose.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Where the data comes from when not from the person (Art. 14(2)(f)).
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// How data of a data subject is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    /// The app's user, the data is obtained from them.
+    User,
+    /// A contact of a user: obtained from the user's address book, not from the person.
+    Contact,
+    /// Anyone else, obtained from another source.
+    Other,
+}
+
+impl SubjectKind {
+    /// True when the data is not obtained from the data subject, so Art. 14 applies.
+    #[must_use]
+    pub fn third_party_source(self) -> bool {
+        !matches!(self, SubjectKind::User)
+    }
 }
 
 /// A legal basis under Art. 6(1) GDPR, written `f`, `6(1)(f)` or `Art. 6(1)(f)`.
@@ -178,6 +311,20 @@ impl StorePurpose {
             StorePurpose::FraudPrevention => "Fraud prevention, security, and compliance",
             StorePurpose::Personalization => "Personalization",
             StorePurpose::AccountManagement => "Account management",
+        }
+    }
+
+    /// Google Play Console CSV response id of this purpose (`DATA_USAGE_COLLECTION_PURPOSE`).
+    #[must_use]
+    pub fn play_id(self) -> &'static str {
+        match self {
+            StorePurpose::AppFunctionality => "PSL_APP_FUNCTIONALITY",
+            StorePurpose::Analytics => "PSL_ANALYTICS",
+            StorePurpose::DeveloperCommunications => "PSL_DEVELOPER_COMMUNICATIONS",
+            StorePurpose::Advertising => "PSL_ADVERTISING",
+            StorePurpose::FraudPrevention => "PSL_FRAUD_PREVENTION_SECURITY",
+            StorePurpose::Personalization => "PSL_PERSONALIZATION",
+            StorePurpose::AccountManagement => "PSL_ACCOUNT_MANAGEMENT",
         }
     }
 
@@ -409,11 +556,18 @@ impl Declarations {
                 problems.push(format!("recipients[{i}]: `hosts` lists no host pattern"));
             }
             if let Some(country) = &recipient.country {
-                if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+                if !is_country_code(country) {
                     problems.push(format!(
                         "recipients[{i}]: country `{country}` is not an ISO 3166-1 alpha-2 code such as `DE`"
                     ));
                 }
+            }
+        }
+        if let Some(country) = self.controller.as_ref().and_then(|c| c.country.as_ref()) {
+            if !is_country_code(country) {
+                problems.push(format!(
+                    "controller: country `{country}` is not an ISO 3166-1 alpha-2 code such as `DE`"
+                ));
             }
         }
         for (i, flow) in self.flows.iter().enumerate() {
@@ -464,6 +618,10 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
         Some(suffix) => host.ends_with(&format!(".{suffix}")),
         None => host == pattern,
     }
+}
+
+fn is_country_code(country: &str) -> bool {
+    country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase())
 }
 
 /// True when `country` (ISO alpha-2) is in the EEA.

@@ -708,3 +708,45 @@ fn explain_prints_the_documentation() {
         stderr(&out)
     );
 }
+
+/// `--edition public` renders the user-facing notice (marked DRAFT for the leaky sample, with
+/// a warning on stderr) and is refused, with exit 2, for documents that have no public edition.
+#[test]
+fn report_edition_public_is_for_the_notice() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/cloud-messenger");
+    let out = idflow(&[
+        "report",
+        sample,
+        "--kind",
+        "notice",
+        "--edition",
+        "public",
+        "--date",
+        "2026-01-01",
+        "--no-cache",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let notice = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        notice.contains("**DRAFT, not for publication.**"),
+        "{notice}"
+    );
+    assert!(!notice.contains("src/"), "{notice}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("marked DRAFT"));
+    let out = idflow(&[
+        "report",
+        sample,
+        "--kind",
+        "ropa",
+        "--edition",
+        "public",
+        "--no-cache",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--edition public"));
+}

@@ -295,7 +295,7 @@ fn csv_parses_and_is_formula_safe() {
     .expect("valid");
     let doc = hostile_doc(&decl);
     let templates = Templates::builtin().expect("templates");
-    for (kind, columns) in [(Kind::Ropa, 13), (Kind::DataSafety, 10)] {
+    for (kind, columns) in [(Kind::Ropa, 14), (Kind::DataSafety, 5)] {
         let csv = disclosure::render(kind, DocFormat::Csv, &doc, &templates).expect("renders");
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         assert_eq!(reader.headers().expect("header").len(), columns);
@@ -318,27 +318,75 @@ fn csv_parses_and_is_formula_safe() {
     assert_eq!(tables::safe("a=1"), "a=1");
 }
 
-/// The privacy manifest is a well-formed plist with the collected data types.
-#[test]
-fn privacy_manifest_is_a_plist() {
+fn manifest_dict(doc: &Document) -> plist::Dictionary {
     let templates = Templates::builtin().expect("templates");
-    for doc in [
-        sample_doc("cloud-messenger-fixed"),
-        hostile_doc(&Declarations::default()),
-    ] {
-        let text = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, &doc, &templates)
-            .expect("renders");
-        let value = plist::Value::from_reader_xml(text.as_bytes()).expect("well-formed plist");
-        let dict = value.as_dictionary().expect("top-level dict");
+    let text = disclosure::render(Kind::PrivacyManifest, DocFormat::Plist, doc, &templates)
+        .expect("renders");
+    let value = plist::Value::from_reader_xml(text.as_bytes()).expect("well-formed plist");
+    value.into_dictionary().expect("top-level dict")
+}
+
+/// The data types of a manifest, by `NSPrivacyCollectedDataType`.
+fn manifest_types(dict: &plist::Dictionary) -> BTreeMap<String, plist::Dictionary> {
+    dict.get("NSPrivacyCollectedDataTypes")
+        .and_then(plist::Value::as_array)
+        .expect("data types")
+        .iter()
+        .map(|t| {
+            let t = t.as_dictionary().expect("a data type is a dict").clone();
+            let name = t
+                .get("NSPrivacyCollectedDataType")
+                .and_then(plist::Value::as_string)
+                .expect("data type key")
+                .to_string();
+            (name, t)
+        })
+        .collect()
+}
+
+/// The privacy manifest parses with the `plist` crate; tracking and linked come from the
+/// declarations and are left out (never a silent `false`) when not declared; a contact's
+/// phone number is Apple's `Contacts` type.
+#[test]
+fn privacy_manifest_is_a_plist_with_declared_answers_only() {
+    let fixed = manifest_dict(&sample_doc("cloud-messenger-fixed"));
+    assert_eq!(
+        fixed.get("NSPrivacyTracking"),
+        Some(&plist::Value::Boolean(false)),
+        "declared `tracking: false`"
+    );
+    let types = manifest_types(&fixed);
+    assert_eq!(
+        types.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "NSPrivacyCollectedDataTypeContacts",
+            "NSPrivacyCollectedDataTypeDeviceID",
+            "NSPrivacyCollectedDataTypePhoneNumber",
+        ],
+        "the contacts' numbers are Contacts, the user's own number stays PhoneNumber"
+    );
+    for t in types.values() {
         assert_eq!(
-            dict.get("NSPrivacyTracking"),
+            t.get("NSPrivacyCollectedDataTypeLinked"),
+            Some(&plist::Value::Boolean(true)),
+            "declared `linked_to_user: true`"
+        );
+        assert_eq!(
+            t.get("NSPrivacyCollectedDataTypeTracking"),
             Some(&plist::Value::Boolean(false))
         );
-        let types = dict
-            .get("NSPrivacyCollectedDataTypes")
-            .and_then(plist::Value::as_array)
-            .expect("data types");
-        assert!(!types.is_empty());
+    }
+
+    let undeclared = manifest_dict(&hostile_doc(&Declarations::default()));
+    assert_eq!(
+        undeclared.get("NSPrivacyTracking"),
+        None,
+        "tracking not declared"
+    );
+    assert_eq!(undeclared.get("NSPrivacyAccessedAPITypes"), None);
+    for t in manifest_types(&undeclared).values() {
+        assert_eq!(t.get("NSPrivacyCollectedDataTypeLinked"), None);
+        assert_eq!(t.get("NSPrivacyCollectedDataTypeTracking"), None);
     }
 }
 
@@ -621,4 +669,509 @@ fn complete_scan_keeps_the_all_clear() {
     let doc = sample_doc("cloud-messenger-fixed");
     assert!(doc.coverage.complete, "{:?}", doc.coverage.blind_spots);
     assert_eq!(doc.coverage.network_dependencies.len(), 1);
+}
+
+/// The leaky sample's scan, memoised: the checklist renders it under many declarations.
+fn leaky_scan() -> &'static ScanResult {
+    static SCAN: std::sync::OnceLock<ScanResult> = std::sync::OnceLock::new();
+    SCAN.get_or_init(|| {
+        scan::run(
+            &ScanOptions::new(sample_root("cloud-messenger")),
+            &RulePack::builtin(),
+        )
+        .expect("sample scans")
+    })
+}
+
+const COMPLETE_DECLARATIONS: &str = include_str!("data/declarations/cloud-messenger-complete.yaml");
+
+/// `text` (YAML) with the entry at `path` (`purposes.0.legal_basis`) removed.
+fn without(text: &str, path: &str) -> String {
+    let mut root: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+    let (parent, last) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut node = &mut root;
+    for key in parent.split('.').filter(|k| !k.is_empty()) {
+        node = match key.parse::<usize>() {
+            Ok(i) => node.get_mut(i),
+            Err(_) => node.get_mut(key),
+        }
+        .unwrap_or_else(|| panic!("{path}: no {key}"));
+    }
+    let removed = match (last.parse::<usize>(), node) {
+        (Ok(i), serde_yaml::Value::Sequence(seq)) => (i < seq.len()).then(|| seq.remove(i)),
+        (_, serde_yaml::Value::Mapping(map)) => map.remove(last),
+        _ => None,
+    };
+    assert!(removed.is_some(), "{path} is not in the declarations");
+    serde_yaml::to_string(&root).expect("YAML")
+}
+
+/// The notice (audit edition, Markdown) and the records of the leaky sample under `yaml`.
+fn checklist_documents(yaml: &str) -> (Document, String, String) {
+    let decl = Declarations::parse(yaml, Path::new("idflow.yaml")).expect("valid declarations");
+    let result = leaky_scan();
+    let doc = documents::build(
+        result,
+        &decl,
+        provenance(result, "cloud-messenger", Some("idflow.yaml")),
+    );
+    let templates = Templates::builtin().expect("templates");
+    let notice =
+        disclosure::render(Kind::Notice, DocFormat::Md, &doc, &templates).expect("renders");
+    let ropa = disclosure::render(Kind::Ropa, DocFormat::Md, &doc, &templates).expect("renders");
+    (doc, notice, ropa)
+}
+
+/// One item of Art. 13(1)–(2), 14(1)–(2) or 30(1): what the document must show with the
+/// complete declarations, and, for items that come from the declarations, which entry to
+/// remove and the article the gap list must then name.
+struct Item {
+    article: &'static str,
+    shows: &'static str,
+    in_records: bool,
+    remove: Option<&'static str>,
+    gap: &'static str,
+}
+
+const fn item(
+    article: &'static str,
+    shows: &'static str,
+    remove: &'static str,
+    gap: &'static str,
+) -> Item {
+    Item {
+        article,
+        shows,
+        in_records: false,
+        remove: Some(remove),
+        gap,
+    }
+}
+
+const fn from_code(article: &'static str, shows: &'static str) -> Item {
+    Item {
+        article,
+        shows,
+        in_records: false,
+        remove: None,
+        gap: "",
+    }
+}
+
+const fn records(
+    article: &'static str,
+    shows: &'static str,
+    remove: &'static str,
+    gap: &'static str,
+) -> Item {
+    Item {
+        article,
+        shows,
+        in_records: true,
+        remove: Some(remove),
+        gap,
+    }
+}
+
+const CHECKLIST: &[Item] = &[
+    item(
+        "13(1)(a) controller",
+        "**Controller:** Parley Inc.",
+        "controller",
+        "Art. 13(1)(a)",
+    ),
+    item(
+        "13(1)(a), 27 representative",
+        "Parley EU Representative GmbH",
+        "representative",
+        "Art. 27",
+    ),
+    item("13(1)(b) DPO", "dpo@parley.example", "dpo", "Art. 13(1)(b)"),
+    item(
+        "13(1)(c) purpose",
+        "Purpose: Keep spammers from using the message relay",
+        "flows.2",
+        "Art. 13(1)(c)",
+    ),
+    item(
+        "13(1)(c) legal basis",
+        "Art. 6(1)(b) GDPR (performance of a contract)",
+        "purposes.2.legal_basis",
+        "Art. 13(1)(c)",
+    ),
+    item(
+        "13(1)(d), 14(2)(b) legitimate interests",
+        "blocking devices that send spam",
+        "purposes.1.legitimate_interest",
+        "Art. 13(1)(d)",
+    ),
+    item(
+        "13(1)(e) recipients",
+        "Relaycloud Inc.",
+        "recipients.1",
+        "Art. 13(1)(e)",
+    ),
+    item(
+        "13(1)(f) transfers",
+        "outside the EEA (US), safeguard: Standard contractual clauses",
+        "recipients.1.safeguard",
+        "Art. 13(1)(f)",
+    ),
+    item(
+        "13(1)(f) transfers: country",
+        "within the EEA (DE)",
+        "recipients.0.country",
+        "Art. 13(1)(f)",
+    ),
+    item(
+        "13(2)(a), 14(2)(a) retention",
+        "90 days after the last message",
+        "purposes.1.retention",
+        "Art. 13(2)(a)",
+    ),
+    from_code("13(2)(b), 14(2)(c) rights", "access your data (Art. 15)"),
+    from_code(
+        "13(2)(c), 14(2)(d) withdraw consent",
+        "withdraw it at any time",
+    ),
+    from_code(
+        "13(2)(d), 14(2)(e) complaint",
+        "supervisory authority (Art. 77)",
+    ),
+    item(
+        "13(2)(e) requirement",
+        "the relay does not accept your messages",
+        "purposes.1.requirement",
+        "Art. 13(2)(e)",
+    ),
+    item(
+        "13(2)(f), 14(2)(g) automated decisions",
+        "taken by automated means",
+        "automated_decision_making",
+        "Art. 13(2)(f)",
+    ),
+    from_code(
+        "14(1)(d) categories of personal data",
+        "**Personal data:** IMEI, Phone number",
+    ),
+    item(
+        "14(2)(f) source",
+        "from the address book on the phone of a Parley user",
+        "purposes.0.subjects.1.source",
+        "Art. 14(2)(f)",
+    ),
+    records(
+        "30(1)(a) controller",
+        "**Controller:** Parley Inc.",
+        "controller",
+        "Art. 30(1)(a)",
+    ),
+    records(
+        "30(1)(a) DPO",
+        "**DPO:** dpo@parley.example",
+        "dpo",
+        "Art. 30(1)(a)",
+    ),
+    records(
+        "30(1)(b) purposes",
+        "Deliver a message over the Parley cloud to its recipient",
+        "flows.3",
+        "Art. 30(1)(b)",
+    ),
+    records(
+        "30(1)(c) data subjects",
+        "contacts in the users' address books (source: the address book",
+        "purposes.2.subjects",
+        "Art. 30(1)(c)",
+    ),
+    records(
+        "30(1)(d) recipients",
+        "Relaycloud Inc. (message relay hosting) (processor (Art. 28), US)",
+        "recipients.1",
+        "Art. 30(1)(d)",
+    ),
+    records(
+        "30(1)(e) transfers",
+        "safeguard: Standard contractual clauses",
+        "recipients.1.safeguard",
+        "Art. 30(1)(e)",
+    ),
+    records(
+        "30(1)(f) retention",
+        "Until delivered, at most 30 days",
+        "purposes.2.retention",
+        "Art. 30(1)(f)",
+    ),
+];
+
+/// Art. 13/14/30 checklist on the leaky sample: with complete declarations the notice and the
+/// records show every item and nothing required is missing; with one item removed, the gap
+/// list ("To be completed") names its article.
+#[test]
+fn gdpr_checklist_on_the_leaky_sample() {
+    let (doc, notice, ropa) = checklist_documents(COMPLETE_DECLARATIONS);
+    assert!(
+        doc.required_missing.is_empty(),
+        "{:#?}",
+        doc.required_missing
+    );
+    for item in CHECKLIST {
+        let text = if item.in_records { &ropa } else { &notice };
+        assert!(
+            text.contains(item.shows),
+            "Art. {}: `{}` missing from the {}:\n{text}",
+            item.article,
+            item.shows,
+            if item.in_records { "records" } else { "notice" }
+        );
+    }
+    assert!(
+        ropa.contains("no transport encryption (plaintext)"),
+        "30(1)(g) security:\n{ropa}"
+    );
+    for item in CHECKLIST {
+        let Some(path) = item.remove else { continue };
+        let (doc, notice, _) = checklist_documents(&without(COMPLETE_DECLARATIONS, path));
+        let gaps = notice
+            .split_once("## To be completed")
+            .map(|(_, rest)| rest)
+            .expect("the audit notice has a gap list");
+        assert!(
+            gaps.contains(item.gap),
+            "Art. {}: without `{path}` the gap list does not name {}:\n{gaps}",
+            item.article,
+            item.gap
+        );
+        assert!(
+            doc.required_missing.iter().any(|g| g.contains(item.gap)),
+            "{path}: {:#?}",
+            doc.required_missing
+        );
+    }
+}
+
+/// A commit hash the provenance could carry, so the public edition can be checked for it.
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn public_notices(doc: Document) -> Vec<String> {
+    let templates = Templates::builtin().expect("templates");
+    let doc = doc.in_edition(documents::Edition::Public);
+    [DocFormat::Md, DocFormat::Html]
+        .into_iter()
+        .map(|f| disclosure::render(Kind::Notice, f, &doc, &templates).expect("renders"))
+        .collect()
+}
+
+/// The public notice of both samples shows no source code, file path or commit hash, no gap
+/// table and no DPIA; the leaky sample's is marked DRAFT, the fixed sample's is not until a
+/// required item is removed from its declarations.
+#[test]
+fn public_edition_has_no_code_and_marks_drafts() {
+    for sample in ["cloud-messenger", "cloud-messenger-fixed"] {
+        let root = sample_root(sample);
+        let result =
+            scan::run(&ScanOptions::new(root.clone()), &RulePack::builtin()).expect("scans");
+        let decl_text = std::fs::read_to_string(root.join("idflow.yaml")).expect("read");
+        let decl = Declarations::parse(&decl_text, Path::new("idflow.yaml")).expect("valid");
+        let p = Provenance::resolve(
+            &ProvenanceInput {
+                scanned: sample.to_string(),
+                commit: Some(COMMIT.to_string()),
+                date: Some("2026-01-01".to_string()),
+                declarations: Some("idflow.yaml".to_string()),
+                ..ProvenanceInput::default()
+            },
+            &result.tool_version,
+            &result.rules_hash,
+        )
+        .expect("valid date");
+        let doc = documents::build(&result, &decl, p.clone());
+        for text in public_notices(doc.clone()) {
+            assert!(
+                !text.contains(COMMIT),
+                "{sample}: commit hash in the public notice"
+            );
+            assert!(!text.contains(&COMMIT[..12]), "{sample}: short commit hash");
+            assert!(
+                !text.contains(".rs"),
+                "{sample}: a file path in the public notice:\n{text}"
+            );
+            for f in &result.findings {
+                for step in &f.path {
+                    let code = step.location.snippet.trim();
+                    assert!(
+                        !code.is_empty() && !text.contains(code),
+                        "{sample}: code `{code}`"
+                    );
+                }
+            }
+            for needle in [
+                "DPIA",
+                "Findings appendix",
+                "idflow.yaml",
+                "F1",
+                "Provenance",
+            ] {
+                assert!(
+                    !text.contains(needle),
+                    "{sample}: `{needle}` in the public notice"
+                );
+            }
+            assert_eq!(
+                text.contains("DRAFT"),
+                sample == "cloud-messenger",
+                "{sample}: DRAFT mark"
+            );
+        }
+        if sample == "cloud-messenger-fixed" {
+            let decl = Declarations::parse(
+                &without(&decl_text, "purposes.0.retention"),
+                Path::new("idflow.yaml"),
+            )
+            .expect("valid");
+            for text in public_notices(documents::build(&result, &decl, p)) {
+                assert!(
+                    text.contains("DRAFT"),
+                    "a missing retention period must mark a draft"
+                );
+                assert!(text.contains("Art. 13(2)(a)"), "{text}");
+            }
+        }
+    }
+}
+
+/// The Play data-safety CSV has exactly the Play Console import header, every question id is
+/// one of the documented families, and the fixed sample answers the data types it sends.
+#[test]
+fn play_csv_has_the_play_console_import_columns() {
+    let doc = sample_doc("cloud-messenger-fixed");
+    let templates = Templates::builtin().expect("templates");
+    let text =
+        disclosure::render(Kind::DataSafety, DocFormat::Csv, &doc, &templates).expect("renders");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "Question ID (machine readable)",
+            "Response ID (machine readable)",
+            "Response value",
+            "Answer requirement",
+            "Human-friendly question label",
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
+    for row in &rows {
+        let question = &row[0];
+        assert!(
+            question.starts_with("PSL_DATA_COLLECTION_")
+                || question.starts_with("PSL_DATA_TYPES_")
+                || question.starts_with("PSL_DATA_USAGE_RESPONSES:"),
+            "undocumented question id {question}"
+        );
+        assert!(
+            ["", "TRUE", "FALSE"].contains(&&row[2]),
+            "value {}",
+            &row[2]
+        );
+        assert!(
+            [
+                "REQUIRED",
+                "MAYBE_REQUIRED",
+                "MULTIPLE_CHOICE",
+                "SINGLE_CHOICE"
+            ]
+            .contains(&&row[3]),
+            "requirement {}",
+            &row[3]
+        );
+    }
+    let selected: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r[0].starts_with("PSL_DATA_TYPES_") && &r[2] == "TRUE")
+        .map(|r| (r.get(0).unwrap_or_default(), r.get(1).unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ("PSL_DATA_TYPES_CONTACTS", "PSL_CONTACTS"),
+            ("PSL_DATA_TYPES_IDENTIFIERS", "PSL_DEVICE_ID"),
+            ("PSL_DATA_TYPES_PERSONAL", "PSL_PHONE"),
+        ]
+    );
+    assert!(rows
+        .iter()
+        .any(|r| &r[0] == "PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT" && &r[2] == "TRUE"));
+}
+
+/// `html` without its `<code>` elements (code text may hold backticks).
+fn outside_code(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<code") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .split_once("</code>")
+            .map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// HTML shows no Markdown syntax: no backtick outside code elements, in any HTML document of
+/// either sample; notes that name code in backticks become `<code>`.
+#[test]
+fn html_has_no_markdown_syntax() {
+    let templates = Templates::builtin().expect("templates");
+    for sample in ["cloud-messenger", "cloud-messenger-fixed"] {
+        let doc = sample_doc(sample);
+        for (kind, format) in every_document() {
+            if format != DocFormat::Html {
+                continue;
+            }
+            let html = disclosure::render(kind, format, &doc, &templates).expect("renders");
+            let text = outside_code(&html);
+            assert!(
+                !text.contains('`'),
+                "{sample} {kind}: a backtick outside code"
+            );
+            assert!(!text.contains("**"), "{sample} {kind}: Markdown bold");
+        }
+    }
+}
+
+/// A transport idflow could not determine is amber, never green; the DPIA has one row per
+/// criterion whatever the number of categories and hosts.
+#[test]
+fn unknown_transport_is_amber_and_dpia_rows_are_per_criterion() {
+    let mut result = hostile_result();
+    result.findings[0].transport = Transport::Unknown;
+    let mut second = result.findings[0].clone();
+    second.recipient = Some("y.example".to_string());
+    second.sink.line = 12;
+    result.findings.push(second);
+    let doc = documents::build(
+        &result,
+        &Declarations::default(),
+        provenance(&result, "x", None),
+    );
+    let criteria: Vec<&str> = doc.dpia.iter().map(|d| d.criterion.as_str()).collect();
+    assert_eq!(criteria, ["transport-unknown", "no-opt-in"]);
+    assert_eq!(doc.dpia[0].host, "x.example, y.example");
+    let templates = Templates::builtin().expect("templates");
+    let html =
+        disclosure::render(Kind::Notice, DocFormat::Html, &doc, &templates).expect("renders");
+    assert!(
+        html.contains("<span class=\"pill warn\">transport not determined</span>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("pill good\">transport not determined"),
+        "{html}"
+    );
 }

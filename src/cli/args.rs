@@ -182,9 +182,22 @@ pub struct ReportArgs {
     /// Date printed in the documents (default: SOURCE_DATE_EPOCH, else the commit date)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
+    /// Edition of the notice: `audit` (with gaps, DPIA screening and the code evidence) or
+    /// `public` (what a user reads; marked DRAFT while required items are missing)
+    #[arg(long, value_enum, default_value_t = ReportEdition::Audit)]
+    pub edition: ReportEdition,
     /// Rule pack, excludes and verbosity, as for `scan`.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Editions of the privacy notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportEdition {
+    /// Everything, with the evidence from the code
+    Audit,
+    /// The notice a user reads: no code, paths, commit, gaps table or DPIA
+    Public,
 }
 
 /// Document kinds of `idflow report`.

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::args::{ReportArgs, ReportFormat, ReportKind};
+use super::args::{ReportArgs, ReportEdition, ReportFormat, ReportKind};
 use super::{load_rules, note, output, warning, ExitStatus};
 use crate::declarations::{Declarations, DEFAULT_FILE_NAME};
 use crate::report::disclosure::{self, DocFormat, Kind};
-use crate::report::documents;
+use crate::report::documents::{self, Edition};
 use crate::report::provenance::{Provenance, ProvenanceInput};
 use crate::report::tera::Templates;
 
@@ -50,6 +50,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         None => Templates::builtin()?,
     };
     let jobs = jobs(args)?;
+    if args.edition == ReportEdition::Public && args.kind != ReportKind::Notice {
+        bail!(
+            "--edition public is an edition of the notice (--kind notice); records of processing, data maps and store labels are not published to users as they are"
+        );
+    }
 
     let common = &args.common;
     let mut result = super::scan::scan_tree(
@@ -77,7 +82,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         declarations: decl_name,
     };
     let provenance = Provenance::resolve(&input, &result.tool_version, &result.rules_hash)?;
-    let doc = documents::build(&result, &decl, provenance);
+    let edition = match args.edition {
+        ReportEdition::Audit => Edition::Audit,
+        ReportEdition::Public => Edition::Public,
+    };
+    let doc = documents::build(&result, &decl, provenance).in_edition(edition);
 
     if !args.common.quiet {
         for skipped in &result.skipped {
@@ -126,6 +135,22 @@ pub(crate) fn run(args: &ReportArgs) -> Result<ExitStatus> {
         note(&format!(
             "scanned: {}",
             crate::report::text::summary(&result)
+        ));
+    }
+    if doc.draft && !args.common.quiet {
+        warning(&format!(
+            "the public notice is marked DRAFT: {} required item{} missing{}",
+            doc.required_missing.len(),
+            if doc.required_missing.len() == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+            if doc.coverage.complete {
+                ""
+            } else {
+                " and the analysis is incomplete"
+            }
         ));
     }
     if !args.common.quiet && !doc.gaps.is_empty() {

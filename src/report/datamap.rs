@@ -239,8 +239,8 @@ text.dm-ok{fill:#2e7d32}text.dm-plain{fill:#c62828}text.dm-unknown{fill:#b26a00}
 .dm-legend text{font:12px system-ui,sans-serif;fill:#333}\
 </style>";
 
-const COL_W: usize = 220;
-const GAP: usize = 86;
+const COL_W: usize = 270;
+const GAP: usize = 70;
 const NODE_H: usize = 46;
 const V_GAP: usize = 16;
 const TOP: usize = 44;
@@ -312,15 +312,18 @@ fn svg(layers: &Layers, edges: &Edges) -> String {
             let y = node_y(nodes.len(), max, i);
             let _ = write!(
                 out,
-                "<g class=\"dm-node dm-l{layer}{}\"><rect x=\"{}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"6\"/><text x=\"{}\" y=\"{}\" class=\"dm-title\">{}</text><text x=\"{}\" y=\"{}\" class=\"dm-sub\">{}</text></g>",
+                "<g class=\"dm-node dm-l{layer}{}\"><title>{}: {}</title><rect x=\"{}\" y=\"{y}\" width=\"{COL_W}\" height=\"{NODE_H}\" rx=\"6\"/><text x=\"{}\" y=\"{}\" class=\"dm-title\">{}</text><text x=\"{}\" y=\"{}\" class=\"dm-sub\">{}</text></g>",
                 if node.title == UNDECLARED { " dm-undeclared" } else { "" },
+                // The labels below are cut to fit the box; the title shows them in full on hover.
+                xml(&node.title),
+                xml(&node.sub),
                 x(layer),
                 x(layer) + 10,
                 y + 19,
-                xml(&super::shorten(&node.title, 24)),
+                xml(&super::shorten(&node.title, 32)),
                 x(layer) + 10,
                 y + 36,
-                xml(&super::shorten(&node.sub, 34)),
+                xml(&super::shorten(&node.sub, 40)),
             );
         }
     }

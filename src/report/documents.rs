@@ -3,9 +3,12 @@
 //!
 //! Takes a [`ScanResult`] (never re-analysed), the [`Declarations`] and the [`Provenance`], gives
 //! a [`Document`]: flows numbered `F1`, `F2`, ... in the findings' order, each with its declared
-//! purpose and recipient when there is one; per-category notice entries; Art. 30 activities; the
-//! gaps (what the declarations leave open, never filled in by guessing); the DPIA screening; the
-//! store answers; the data map. Every list is in a fixed order, so rendering is deterministic.
+//! purpose and recipient when there is one; the notice's entries per purpose (each pairing its
+//! data, basis, subjects, recipients, transfers and retention) and its per-category table;
+//! Art. 30 activities; the gaps (what the declarations leave open, never filled in by guessing,
+//! each naming the article that asks for it); the DPIA screening; the store answers; the data
+//! map. Every list is in a fixed order, so rendering is deterministic. [`Document::in_edition`]
+//! picks the audit or the public edition of the notice.
 //!
 //! The field names below are the template API, documented in `docs/reports.md`.
 
@@ -15,23 +18,67 @@ use serde::Serialize;
 
 use super::datamap::{self, DataMap};
 use super::provenance::Provenance;
-use crate::declarations::{in_eea, Controller, Declarations, Dpo, Purpose, Recipient};
+use super::purposes::{
+    document_gaps, opt_in_phrase, purpose_notices, representative_needed, required_missing,
+    subjects, unique,
+};
+use super::stores::{data_safety, manifest};
+use crate::declarations::{
+    in_eea, AutomatedDecisions, Controller, Declarations, Dpo, LegalBasis, Purpose, Recipient,
+    Representative,
+};
 use crate::findings::{Finding, Location, NetworkDependency, ScanResult, Transport, Unresolved};
+
+/// Which notice: the one a user reads, or the one an auditor checks against the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Edition {
+    /// Everything, with the evidence: gaps, DPIA screening, findings with code, provenance.
+    #[default]
+    Audit,
+    /// What a data subject reads: no code, paths, commit hashes, gaps table or DPIA; marked
+    /// DRAFT while a required item is missing.
+    Public,
+}
 
 /// Everything a report template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
+    /// `audit` or `public` (see [`Edition`]).
+    pub edition: Edition,
+    /// True in the public edition while `required_missing` is not empty or the analysis is
+    /// incomplete: the notice says it is a draft, not for publication.
+    pub draft: bool,
     /// How the report was made.
     pub provenance: Provenance,
     /// The controller, when declared.
     pub controller: Option<Controller>,
+    /// The representative in the Union (Art. 27), when declared.
+    pub representative: Option<Representative>,
+    /// `required`, `not-required` (controller in the EEA) or `unknown` (country not declared).
+    pub representative_needed: String,
     /// The DPO, when declared.
     pub dpo: Option<Dpo>,
+    /// Automated decision-making (Art. 13(2)(f)), when declared.
+    pub automated_decision_making: Option<AutomatedDecisions>,
     /// Declared data subjects, joined, or empty.
     pub data_subjects: String,
     /// Headline figures.
     pub summary: Summary,
-    /// One entry per category found, for the privacy notice.
+    /// The notice's main structure: one entry per declared purpose (plus one for flows without
+    /// a purpose), each pairing its data, basis, recipients, transfers and retention.
+    pub purposes: Vec<PurposeNotice>,
+    /// Some purpose rests on consent (Art. 6(1)(a)): the notice states the right to withdraw it.
+    pub any_consent: bool,
+    /// Some purpose rests on legitimate interests (Art. 6(1)(f)): the notice states the right
+    /// to object.
+    pub any_legitimate_interest: bool,
+    /// Every item Art. 13, 14 or 30 asks for that the declarations leave open, each naming its
+    /// article and no code location (the public edition lists these).
+    pub required_missing: Vec<String>,
+    /// What the store labels need and the declarations leave open (not a GDPR item).
+    pub store_gaps: Vec<String>,
+    /// One entry per category found: the notice's secondary, per-category table.
     pub categories: Vec<CategoryView>,
     /// Art. 30(1) processing activities, one per purpose (plus one for undeclared flows).
     pub activities: Vec<Activity>,
@@ -72,6 +119,66 @@ pub struct Summary {
     pub flows_with_gaps: usize,
     /// DPIA screening items.
     pub dpia_items: usize,
+}
+
+/// One purpose in the notice (Art. 13(1)(c)–(f), 13(2)(a),(e), 14(1)(d), 14(2)(f)).
+#[derive(Debug, Clone, Serialize)]
+pub struct PurposeNotice {
+    /// Purpose id, empty for the entry of flows without a declared purpose.
+    pub id: String,
+    /// What the processing is for.
+    pub description: String,
+    /// `Art. 6(1)(a) GDPR (consent)`, when declared.
+    pub legal_basis: Option<String>,
+    /// True when the basis is Art. 6(1)(f).
+    pub legitimate_interests_basis: bool,
+    /// The legitimate interests pursued, when declared.
+    pub legitimate_interest: Option<String>,
+    /// Names of the categories of personal data the code sends for this purpose.
+    pub categories: Vec<String>,
+    /// Whose data, and where it comes from.
+    pub subjects: Vec<SubjectView>,
+    /// Declared recipients of this purpose's flows.
+    pub recipients: Vec<RecipientView>,
+    /// Hosts of this purpose's flows with no declared recipient.
+    pub undeclared_hosts: Vec<String>,
+    /// Retention, when declared.
+    pub retention: Option<String>,
+    /// Whether providing the data is required (the sentence), when declared.
+    pub requirement: Option<String>,
+    /// Consequences of not providing the data, when declared.
+    pub consequences: Option<String>,
+    /// How the data travels, one phrase per distinct protection.
+    pub protection: String,
+    /// Some flow of this purpose travels in plaintext.
+    pub plaintext: bool,
+    /// Some flow of this purpose has a transport idflow could not determine.
+    pub transport_unknown: bool,
+    /// Whether the user must opt in, one phrase.
+    pub opt_in: String,
+    /// Every flow of this purpose waits for opt-in.
+    pub all_opt_in: bool,
+    /// Flow numbers (evidence, audit edition).
+    pub flows: Vec<String>,
+    /// What this purpose's declarations leave open, each naming its article.
+    pub missing: Vec<String>,
+    /// True for the entry of flows without a declared purpose.
+    pub undeclared: bool,
+}
+
+/// A category of data subjects of a purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectView {
+    /// Who.
+    pub who: String,
+    /// `user`, `contact` or `other`.
+    pub kind: String,
+    /// The data is not obtained from the person (Art. 14 applies).
+    pub third_party_source: bool,
+    /// Where the data comes from, when declared.
+    pub source: Option<String>,
+    /// Names of the categories of their data, joined.
+    pub categories: String,
 }
 
 /// A declared purpose as reports show it.
@@ -204,8 +311,10 @@ pub struct Activity {
     pub legal_basis: String,
     /// Categories of personal data.
     pub categories: String,
-    /// Categories of data subjects.
+    /// Categories of data subjects, each with its source when not the person.
     pub data_subjects: String,
+    /// The legitimate interests, when the basis is Art. 6(1)(f) (empty otherwise).
+    pub legitimate_interest: String,
     /// Recipients.
     pub recipients: String,
     /// Transfers to third countries and their safeguards.
@@ -242,9 +351,9 @@ pub struct DpiaItem {
     pub criterion: String,
     /// Short title.
     pub title: String,
-    /// Category name.
+    /// Names of the categories it applies to, joined.
     pub category_name: String,
-    /// Host or `unknown host`.
+    /// Hosts (or `unknown host`) it applies to, joined.
     pub host: String,
     /// Flow numbers.
     pub flows: String,
@@ -311,6 +420,16 @@ pub struct DataSafetyRow {
     pub purposes: String,
     /// Flow numbers.
     pub flows: String,
+    /// Play Console CSV ids: (data type question, response id), when Play has one.
+    pub play_ids: Option<(String, String)>,
+    /// Shared with a third party: unknown when a recipient is not declared.
+    pub shared_flag: Option<bool>,
+    /// Encrypted in transit: unknown when a transport is not determined.
+    pub encrypted_flag: Option<bool>,
+    /// Play Console purpose ids (`PSL_APP_FUNCTIONALITY`, ...).
+    pub purpose_ids: Vec<String>,
+    /// Some flow has no declared store purpose.
+    pub purpose_missing: bool,
 }
 
 /// Apple privacy-manifest draft.
@@ -331,10 +450,11 @@ pub struct ManifestType {
     pub data_type: String,
     /// idflow categories behind it.
     pub categories: String,
-    /// Identifiers and phone numbers are linkable to the user by nature.
-    pub linked: bool,
-    /// Declared tracking (false when not declared).
-    pub tracking: bool,
+    /// Declared `linked_to_user` of the purposes (true if any says so; none when some purpose
+    /// leaves it open and none says true): the manifest omits the key and says so.
+    pub linked: Option<bool>,
+    /// Declared tracking of the purposes (or the document's), as `linked`.
+    pub tracking: Option<bool>,
     /// Apple purpose keys.
     pub purposes: Vec<String>,
     /// Some flow has no declared store purpose.
@@ -361,17 +481,9 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
             missing: f.missing.clone(),
         })
         .collect();
-    let mut document_gaps = Vec::new();
-    if decl.controller.is_none() {
-        document_gaps.push("controller: name, address and contact (Art. 13(1)(a))".to_string());
-    }
-    if decl.dpo.is_none() {
-        document_gaps
-            .push("DPO contact (Art. 13(1)(b)), if a data protection officer is designated".into());
-    }
-    if decl.data_subjects.is_empty() {
-        document_gaps.push("categories of data subjects (Art. 30(1)(c))".to_string());
-    }
+    let purposes = purpose_notices(decl, &flows);
+    let document_gaps = document_gaps(decl);
+    let required_missing = required_missing(decl, &purposes);
     let dpia = dpia(&flows);
     let categories = categories(result, &flows);
     let summary = Summary {
@@ -389,8 +501,28 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
         dpia_items: dpia.len(),
     };
     Document {
+        edition: Edition::Audit,
+        draft: false,
+        representative: decl.representative.clone(),
+        representative_needed: representative_needed(decl).to_string(),
+        automated_decision_making: decl.automated_decision_making.clone(),
+        any_consent: decl
+            .purposes
+            .iter()
+            .any(|p| p.legal_basis == Some(LegalBasis::A)),
+        any_legitimate_interest: decl
+            .purposes
+            .iter()
+            .any(|p| p.legal_basis == Some(LegalBasis::F)),
+        store_gaps: document_gaps
+            .iter()
+            .filter(|g| !g.contains("Art. "))
+            .cloned()
+            .collect(),
+        required_missing,
+        purposes,
         activities: activities(decl, &flows),
-        data_safety: data_safety(result, &flows),
+        data_safety: data_safety(result, decl, &flows),
         privacy_manifest: manifest(result, decl, &flows),
         data_map: datamap::build(&flows),
         coverage: coverage(result),
@@ -407,6 +539,18 @@ pub fn build(result: &ScanResult, decl: &Declarations, provenance: Provenance) -
     }
 }
 
+impl Document {
+    /// The same document in `edition`; the public edition is a draft while a required item
+    /// is missing or the analysis is incomplete.
+    #[must_use]
+    pub fn in_edition(mut self, edition: Edition) -> Document {
+        self.edition = edition;
+        self.draft = edition == Edition::Public
+            && (!self.required_missing.is_empty() || !self.coverage.complete);
+        self
+    }
+}
+
 fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) -> FlowView {
     let host = f.recipient.clone();
     let recipient = host.as_deref().and_then(|h| decl.recipient_for(h));
@@ -415,29 +559,38 @@ fn flow_view(i: usize, f: &Finding, result: &ScanResult, decl: &Declarations) ->
     let mut missing = Vec::new();
     match (&host, recipient) {
         (None, _) => missing.push(
-            "recipient: the code does not tell the host; declare the flow's recipient".to_string(),
+            "recipient: the code does not tell the host; declare the flow's recipient (Art. 13(1)(e))".to_string(),
         ),
         (Some(h), None) => missing.push(format!(
-            "recipient: no declared recipient matches host `{h}` (name, role, country)"
+            "recipient: no declared recipient matches host “{h}” (name, role, country; Art. 13(1)(e))"
         )),
         (Some(_), Some(r)) => {
             if r.country.is_none() {
-                missing.push(format!("recipient country of `{}`", r.name));
+                missing.push(format!(
+                    "recipient country of “{}” (Art. 13(1)(f))",
+                    r.name
+                ));
             }
         }
     }
     match purpose {
         None => missing.push(format!(
-            "purpose: no flow declaration for {} to {}",
+            "purpose: no flow declaration for {} to {} (Art. 13(1)(c))",
             f.category,
             host.as_deref().unwrap_or("this recipient")
         )),
         Some(p) => {
             if p.legal_basis.is_none() {
-                missing.push(format!("legal basis (Art. 6(1) a–f) of purpose `{}`", p.id));
+                missing.push(format!(
+                    "legal basis (Art. 6(1) a–f) of purpose “{}” (Art. 13(1)(c))",
+                    p.id
+                ));
             }
             if p.retention.is_none() {
-                missing.push(format!("retention period of purpose `{}`", p.id));
+                missing.push(format!(
+                    "retention period of purpose “{}” (Art. 13(2)(a))",
+                    p.id
+                ));
             }
         }
     }
@@ -477,7 +630,7 @@ fn at(l: &Location) -> String {
     format!("{}:{}", l.file, l.line)
 }
 
-fn host_label(f: &FlowView) -> String {
+pub(super) fn host_label(f: &FlowView) -> String {
     f.host.clone().unwrap_or_else(|| "unknown host".to_string())
 }
 
@@ -559,17 +712,7 @@ fn categories(result: &ScanResult, flows: &[FlowView]) -> Vec<CategoryView> {
                 .collect();
             let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
             let consented = of.iter().filter(|f| f.consent).count();
-            let opt_in = if consented == of.len() {
-                "Yes: sent only after the user opts in".to_string()
-            } else if consented == 0 {
-                "No: sent without asking for consent".to_string()
-            } else {
-                format!(
-                    "Partly: {} of {} flows are sent without asking for consent",
-                    of.len() - consented,
-                    of.len()
-                )
-            };
+            let opt_in = opt_in_phrase(consented, of.len());
             CategoryView {
                 id: id.to_string(),
                 name: info.map_or_else(|| id.to_string(), |c| c.name.clone()),
@@ -588,10 +731,16 @@ fn categories(result: &ScanResult, flows: &[FlowView]) -> Vec<CategoryView> {
 }
 
 fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
-    let subjects = if decl.data_subjects.is_empty() {
-        "To be completed".to_string()
-    } else {
-        decl.data_subjects.join("; ")
+    let subjects = |p: Option<&Purpose>, of: &[&FlowView]| {
+        let list: Vec<String> = subjects(decl, p, of)
+            .into_iter()
+            .map(|s| match (s.third_party_source, s.source) {
+                (true, Some(src)) => format!("{} (source: {src})", s.who),
+                (true, None) => format!("{} (source: to be completed)", s.who),
+                (false, _) => s.who,
+            })
+            .collect();
+        or_none(join(list), "To be completed")
     };
     let row = |of: &[&FlowView]| {
         let categories: BTreeSet<&str> = of.iter().map(|f| f.category_name.as_str()).collect();
@@ -658,7 +807,12 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
                 .legal_basis
                 .map_or_else(|| "To be completed".to_string(), |b| b.citation()),
             categories: or_none(categories, "none found in the code"),
-            data_subjects: subjects.clone(),
+            data_subjects: subjects(Some(p), &of),
+            legitimate_interest: match (p.legal_basis, &p.legitimate_interest) {
+                (Some(LegalBasis::F), Some(i)) => i.clone(),
+                (Some(LegalBasis::F), None) => "To be completed".to_string(),
+                _ => String::new(),
+            },
             recipients: or_none(recipients, "none found in the code"),
             transfers: or_none(transfers, "none"),
             retention: p
@@ -678,7 +832,8 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
             purpose: "To be completed: flows without a declared purpose".to_string(),
             legal_basis: "To be completed".to_string(),
             categories,
-            data_subjects: subjects,
+            data_subjects: subjects(None, &undeclared),
+            legitimate_interest: String::new(),
             recipients,
             transfers,
             retention: "To be completed".to_string(),
@@ -690,14 +845,14 @@ fn activities(decl: &Declarations, flows: &[FlowView]) -> Vec<Activity> {
     out
 }
 
-fn join<'a>(set: impl IntoIterator<Item = impl AsRef<str> + 'a>) -> String {
+pub(super) fn join<'a>(set: impl IntoIterator<Item = impl AsRef<str> + 'a>) -> String {
     set.into_iter()
         .map(|s| s.as_ref().to_string())
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn or_none(s: String, none: &str) -> String {
+pub(super) fn or_none(s: String, none: &str) -> String {
     if s.is_empty() {
         none.to_string()
     } else {
@@ -706,28 +861,31 @@ fn or_none(s: String, none: &str) -> String {
 }
 
 fn dpia(flows: &[FlowView]) -> Vec<DpiaItem> {
-    // (criterion order, category, host) → flow numbers; the BTreeMap fixes the order.
-    let mut items: BTreeMap<(u8, String, String), Vec<String>> = BTreeMap::new();
+    // One row per criterion (a screening answers "does this criterion apply", once), with the
+    // categories, hosts and flows it applies to; the BTreeMap keeps the criteria in order.
+    let mut items: BTreeMap<u8, Vec<&FlowView>> = BTreeMap::new();
     for f in flows {
-        let key = |n: u8| (n, f.category_name.clone(), host_label(f));
         if f.transport == "plaintext" && !f.encrypted {
-            items.entry(key(0)).or_default().push(f.number.clone());
+            items.entry(0).or_default().push(f);
         }
         if f.transport == "unknown" && !f.encrypted {
-            items.entry(key(1)).or_default().push(f.number.clone());
+            items.entry(1).or_default().push(f);
         }
         if !f.consent {
-            items.entry(key(2)).or_default().push(f.number.clone());
+            items.entry(2).or_default().push(f);
         }
         if let Some(r) = &f.recipient {
             if r.outside_eea == "yes" && r.safeguard.is_none() {
-                items.entry(key(3)).or_default().push(f.number.clone());
+                items.entry(3).or_default().push(f);
             }
         }
     }
     items
         .into_iter()
-        .map(|((n, category_name, host), numbers)| {
+        .map(|(n, of)| {
+            let category_name = unique(of.iter().map(|f| f.category_name.as_str())).join(", ");
+            let host = unique(of.iter().map(|f| host_label(f))).join(", ");
+            let numbers: Vec<&str> = of.iter().map(|f| f.number.as_str()).collect();
             let (criterion, title, why) = match n {
                 0 => (
                     "plaintext",
@@ -787,117 +945,5 @@ fn coverage(result: &ScanResult) -> Coverage {
         unresolved: result.unresolved.clone(),
         complete: !result.incomplete(),
         blind_spots: result.blind_spots(),
-    }
-}
-
-fn store_groups<'a>(
-    result: &ScanResult,
-    flows: &'a [FlowView],
-    key: impl Fn(&crate::findings::CategoryInfo) -> String,
-) -> BTreeMap<String, Vec<&'a FlowView>> {
-    let mut groups: BTreeMap<String, Vec<&FlowView>> = BTreeMap::new();
-    for f in flows {
-        let k = result
-            .categories
-            .iter()
-            .find(|c| c.id == f.category)
-            .map_or_else(|| f.category_name.clone(), &key);
-        groups.entry(k).or_default().push(f);
-    }
-    groups
-}
-
-fn data_safety(result: &ScanResult, flows: &[FlowView]) -> Vec<DataSafetyRow> {
-    store_groups(result, flows, |c| c.play_data_safety.clone())
-        .into_iter()
-        .map(|(data_type, of)| {
-            let roles: BTreeSet<Option<&str>> = of
-                .iter()
-                .map(|f| f.recipient.as_ref().map(|r| r.role.as_str()))
-                .collect();
-            // Play: transfers to service providers (processors) and to the developer's own
-            // servers are not "sharing"; transfers to third parties are.
-            let shared = if roles.contains(&Some("third-party")) {
-                "Yes"
-            } else if roles.contains(&None) {
-                "To be completed"
-            } else {
-                "No"
-            };
-            let encrypted_in_transit = if of.iter().all(|f| f.transport == "tls") {
-                "Yes"
-            } else if of.iter().any(|f| f.transport == "plaintext") {
-                "No"
-            } else {
-                "To be completed"
-            };
-            let purposes: BTreeSet<&str> = of
-                .iter()
-                .filter_map(|f| f.purpose.as_ref()?.play_purpose.as_deref())
-                .collect();
-            let purpose_missing = of
-                .iter()
-                .any(|f| f.purpose.as_ref().is_none_or(|p| p.play_purpose.is_none()));
-            let mut purposes = join(purposes);
-            if purpose_missing {
-                purposes = if purposes.is_empty() {
-                    "To be completed".to_string()
-                } else {
-                    format!("{purposes}; to be completed for some flows")
-                };
-            }
-            DataSafetyRow {
-                data_type,
-                categories: join(
-                    of.iter()
-                        .map(|f| f.category_name.as_str())
-                        .collect::<BTreeSet<_>>(),
-                ),
-                collected: "Yes".to_string(),
-                shared: shared.to_string(),
-                encrypted_in_transit: encrypted_in_transit.to_string(),
-                optional: if of.iter().all(|f| f.consent) {
-                    "Optional"
-                } else {
-                    "Required"
-                }
-                .to_string(),
-                purposes,
-                flows: of
-                    .iter()
-                    .map(|f| f.number.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })
-        .collect()
-}
-
-fn manifest(result: &ScanResult, decl: &Declarations, flows: &[FlowView]) -> Manifest {
-    Manifest {
-        tracking: decl.tracking.unwrap_or(false),
-        tracking_declared: decl.tracking.is_some(),
-        data_types: store_groups(result, flows, |c| c.apple_privacy.clone())
-            .into_iter()
-            .map(|(data_type, of)| ManifestType {
-                data_type,
-                categories: join(
-                    of.iter()
-                        .map(|f| f.category_name.as_str())
-                        .collect::<BTreeSet<_>>(),
-                ),
-                linked: true,
-                tracking: decl.tracking.unwrap_or(false),
-                purposes: of
-                    .iter()
-                    .filter_map(|f| f.purpose.as_ref()?.apple_purpose.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                purpose_missing: of
-                    .iter()
-                    .any(|f| f.purpose.as_ref().is_none_or(|p| p.apple_purpose.is_none())),
-            })
-            .collect(),
     }
 }

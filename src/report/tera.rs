@@ -77,6 +77,7 @@ impl Templates {
         for name in UNAVAILABLE_FUNCTIONS {
             tera.register_function(name, unavailable(name));
         }
+        tera.register_filter("html_code_spans", html_code_spans_filter);
         let mut overridden = Vec::new();
         let files: Vec<(String, String)> = DEFAULT_TEMPLATE_FILES
             .iter()
@@ -236,6 +237,37 @@ fn code_filter(
     Ok(Value::String(md_code(&as_text(value))))
 }
 
+/// HTML for text whose `backtick spans` name code (the notes of a flow's path): escaped, each
+/// span a `<code>` element, so HTML never shows Markdown syntax. The result is marked safe by
+/// the template (`| html_code_spans | safe`), so it escapes everything itself.
+fn html_code_spans_filter(
+    value: &Value,
+    _: &std::collections::HashMap<String, Value>,
+) -> ::tera::Result<Value> {
+    Ok(Value::String(html_code_spans(&as_text(value))))
+}
+
+fn html_code_spans(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    // Split on backticks: odd pieces were inside a span. An unpaired backtick stays text.
+    let pieces: Vec<&str> = text.split('`').collect();
+    let paired = pieces.len() % 2 == 1;
+    for (i, piece) in pieces.iter().enumerate() {
+        let inside = i % 2 == 1 && (paired || i + 1 < pieces.len());
+        if inside {
+            out.push_str("<code>");
+            out.push_str(&::tera::escape_html(piece));
+            out.push_str("</code>");
+        } else {
+            if i % 2 == 1 {
+                out.push('`');
+            }
+            out.push_str(&::tera::escape_html(piece));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +291,17 @@ mod tests {
                 "{out:?}"
             );
         }
+    }
+
+    /// Backtick spans become `<code>`, everything is escaped, an unpaired backtick stays.
+    #[test]
+    fn html_code_spans_are_escaped_elements() {
+        assert_eq!(
+            html_code_spans("returned from `read<T>` to x"),
+            "returned from <code>read&lt;T&gt;</code> to x"
+        );
+        assert_eq!(html_code_spans("a ` b"), "a ` b");
+        assert_eq!(html_code_spans("<b>"), "&lt;b&gt;");
     }
 
     /// Pipes and backticks cannot break a Markdown table or a code span.
