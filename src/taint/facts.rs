@@ -9,6 +9,8 @@
 //! Source ids share one space with placeholders: ids at or above `PLACEHOLDER_BASE` stand for
 //! "whatever argument `i` carries" in an abstract summary (see `engine::summary`).
 
+use std::sync::Arc;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::lattice::{Label, Value};
@@ -90,11 +92,18 @@ pub struct Facts {
     heap: HashMap<(Name, Name), Value>,
     /// Heap slots read so far.
     heap_read: HashSet<(Name, Name)>,
-    /// Trace nodes by (parent, file, span, hash of the note): a hop taken again (in another
-    /// calling context, or a later run) is the same node, so the trace table grows with the
-    /// distinct paths, not with the number of analyses.
-    trace_ids: HashMap<(u32, usize, Span, u64), u32>,
+    /// Trace nodes by (parent, file, span, note): a hop taken again (in another calling
+    /// context, or a later run) is the same node, so the trace table grows with the distinct
+    /// paths, not with the number of analyses.
+    trace_ids: HashMap<(u32, usize, Span, NoteId), u32>,
+    /// The distinct trace notes, each stored once; [`NoteId`] indexes it.
+    notes: Vec<Arc<str>>,
+    note_ids: HashMap<Arc<str>, NoteId>,
 }
+
+/// An interned trace note (see [`Facts::note`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct NoteId(u32);
 
 impl Facts {
     /// What a later run starts from: the channel contents, and the source and trace tables, so
@@ -108,6 +117,8 @@ impl Facts {
             source_ids: self.source_ids,
             traces: self.traces,
             trace_ids: self.trace_ids,
+            notes: self.notes,
+            note_ids: self.note_ids,
             ..Facts::default()
         }
     }
@@ -137,7 +148,7 @@ impl Facts {
                 parent: NO_TRACE,
                 file,
                 span,
-                note: format!("source: {}", rules.raw.sources[rule].id),
+                note: format!("source: {}", rules.raw.sources[rule].id).into(),
             });
             self.sources.last_mut().expect("just pushed").trace =
                 u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
@@ -182,13 +193,23 @@ impl Facts {
         }
     }
 
+    /// The id of a trace note, interned: one retagging of a value labels every hop with the same
+    /// note, so the note is looked up once, not once per label.
+    pub(super) fn note(&mut self, note: &str) -> NoteId {
+        if let Some(&id) = self.note_ids.get(note) {
+            return id;
+        }
+        let id = NoteId(u32::try_from(self.notes.len()).unwrap_or(u32::MAX));
+        let note: Arc<str> = note.into();
+        self.notes.push(Arc::clone(&note));
+        self.note_ids.insert(note, id);
+        id
+    }
+
     /// The trace node of a hop from `parent` at `span`: an existing one when the same hop was
     /// taken before.
-    pub(super) fn trace_node(&mut self, parent: u32, file: usize, span: Span, note: &str) -> u32 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        note.hash(&mut h);
-        let key = (parent, file, span, h.finish());
+    pub(super) fn trace_node(&mut self, parent: u32, file: usize, span: Span, note: NoteId) -> u32 {
+        let key = (parent, file, span, note);
         if let Some(&id) = self.trace_ids.get(&key) {
             return id;
         }
@@ -197,7 +218,7 @@ impl Facts {
             parent,
             file,
             span,
-            note: note.to_string(),
+            note: Arc::clone(&self.notes[note.0 as usize]),
         });
         self.trace_ids.insert(key, id);
         id
@@ -267,7 +288,7 @@ fn concrete(v: &Value) -> Value {
 fn strip_placeholders(v: &mut Value, depth: usize) {
     v.labels.retain(|l| l.source < PLACEHOLDER_BASE);
     if depth < super::lattice::MAX_FIELD_DEPTH && !v.fields.is_empty() {
-        for (_, f) in std::sync::Arc::make_mut(&mut v.fields).iter_mut() {
+        for (_, f) in Arc::make_mut(&mut v.fields).iter_mut() {
             strip_placeholders(f, depth + 1);
         }
     }

@@ -54,8 +54,8 @@ pub struct TraceNode {
     pub file: usize,
     /// Where.
     pub span: Span,
-    /// What happens there.
-    pub note: String,
+    /// What happens there (interned: a few hundred distinct notes label millions of hops).
+    pub note: std::sync::Arc<str>,
 }
 
 /// A label reaching a sink in one calling context.
