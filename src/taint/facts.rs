@@ -92,14 +92,22 @@ pub struct Facts {
     heap: HashMap<(Name, Name), Value>,
     /// Heap slots read so far.
     heap_read: HashSet<(Name, Name)>,
-    /// Trace nodes by (parent, file, span, note): a hop taken again (in another calling
-    /// context, or a later run) is the same node, so the trace table grows with the distinct
-    /// paths, not with the number of analyses.
-    trace_ids: HashMap<(u32, usize, Span, NoteId), u32>,
+    /// Trace nodes by (label identity, file, span, note): the first time a label takes a hop,
+    /// it gets a node whose parent is the hop it came from; taken again (from another calling
+    /// context, another path, or a later run) it reuses that node. The trace table grows with
+    /// the hops each source takes, not with the number of paths (on a tree where identifiers
+    /// flow everywhere, paths are millions, hops a few hundred thousand). A flow's path is then
+    /// the chain of first arrivals: every link is a hop its source really took.
+    trace_ids: HashMap<TraceKey, u32>,
+    /// Hops taken by labels in this run (a debugging counter).
+    pub(super) hops: u64,
     /// The distinct trace notes, each stored once; [`NoteId`] indexes it.
     notes: Vec<Arc<str>>,
     note_ids: HashMap<Arc<str>, NoteId>,
 }
+
+/// What identifies a trace node: the label's source and protections, the site and the note.
+type TraceKey = (u32, bool, bool, usize, Span, NoteId);
 
 /// An interned trace note (see [`Facts::note`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,21 +214,21 @@ impl Facts {
         id
     }
 
-    /// The trace node of a hop from `parent` at `span`: an existing one when the same hop was
-    /// taken before.
-    pub(super) fn trace_node(&mut self, parent: u32, file: usize, span: Span, note: NoteId) -> u32 {
-        let key = (parent, file, span, note);
-        if let Some(&id) = self.trace_ids.get(&key) {
-            return id;
+    /// The trace node of `label` taking a hop at `span`: the existing one when this label took
+    /// this hop before, else a new one whose parent is the label's latest hop.
+    pub(super) fn trace_node(&mut self, label: &Label, file: usize, span: Span, note: NoteId) -> u32 {
+        self.hops += 1;
+        let key = (label.source, label.encrypted, label.hashed, file, span, note);
+        let next = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
+        let id = *self.trace_ids.entry(key).or_insert(next);
+        if id == next {
+            self.traces.push(TraceNode {
+                parent: label.via,
+                file,
+                span,
+                note: Arc::clone(&self.notes[note.0 as usize]),
+            });
         }
-        let id = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
-        self.traces.push(TraceNode {
-            parent,
-            file,
-            span,
-            note: Arc::clone(&self.notes[note.0 as usize]),
-        });
-        self.trace_ids.insert(key, id);
         id
     }
 

@@ -238,7 +238,7 @@ impl<'p> Engine<'p> {
         depth: usize,
     ) {
         for l in &mut v.labels {
-            l.via = self.facts.trace_node(l.via, file, span, note);
+            l.via = self.facts.trace_node(l, file, span, note);
         }
         // Only tainted fields get new trace nodes; leaving the others alone also keeps their
         // shared field maps shared instead of copying them.
