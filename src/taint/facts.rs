@@ -216,9 +216,22 @@ impl Facts {
 
     /// The trace node of `label` taking a hop at `span`: the existing one when this label took
     /// this hop before, else a new one whose parent is the label's latest hop.
-    pub(super) fn trace_node(&mut self, label: &Label, file: usize, span: Span, note: NoteId) -> u32 {
+    pub(super) fn trace_node(
+        &mut self,
+        label: &Label,
+        file: usize,
+        span: Span,
+        note: NoteId,
+    ) -> u32 {
         self.hops += 1;
-        let key = (label.source, label.encrypted, label.hashed, file, span, note);
+        let key = (
+            label.source,
+            label.encrypted,
+            label.hashed,
+            file,
+            span,
+            note,
+        );
         let next = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
         let id = *self.trace_ids.entry(key).or_insert(next);
         if id == next {

@@ -251,7 +251,8 @@ impl<'a> ActualLabels<'a> {
             return None;
         }
         if !self.by_param.contains_key(&(param, category)) {
-            let flat = self.flat[param].get_or_insert_with(|| self.args[param].flatten(&|_, _| false));
+            let flat =
+                self.flat[param].get_or_insert_with(|| self.args[param].flatten(&|_, _| false));
             let of_category = flat
                 .iter()
                 .filter(|l| facts.label_category(l) == category)
