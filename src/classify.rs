@@ -189,7 +189,7 @@ fn trace_path(
         };
         steps.push(Step {
             location: location(prog, t.file, t.span, None, lines),
-            note: t.note.clone(),
+            note: t.note.to_string(),
         });
         node = t.parent;
         guard += 1;

@@ -146,8 +146,8 @@ impl Watch {
             }
             DebugEvent::Stats(s) => {
                 super::note(&format!(
-                    "analyses={} memo={} traces={} hits={} sources={}",
-                    s.analyses, s.memo, s.traces, s.hits, s.sources
+                    "analyses={} memo={} traces={} hops={} hits={} sources={}",
+                    s.analyses, s.memo, s.traces, s.hops, s.hits, s.sources
                 ));
                 for (n, name) in &s.busiest {
                     super::note(&format!("  {n} contexts: {name}"));

@@ -9,6 +9,8 @@
 //! Source ids share one space with placeholders: ids at or above `PLACEHOLDER_BASE` stand for
 //! "whatever argument `i` carries" in an abstract summary (see `engine::summary`).
 
+use std::sync::Arc;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::lattice::{Label, Value};
@@ -90,10 +92,18 @@ pub struct Facts {
     heap: HashMap<(Name, Name), Value>,
     /// Heap slots read so far.
     heap_read: HashSet<(Name, Name)>,
-    /// Trace nodes by (parent, file, span, hash of the note): a hop taken again (in another
-    /// calling context, or a later run) is the same node, so the trace table grows with the
-    /// distinct paths, not with the number of analyses.
-    trace_ids: HashMap<(u32, usize, Span, u64), u32>,
+    /// Trace nodes by (label identity, file, span, note): the first time a label takes a hop,
+    /// it gets a node whose parent is the hop it came from; taken again (from another calling
+    /// context, another path, or a later run) it reuses that node. The trace table grows with
+    /// the hops each source takes, not with the number of paths (on a tree where identifiers
+    /// flow everywhere, paths are millions, hops a few hundred thousand). A flow's path is then
+    /// the chain of first arrivals: every link is a hop its source really took.
+    trace_ids: HashMap<TraceKey, u32>,
+    /// Hops taken by labels in this run (a debugging counter).
+    pub(super) hops: u64,
+    /// The distinct trace notes, each stored once; [`NoteId`] indexes it.
+    notes: Vec<Arc<str>>,
+    note_ids: HashMap<Arc<str>, NoteId>,
     /// What the program's own call sites pass to each parameter: a parameter that only ever
     /// receives environment values is configuration, whatever its name says.
     param_feeds: HashMap<(FnId, usize), ParamFeed>,
@@ -131,6 +141,13 @@ pub struct Unexplained {
     pub source: u32,
 }
 
+/// What identifies a trace node: the label's source and protections, the site and the note.
+type TraceKey = (u32, bool, bool, usize, Span, NoteId);
+
+/// An interned trace note (see [`Facts::note`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct NoteId(u32);
+
 impl Facts {
     /// What a later run starts from: the channel contents, and the source and trace tables, so
     /// the labels stored in the channels keep their meaning.
@@ -143,6 +160,8 @@ impl Facts {
             source_ids: self.source_ids,
             traces: self.traces,
             trace_ids: self.trace_ids,
+            notes: self.notes,
+            note_ids: self.note_ids,
             param_feeds: self.param_feeds,
             ..Facts::default()
         }
@@ -231,7 +250,7 @@ impl Facts {
                 parent: NO_TRACE,
                 file,
                 span,
-                note: format!("source: {}", rules.raw.sources[rule].id),
+                note: format!("source: {}", rules.raw.sources[rule].id).into(),
             });
             self.sources.last_mut().expect("just pushed").trace =
                 u32::try_from(self.traces.len() - 1).unwrap_or(NO_TRACE);
@@ -276,24 +295,47 @@ impl Facts {
         }
     }
 
-    /// The trace node of a hop from `parent` at `span`: an existing one when the same hop was
-    /// taken before.
-    pub(super) fn trace_node(&mut self, parent: u32, file: usize, span: Span, note: &str) -> u32 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        note.hash(&mut h);
-        let key = (parent, file, span, h.finish());
-        if let Some(&id) = self.trace_ids.get(&key) {
+    /// The id of a trace note, interned: one retagging of a value labels every hop with the same
+    /// note, so the note is looked up once, not once per label.
+    pub(super) fn note(&mut self, note: &str) -> NoteId {
+        if let Some(&id) = self.note_ids.get(note) {
             return id;
         }
-        let id = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
-        self.traces.push(TraceNode {
-            parent,
+        let id = NoteId(u32::try_from(self.notes.len()).unwrap_or(u32::MAX));
+        let note: Arc<str> = note.into();
+        self.notes.push(Arc::clone(&note));
+        self.note_ids.insert(note, id);
+        id
+    }
+
+    /// The trace node of `label` taking a hop at `span`: the existing one when this label took
+    /// this hop before, else a new one whose parent is the label's latest hop.
+    pub(super) fn trace_node(
+        &mut self,
+        label: &Label,
+        file: usize,
+        span: Span,
+        note: NoteId,
+    ) -> u32 {
+        self.hops += 1;
+        let key = (
+            label.source,
+            label.encrypted,
+            label.hashed,
             file,
             span,
-            note: note.to_string(),
-        });
-        self.trace_ids.insert(key, id);
+            note,
+        );
+        let next = u32::try_from(self.traces.len()).unwrap_or(NO_TRACE);
+        let id = *self.trace_ids.entry(key).or_insert(next);
+        if id == next {
+            self.traces.push(TraceNode {
+                parent: label.via,
+                file,
+                span,
+                note: Arc::clone(&self.notes[note.0 as usize]),
+            });
+        }
         id
     }
 
@@ -361,7 +403,7 @@ fn concrete(v: &Value) -> Value {
 fn strip_placeholders(v: &mut Value, depth: usize) {
     v.labels.retain(|l| l.source < PLACEHOLDER_BASE);
     if depth < super::lattice::MAX_FIELD_DEPTH && !v.fields.is_empty() {
-        for (_, f) in std::sync::Arc::make_mut(&mut v.fields).iter_mut() {
+        for (_, f) in Arc::make_mut(&mut v.fields).iter_mut() {
             strip_placeholders(f, depth + 1);
         }
     }

@@ -54,8 +54,8 @@ pub struct TraceNode {
     pub file: usize,
     /// Where.
     pub span: Span,
-    /// What happens there.
-    pub note: String,
+    /// What happens there (interned: a few hundred distinct notes label millions of hops).
+    pub note: std::sync::Arc<str>,
 }
 
 /// A label reaching a sink in one calling context.
@@ -125,7 +125,7 @@ pub enum DebugEvent<'a> {
         /// Time from the start of the propagation to the end of the first run.
         first_run: std::time::Duration,
     },
-    /// Counters and profile of the final run (with [`DebugOptions::stats`]).
+    /// Counters and profile of one run, told at its end (with [`DebugOptions::stats`]).
     Stats(&'a engine::Stats),
 }
 
@@ -168,6 +168,9 @@ pub fn analyze_with(
         // the run before (a few runs reach what chains of channels and fields carry in
         // practice; each run starts from everything the last one stored).
         runs += 1;
+        if debug.stats {
+            observe(&DebugEvent::Stats(&engine.stats()));
+        }
         observe(&DebugEvent::Rerun {
             first_run: started.elapsed(),
         });

@@ -334,6 +334,7 @@ impl<'p> Engine<'p> {
             return v.clone();
         }
         let mut out = v.clone();
+        let note = self.facts.note(note);
         self.retag_in(&mut out, file, span, note, 0);
         out
     }
@@ -343,15 +344,19 @@ impl<'p> Engine<'p> {
         v: &mut Value,
         file: usize,
         span: Span,
-        note: &str,
+        note: crate::taint::facts::NoteId,
         depth: usize,
     ) {
         for l in &mut v.labels {
-            l.via = self.facts.trace_node(l.via, file, span, note);
+            l.via = self.facts.trace_node(l, file, span, note);
         }
-        if depth < MAX_FIELD_DEPTH {
+        // Only tainted fields get new trace nodes; leaving the others alone also keeps their
+        // shared field maps shared instead of copying them.
+        if depth < MAX_FIELD_DEPTH && v.fields.values().any(Value::is_tainted) {
             for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
-                self.retag_in(f, file, span, note, depth + 1);
+                if f.is_tainted() {
+                    self.retag_in(f, file, span, note, depth + 1);
+                }
             }
         }
     }

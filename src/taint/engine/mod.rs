@@ -113,6 +113,8 @@ pub struct Stats {
     pub memo: usize,
     /// Trace nodes.
     pub traces: usize,
+    /// Hops taken by labels (trace node look-ups), in this run.
+    pub hops: u64,
     /// Hits.
     pub hits: usize,
     /// Sources.
@@ -227,6 +229,7 @@ impl<'p> Engine<'p> {
             analyses: self.contexts.iter().map(|c| u64::from(*c)).sum::<u64>(),
             memo: self.memo.len(),
             traces: self.facts.traces.len(),
+            hops: self.facts.hops,
             hits: self.facts.hits.len(),
             sources: self.facts.sources.len(),
             busiest: (per_fn.iter().take(8))

@@ -152,54 +152,32 @@ impl<'p> Engine<'p> {
         Some(())
     }
 
-    /// The labels argument `param` of this call carries in `category`, for placeholder `source`
-    /// of `instance`; `None` for any other label.
-    pub(super) fn actual_labels(
-        &self,
-        source: u32,
-        instance: u32,
-        args: &[Value],
-    ) -> Option<Vec<Label>> {
-        let (i, param, category) = decode_placeholder(source)?;
-        if i != instance {
-            return None;
-        }
-        let arg = args.get(param)?;
-        Some(
-            arg.flatten(&|_, _| false)
-                .into_iter()
-                .filter(|l| self.facts.label_category(l) == category)
-                .collect(),
-        )
-    }
-
     /// An abstract summary made concrete for one call: placeholders become the arguments' labels.
     pub(super) fn instantiate(&mut self, s: &Summary, args: &[Value], guarded: bool) -> Summary {
         let Some(instance) = s.instance else {
             return s.clone();
         };
+        let mut actual = ActualLabels::new(instance, args);
         let mut ret = s.ret.clone();
-        self.substitute_in(&mut ret, instance, args, 0);
+        self.substitute_in(&mut ret, &mut actual, 0);
         let params_out = s
             .params_out
             .iter()
             .map(|p| {
                 p.as_ref().map(|v| {
                     let mut v = v.clone();
-                    self.substitute_in(&mut v, instance, args, 0);
+                    self.substitute_in(&mut v, &mut actual, 0);
                     v
                 })
             })
             .collect();
         for h in &s.param_hits {
-            for l in self
-                .actual_labels(h.label.source, instance, args)
-                .unwrap_or_default()
-            {
+            let real = actual.of(&self.facts, h.label.source).unwrap_or_default();
+            for l in real {
                 let label = Label {
                     encrypted: l.encrypted || h.label.encrypted,
                     hashed: l.hashed || h.label.hashed,
-                    ..l
+                    ..*l
                 };
                 self.facts.record_hit(Hit {
                     label,
@@ -215,15 +193,15 @@ impl<'p> Engine<'p> {
         }
     }
 
-    pub(super) fn substitute_in(&self, v: &mut Value, instance: u32, args: &[Value], depth: usize) {
+    fn substitute_in(&self, v: &mut Value, actual: &mut ActualLabels<'_>, depth: usize) {
         if v.labels.iter().any(|l| l.source >= PLACEHOLDER_BASE) {
             let mut labels = Vec::new();
             for l in &v.labels {
-                match self.actual_labels(l.source, instance, args) {
-                    Some(real) => labels.extend(real.into_iter().map(|r| Label {
+                match actual.of(&self.facts, l.source) {
+                    Some(real) => labels.extend(real.iter().map(|r| Label {
                         encrypted: r.encrypted || l.encrypted,
                         hashed: r.hashed || l.hashed,
-                        ..r
+                        ..*r
                     })),
                     None => labels.push(*l),
                 }
@@ -234,9 +212,55 @@ impl<'p> Engine<'p> {
         }
         if depth < MAX_FIELD_DEPTH && v.is_tainted() {
             for f in Arc::make_mut(&mut v.fields).iter_mut().map(|(_, v)| v) {
-                self.substitute_in(f, instance, args, depth + 1);
+                self.substitute_in(f, actual, depth + 1);
             }
         }
+    }
+}
+
+/// The labels each argument of one call carries, by category: what the placeholders of an
+/// abstract summary stand for at that call. Each argument is flattened once per call, not once
+/// per placeholder met in the summary (a summary holds the same placeholder in many fields).
+struct ActualLabels<'a> {
+    instance: u32,
+    args: &'a [Value],
+    /// `(param, category)` → the argument's labels of that category, filled on first use.
+    by_param: rustc_hash::FxHashMap<(usize, usize), Vec<Label>>,
+    /// Flattened labels of each argument, filled on first use.
+    flat: Vec<Option<Vec<Label>>>,
+}
+
+impl<'a> ActualLabels<'a> {
+    fn new(instance: u32, args: &'a [Value]) -> Self {
+        ActualLabels {
+            instance,
+            args,
+            by_param: rustc_hash::FxHashMap::default(),
+            flat: vec![None; args.len()],
+        }
+    }
+
+    /// The labels placeholder `source` stands for at this call; `None` for a label that is not
+    /// a placeholder of this summary's instance.
+    fn of(&mut self, facts: &crate::taint::facts::Facts, source: u32) -> Option<&[Label]> {
+        let (i, param, category) = decode_placeholder(source)?;
+        if i != self.instance {
+            return None;
+        }
+        if param >= self.args.len() {
+            return None;
+        }
+        if !self.by_param.contains_key(&(param, category)) {
+            let flat =
+                self.flat[param].get_or_insert_with(|| self.args[param].flatten(&|_, _| false));
+            let of_category = flat
+                .iter()
+                .filter(|l| facts.label_category(l) == category)
+                .copied()
+                .collect();
+            self.by_param.insert((param, category), of_category);
+        }
+        self.by_param.get(&(param, category)).map(Vec::as_slice)
     }
 }
 
