@@ -40,7 +40,8 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
     let mut written = Vec::with_capacity(files.len());
     let mut through = Vec::new();
     for (path, text) in files {
-        let target = replaced_target(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let target =
+            replaced_target(path).with_context(|| format!("cannot write {}", path.display()))?;
         match target {
             Some(target) => {
                 let tmp = write_temp(&target, text.as_bytes())
