@@ -617,7 +617,32 @@ impl Program {
         }
         // Without a receiver type only trait methods are candidates (generic and `dyn` calls);
         // an inherent method called on a value of unknown type is most often a library's.
-        self.methods_so_named(krate, name, |f| f.trait_name.is_some())
+        let mut ids = self.methods_so_named(krate, name, |f| f.trait_name.is_some());
+        self.add_impls_in_other_crates(&mut ids, name);
+        ids
+    }
+
+    /// Adds to `ids` the methods named `name` that other crates of the tree define for the same
+    /// traits: a `dyn Transport` call in a core crate reaches the transports that a downstream
+    /// crate implements for the core's trait, not only the core's own (a no-op, a test double).
+    fn add_impls_in_other_crates(&self, ids: &mut Vec<FnId>, name: Name) {
+        let traits: Vec<Name> = ids
+            .iter()
+            .filter_map(|&f| self.func(f).trait_name)
+            .collect();
+        let Some(all) = self.ix.methods_by_name_any_crate.get(&name) else {
+            return;
+        };
+        let before = ids.len();
+        ids.extend(
+            all.iter()
+                .copied()
+                .filter(|&f| self.func(f).trait_name.is_some_and(|t| traits.contains(&t))),
+        );
+        if ids.len() > before {
+            ids.sort_unstable();
+            ids.dedup();
+        }
     }
 
     /// Whether the tree defines a method named `name` (inherent or trait, of any type) that a

@@ -51,7 +51,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                 for ti in &tr.items {
                     if let syn::TraitItem::Fn(f) = ti {
                         if let Some(body) = &f.default {
-                            let lowered = lower_fn(
+                            let mut lowered = lower_fn(
                                 &f.sig,
                                 body,
                                 scope,
@@ -59,6 +59,7 @@ fn lower_items(items: &[syn::Item], scope: u32, out: &mut FileIr) {
                                 Some(name_of(&tr.ident)),
                                 false,
                             );
+                            lowered.generics.extend(type_params(&tr.generics));
                             out.fns.push(lowered);
                         }
                     }
@@ -151,6 +152,7 @@ fn lower_impl(imp: &syn::ItemImpl, scope: u32, out: &mut FileIr) {
                 let mut lowered = lower_fn(&f.sig, &f.block, scope, self_ty, trait_name, entry);
                 lowered.public =
                     imp.trait_.is_none() && matches!(f.vis, syn::Visibility::Public(_));
+                lowered.generics.extend(type_params(&imp.generics));
                 out.fns.push(lowered);
             }
             syn::ImplItem::Type(t) => out.type_aliases.push(TypeAliasIr {
@@ -501,7 +503,13 @@ fn lower_fn(
         span: span_of(sig.ident.span()),
         entry,
         public: false,
+        generics: type_params(&sig.generics),
     }
+}
+
+/// Names of the type parameters of `generics` (`T`, `F` of `<T: Send, F: Fn()>`).
+fn type_params(generics: &syn::Generics) -> Vec<Name> {
+    generics.type_params().map(|t| name_of(&t.ident)).collect()
 }
 
 pub(super) fn lower_block(block: &syn::Block, closures: &mut Vec<ClosureIr>) -> Block {

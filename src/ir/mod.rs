@@ -162,6 +162,9 @@ pub struct FnIr {
     /// Declared `pub` (a free function, or a method of an inherent impl): in a library, part
     /// of its API, which its users may call with anything.
     pub public: bool,
+    /// Type parameters in scope: the function's and its impl's or trait's (`T` of
+    /// `impl<T: Transport> Slot<T>`). A value declared of such a type has no type to dispatch on.
+    pub generics: Vec<Name>,
 }
 
 /// A parameter.

@@ -15,6 +15,9 @@ use crate::taint::state::Env;
 /// A method call on a receiver of unknown type dispatches to at most this many program methods
 /// of that name; more means the name is too common to tell.
 const MAX_UNTYPED_DISPATCH: usize = 8;
+/// The same, when every candidate implements one trait: a `dyn Trait` or generic call really
+/// reaches any of them, so the set is the trait's implementations, not a guess by name.
+const MAX_TRAIT_DISPATCH: usize = 32;
 
 /// `Deref` impls followed for one method call at most.
 const MAX_DEREFS: usize = 4;
@@ -367,6 +370,15 @@ impl<'p> Engine<'p> {
         // Methods defined in the program, dispatched on the receiver's type when known.
         // On a receiver of unknown type, a name the rule pack knows (`push`, `get`, `map`) is far
         // more often the library method than a same-named method of some program type.
+        let mut rv = rv;
+        if rv
+            .type_name()
+            .is_some_and(|t| frame.f.generics.iter().any(|g| g.as_str() == t))
+        {
+            // `transport: &T` with `T: Transport`: a type parameter names no type; any of the
+            // trait's implementations may be the receiver.
+            rv.ty = None;
+        }
         let typed = rv.type_name().is_some();
         let untyped_dispatch = !typed && !self.rules.knows_method(name);
         if rv.kind.is_none() && (typed || untyped_dispatch) {
@@ -376,7 +388,8 @@ impl<'p> Engine<'p> {
                 .into_iter()
                 .filter(|&f| self.prog.func(f).params.len() == args.len() + 1)
                 .collect();
-            if !fids.is_empty() && (typed || fids.len() <= MAX_UNTYPED_DISPATCH) {
+            let dispatchable = !fids.is_empty() && (typed || self.untyped_dispatchable(&fids));
+            if dispatchable {
                 if let Some(v) = self.modelled_program_fn(
                     &fids,
                     Some((recv, &rv)),
@@ -402,7 +415,7 @@ impl<'p> Engine<'p> {
                 all.extend(arg_values);
                 return self.call_user(&fids, all, args, Some(recv), span, env, frame);
             }
-            if !fids.is_empty() && (typed || fids.len() <= MAX_UNTYPED_DISPATCH) {
+            if dispatchable {
                 // The receiver may as well be a library value: the program's candidates join
                 // the library's semantics, so a wrong guess never makes data disappear.
                 let mut all = Vec::with_capacity(args.len() + 1);
@@ -431,6 +444,18 @@ impl<'p> Engine<'p> {
             }
         }
         self.library_method(recv, &rv, name, &arg_values, args, span, env, frame)
+    }
+
+    /// Whether a method call on a receiver of unknown type may go to the program's candidates
+    /// `fids`: a few of them, or the implementations of one trait.
+    fn untyped_dispatchable(&self, fids: &[FnId]) -> bool {
+        if fids.len() <= MAX_UNTYPED_DISPATCH {
+            return true;
+        }
+        let first = self.prog.func(fids[0]).trait_name;
+        fids.len() <= MAX_TRAIT_DISPATCH
+            && first.is_some()
+            && fids.iter().all(|&f| self.prog.func(f).trait_name == first)
     }
 
     /// What the program's `Deref` impl of the value's type gives, if it has one.

@@ -441,6 +441,7 @@ impl<'p> Engine<'p> {
             span: Span::default(),
             entry: false,
             public: false,
+            generics: Vec::new(),
         });
         let mut frame = Frame {
             fid: 0,
