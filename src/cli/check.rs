@@ -226,14 +226,18 @@ fn output_targets(args: &CheckArgs) -> Result<Vec<(CheckFormat, Option<PathBuf>)
 /// Rule, declarations, baseline and git errors, output errors (all exit 2).
 pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
     let config_path = super::find_config(&args.path, args.config.as_deref());
-    output::refuse_inputs(
-        args.output.as_deref(),
-        &args.path,
-        &[
-            ("baseline", args.baseline.as_deref()),
-            ("declarations file", config_path.as_deref()),
-        ],
-    )?;
+    let targets = output_targets(args)?;
+    let files = targets.iter().filter_map(|(_, f)| f.as_deref());
+    for file in files.chain(args.output.as_deref()) {
+        output::refuse_inputs(
+            Some(file),
+            &args.path,
+            &[
+                ("baseline", args.baseline.as_deref()),
+                ("declarations file", config_path.as_deref()),
+            ],
+        )?;
+    }
     let rules = load_rules(args.common.rules.as_deref())?;
     let found = declarations(args, &rules)?;
     let config = found.as_ref().map(|(_, name)| name.clone());
@@ -266,17 +270,6 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitStatus> {
     );
     outcome.config = config;
     outcome.link_base = args.link_base.clone().or_else(github_link_base);
-    let targets = output_targets(args)?;
-    for (_, file) in &targets {
-        output::refuse_inputs(
-            file.as_deref(),
-            &args.path,
-            &[
-                ("baseline", args.baseline.as_deref()),
-                ("declarations file", config_path.as_deref()),
-            ],
-        )?;
-    }
     // Code scanning, annotations and PR links place files relative to the repository.
     let mut repository = None;
     if targets.iter().any(|(f, _)| repository_relative(*f)) {

@@ -40,15 +40,13 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
     let mut written = Vec::with_capacity(files.len());
     let mut through = Vec::new();
     for (path, text) in files {
-        let target =
-            replaced_target(path).with_context(|| format!("cannot write {}", path.display()))?;
-        match target {
-            Some(target) => {
-                let tmp = write_temp(&target, text.as_bytes())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+        let context = || format!("cannot write {}", path.display());
+        match target_of(path).with_context(context)? {
+            Target::Replace(target) => {
+                let tmp = write_temp(&target, text.as_bytes()).with_context(context)?;
                 written.push((path, target, tmp));
             }
-            None => through.push((path, text)),
+            Target::Through(target) => through.push((path, target, text)),
         }
     }
     for (path, target, tmp) in written {
@@ -56,24 +54,36 @@ pub(crate) fn emit_all(files: &[(std::path::PathBuf, String)]) -> Result<()> {
             .map_err(|err| err.error)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    for (path, text) in through {
-        write_atomic(path, text.as_bytes())
+    for (path, target, text) in through {
+        write_through(&target, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
 
-/// The regular file that writing `path` replaces (a symbolic link's target), or `None` for a
-/// device, FIFO or socket, which is written through instead.
-fn replaced_target(path: &Path) -> io::Result<Option<std::path::PathBuf>> {
+/// What writing a path does to the file system object behind it.
+enum Target {
+    /// A regular file (or a new one), a symbolic link's target resolved: replaced by a rename.
+    Replace(std::path::PathBuf),
+    /// A device, FIFO or socket: opened and written, never replaced.
+    Through(std::path::PathBuf),
+}
+
+fn target_of(path: &Path) -> io::Result<Target> {
     let target = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)?,
         _ => path.to_path_buf(),
     };
     Ok(match std::fs::metadata(&target) {
-        Ok(meta) if !meta.is_file() && !meta.is_dir() => None,
-        _ => Some(target),
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Target::Through(target),
+        _ => Target::Replace(target),
     })
+}
+
+fn write_through(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).open(target)?;
+    file.write_all(bytes)?;
+    file.flush()
 }
 
 /// Writes `bytes` to `path`. A regular file (or a new one) is replaced atomically: through a
@@ -83,19 +93,14 @@ fn replaced_target(path: &Path) -> io::Result<Option<std::path::PathBuf>> {
 /// renaming over it would replace it (as root, `-o /dev/null` replaced the system's
 /// `/dev/null` with a regular file).
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    match replaced_target(path)? {
-        Some(target) => {
+    match target_of(path)? {
+        Target::Replace(target) => {
             write_temp(&target, bytes)?
                 .persist(&target)
                 .map_err(|err| err.error)?;
             Ok(())
         }
-        None => {
-            let target = std::fs::canonicalize(path)?;
-            let mut file = std::fs::OpenOptions::new().write(true).open(&target)?;
-            file.write_all(bytes)?;
-            file.flush()
-        }
+        Target::Through(target) => write_through(&target, bytes),
     }
 }
 

@@ -630,6 +630,17 @@ fn at(l: &Location) -> String {
     format!("{}:{}", l.file, l.line)
 }
 
+/// The declared recipients of `flows`, and the hosts of those that no declaration names.
+pub(super) fn recipients_of(flows: &[&FlowView]) -> (BTreeSet<RecipientView>, BTreeSet<String>) {
+    let recipients = flows.iter().filter_map(|f| f.recipient.clone()).collect();
+    let undeclared_hosts = flows
+        .iter()
+        .filter(|f| f.recipient.is_none())
+        .map(|f| host_label(f))
+        .collect();
+    (recipients, undeclared_hosts)
+}
+
 pub(super) fn host_label(f: &FlowView) -> String {
     f.host.clone().unwrap_or_else(|| "unknown host".to_string())
 }
@@ -703,13 +714,7 @@ fn categories(result: &ScanResult, flows: &[FlowView]) -> Vec<CategoryView> {
             let info = result.categories.iter().find(|c| c.id == id);
             let purposes: BTreeSet<PurposeView> =
                 of.iter().filter_map(|f| f.purpose.clone()).collect();
-            let recipients: BTreeSet<RecipientView> =
-                of.iter().filter_map(|f| f.recipient.clone()).collect();
-            let undeclared_hosts: BTreeSet<String> = of
-                .iter()
-                .filter(|f| f.recipient.is_none())
-                .map(|f| host_label(f))
-                .collect();
+            let (recipients, undeclared_hosts) = recipients_of(&of);
             let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();
             let consented = of.iter().filter(|f| f.consent).count();
             let opt_in = opt_in_phrase(consented, of.len());

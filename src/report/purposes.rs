@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use super::documents::{host_label, FlowView, PurposeNotice, RecipientView, SubjectView};
+use super::documents::{host_label, recipients_of, FlowView, PurposeNotice, SubjectView};
 use crate::declarations::{in_eea, Declarations, LegalBasis, Purpose, SubjectKind};
 
 /// Whether Art. 27 asks for a representative: only a controller established outside the EEA.
@@ -106,13 +106,7 @@ pub(super) fn purpose_notices(decl: &Declarations, flows: &[FlowView]) -> Vec<Pu
 
 fn purpose_notice(decl: &Declarations, p: Option<&Purpose>, of: &[&FlowView]) -> PurposeNotice {
     let categories: Vec<String> = unique(of.iter().map(|f| f.category_name.clone()));
-    let recipients: BTreeSet<RecipientView> =
-        of.iter().filter_map(|f| f.recipient.clone()).collect();
-    let undeclared_hosts: BTreeSet<String> = of
-        .iter()
-        .filter(|f| f.recipient.is_none())
-        .map(|f| host_label(f))
-        .collect();
+    let (recipients, undeclared_hosts) = recipients_of(of);
     let subjects = subjects(decl, p, of);
     let consented = of.iter().filter(|f| f.consent).count();
     let protections: BTreeSet<&str> = of.iter().map(|f| f.protection.as_str()).collect();

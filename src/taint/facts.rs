@@ -193,17 +193,15 @@ impl Facts {
         }
     }
 
-    /// The hits, less those whose source is a parameter that a `not_from: [environment]` name
-    /// rule names and that every call of the program fills from the environment: a public
+    /// Drops the hits whose source is a parameter that a `not_from: [environment]` name rule
+    /// names and that every call of the program fills from the environment: a public
     /// `new(.., machine_id: String)` whose only caller passes `env::var("MACHINE_ID")` takes
-    /// a configured server-side id, not one read from the device. Judged once all runs are done,
+    /// a configured server-side id, not one read from the device. Done once all runs are over,
     /// because the call that says so may be analysed after the function's own entry-point run.
-    pub(super) fn hits_not_configured(&self, prog: &Program, rules: &RuleIndex) -> Vec<Hit> {
-        self.hits
-            .iter()
-            .filter(|h| !self.source_is_configured_param(h.label.source, prog, rules))
-            .cloned()
-            .collect()
+    pub(super) fn drop_hits_from_configured_params(&mut self, prog: &Program, rules: &RuleIndex) {
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.retain(|h| !self.source_is_configured_param(h.label.source, prog, rules));
+        self.hits = hits;
     }
 
     fn source_is_configured_param(&self, source: u32, prog: &Program, rules: &RuleIndex) -> bool {

@@ -192,13 +192,13 @@ pub fn analyze_with(
     if debug.stats {
         observe(&DebugEvent::Stats(&engine.stats()));
     }
-    let hits = engine.facts.hits_not_configured(prog, rules);
+    engine.facts.drop_hits_from_configured_params(prog, rules);
     Analysis {
         functions_analyzed: touched.iter().filter(|a| **a).count(),
         touched,
         relevance,
         sources: engine.facts.sources,
-        hits,
+        hits: engine.facts.hits,
         traces: engine.facts.traces,
         unexplained: {
             let mut calls: Vec<_> = engine.facts.unexplained.into_iter().collect();
